@@ -1,0 +1,1 @@
+"""imgreg: an image registry that speaks the OpenStack Glance Images API v2."""

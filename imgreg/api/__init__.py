@@ -1,0 +1,1 @@
+"""The HTTP side: middleware, the route table, controllers, and the error table."""

@@ -1,0 +1,117 @@
+"""``PUT`` and ``GET /v2/images/{id}/file``. The upload method owns the status flow:
+
+1. ``begin_upload()`` and save with ``from_state="queued"`` (a second upload loses here: 409);
+2. ``repo.upload()`` streams through the chain to the store and activates the image;
+3. save with ``from_state="saving"``; if the image was deleted meanwhile, 410;
+4. on any failure: ``abort_upload()`` back to ``queued``, save, and delete whatever blob was
+   written, then re-raise, so a failed upload leaves no data and can simply be retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import webob
+
+from imgreg.domain import errors
+from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import Image
+from imgreg.layers import build_image_repo
+from imgreg.services import Services
+
+LOG = logging.getLogger(__name__)
+SEND_BLOCK = 1024 * 1024
+
+
+def declared_size(request: webob.Request) -> int | None:
+    header = request.headers.get("x-openstack-image-size")
+    if header is None:
+        return request.content_length
+    try:
+        size = int(header)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise errors.Invalid("Invalid or missing image size in request headers.")
+    return size
+
+
+class ImageDataController:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def upload(self, request: webob.Request, image_id: str) -> webob.Response:
+        if request.content_type != "application/octet-stream":
+            raise errors.UnsupportedMediaType(
+                f"The request media type {request.content_type or 'none'} is not supported by "
+                "this server; image data must be sent as application/octet-stream."
+            )
+        size = declared_size(request)
+        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
+        image = repo.get(normalize_id(image_id))
+        image.begin_upload()
+        try:
+            repo.save(image, from_state="queued")
+        except errors.StaleState:
+            raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
+        try:
+            image = repo.upload(image, request.body_file, size)
+        except BaseException:
+            self._roll_back(repo, image)
+            raise
+        try:
+            repo.save(image, from_state="saving")
+        except (errors.NotFound, errors.StaleState):
+            self._roll_back(repo, image)
+            raise errors.Gone(
+                f"Image {image.id} could not be found after upload. The image may have "
+                "been deleted during the upload; its data was removed."
+            ) from None
+        except BaseException:
+            self._roll_back(repo, image)
+            raise
+        return webob.Response(status=204)
+
+    @staticmethod
+    def _roll_back(repo: Any, image: Image) -> None:
+        """Return the image to queued (if it still exists) and delete any blob written."""
+        try:
+            current = repo.get(image.id)
+            if current.status == "saving":
+                current.abort_upload()
+                repo.save(current, from_state="saving")
+        except errors.ImgregError as exc:
+            LOG.info("image %s not returned to queued: %s", image.id, exc.message)
+        except Exception:
+            LOG.exception("image %s not returned to queued", image.id)
+        repo.discard_data(image)
+
+    def download(self, request: webob.Request, image_id: str) -> webob.Response:
+        ctx = request.environ["imgreg.context"]
+        repo = build_image_repo(ctx, self.svc)
+        image = repo.get(normalize_id(image_id))
+        if image.status == "deactivated" and not ctx.is_admin:
+            raise errors.Forbidden("The requested image has been deactivated. Image data "
+                                   "download is forbidden.")  # fmt: skip
+        if not image.locations:
+            return webob.Response(status=204)
+        reader = repo.open_data(image)
+        response = webob.Response(content_type="application/octet-stream", charset=None)
+        response.content_length = reader.size
+        if image.checksum:
+            response.headers["Content-MD5"] = image.checksum
+        file_wrapper = request.environ.get("wsgi.file_wrapper")
+        file = getattr(reader, "file", None)
+        if file_wrapper is not None and file is not None:
+            response.app_iter = file_wrapper(file, SEND_BLOCK)
+        else:
+            response.app_iter = _closing(reader)
+        return response
+
+
+def _closing(reader: Any) -> Any:
+    try:
+        yield from reader
+    finally:
+        reader.close()

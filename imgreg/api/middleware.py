@@ -1,0 +1,92 @@
+"""Paste filters: request id, request context, version negotiation.
+
+The noauth context reads identity the way keystonemiddleware leaves it in the headers
+(``X-Identity-Status``, ``X-Roles``, ``X-Project-Id``/``X-Tenant-Id``, ``X-User-Id``). With no
+identity headers at all the caller is an administrator, as in Glance's trusted-auth set-up:
+run it only where the headers cannot come from untrusted clients.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import webob
+import webob.dec
+
+from imgreg.api import errors as api_errors
+from imgreg.api.versions import versions_response
+from imgreg.context import RequestContext
+from imgreg.services import Services
+
+REQUEST_ID_HEADER = "x-openstack-request-id"
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
+IDENTITY_HEADERS = ("X-Identity-Status", "X-Roles", "X-Project-Id", "X-Tenant-Id", "X-User-Id")
+VERSIONED_PATH = re.compile(r"^/v2(?:\.(\d+))?(/.*)?$")
+
+
+class Middleware:
+    def __init__(self, app: Any, svc: Services) -> None:
+        self.app = app
+        self.svc = svc
+
+
+class RequestIdMiddleware(Middleware):
+    """Echo a well-formed client request id, otherwise mint ``req-<uuid>``; never fail."""
+
+    @webob.dec.wsgify
+    def __call__(self, request: webob.Request) -> Any:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        if len(given) <= self.svc.conf.max_request_id_length and SAFE_REQUEST_ID.match(given):
+            request_id = given
+        else:
+            request_id = f"req-{uuid.uuid4()}"
+        request.environ["imgreg.request_id"] = request_id
+        response = request.get_response(self.app)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class ContextMiddleware(Middleware):
+    @webob.dec.wsgify
+    def __call__(self, request: webob.Request) -> Any:
+        headers = request.headers
+        request_id = request.environ.get("imgreg.request_id") or f"req-{uuid.uuid4()}"
+        if not any(h in headers for h in IDENTITY_HEADERS):
+            ctx = RequestContext(request_id, roles=["admin", "member", "reader"], is_admin=True)
+        elif headers.get("X-Identity-Status", "Confirmed") != "Confirmed":
+            return api_errors.error_response(request, 401, "This server could not verify that "
+                                             "you are authorized to access the document you "
+                                             "requested.")  # fmt: skip
+        else:
+            roles = [r.strip() for r in headers.get("X-Roles", "").split(",") if r.strip()]
+            ctx = RequestContext(
+                request_id,
+                project_id=headers.get("X-Project-Id") or headers.get("X-Tenant-Id"),
+                user_id=headers.get("X-User-Id"),
+                roles=roles,
+            )
+            ctx.is_admin = self.svc.policy.is_admin(ctx.policy_credentials())
+        request.environ["imgreg.context"] = ctx
+        return request.get_response(self.app)
+
+
+class VersionNegotiationMiddleware(Middleware):
+    """``/`` and unknown versions → 300 versions document; ``/versions`` → 200;
+    ``/v2.N/...`` (an advertised N) → ``/v2/...``."""
+
+    def __init__(self, app: Any, svc: Services, minors: frozenset[int]) -> None:
+        super().__init__(app, svc)
+        self.minors = minors
+
+    @webob.dec.wsgify
+    def __call__(self, request: webob.Request) -> Any:
+        path = request.path_info
+        if path in ("/versions", "/versions/") and request.method == "GET":
+            return versions_response(request, self.svc.conf, 200)
+        match = VERSIONED_PATH.match(path)
+        if match is None or (match.group(1) and int(match.group(1)) not in self.minors):
+            return versions_response(request, self.svc.conf, 300)
+        request.path_info = "/v2" + (match.group(2) or "")
+        return request.get_response(self.app)

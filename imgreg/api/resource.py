@@ -1,0 +1,47 @@
+"""``Resource``: calls one controller action and turns domain errors into HTTP, once.
+
+Controllers receive the request plus the route's arguments and return a ``webob.Response``.
+Any ``ImgregError`` they (or the layers below) raise is mapped by ``imgreg.api.errors``;
+anything else is logged and answered with a bare 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import webob
+import webob.dec
+
+from imgreg.api import errors as api_errors
+from imgreg.domain import errors
+
+LOG = logging.getLogger(__name__)
+
+
+def reject_body(request: webob.Request) -> None:
+    """Refuse a body where none is expected (Glance's ``body_reject``)."""
+    if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        raise errors.Invalid("A body is not expected with this request.")
+
+
+class Resource:
+    def __init__(self, controller: Any, no_body: frozenset[str] = frozenset()) -> None:
+        self.controller = controller
+        self.no_body = no_body
+
+    @webob.dec.wsgify
+    def __call__(self, request: webob.Request) -> webob.Response:
+        args = dict(request.urlvars)
+        action = args.pop("action")
+        args.pop("controller", None)
+        try:
+            if action in self.no_body:
+                reject_body(request)
+            response: webob.Response = getattr(self.controller, action)(request, **args)
+        except errors.ImgregError as exc:
+            return api_errors.from_exception(request, exc)
+        except Exception:
+            LOG.exception("unexpected error in %s %s", request.method, request.path)
+            return api_errors.error_response(request, 500, api_errors.INTERNAL_ERROR)
+        return response

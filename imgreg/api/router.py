@@ -1,0 +1,66 @@
+"""The v2 route table: one ``route()`` line per path, nothing else.
+
+Each path lists its methods; any other method gets 405 with ``Allow`` (Glance's catch-all),
+and a path that matches nothing gets 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import routes
+import routes.middleware
+import webob
+import webob.dec
+
+from imgreg.api import errors as api_errors
+from imgreg.api.image_data import ImageDataController
+from imgreg.api.images import ImagesController
+from imgreg.api.resource import Resource
+from imgreg.api.schemas import SchemasController
+from imgreg.services import Services
+
+
+@webob.dec.wsgify
+def method_not_allowed(request: webob.Request) -> webob.Response:
+    allowed = request.urlvars["allowed"]
+    return api_errors.error_response(
+        request,
+        405,
+        "The method specified is not allowed for this resource.",
+        {"Allow": allowed},
+    )
+
+
+@webob.dec.wsgify
+def _dispatch(request: webob.Request) -> Any:
+    match = request.environ["wsgiorg.routing_args"][1]
+    if not match:
+        return api_errors.error_response(request, 404, "The resource could not be found.")
+    return match["controller"]
+
+
+class Router:
+    def __init__(self, svc: Services) -> None:
+        self.mapper = routes.Mapper()
+        schemas = Resource(SchemasController(svc), no_body=frozenset({"image", "images"}))
+        images = Resource(ImagesController(svc), no_body=frozenset({"show", "delete"}))
+        data = Resource(ImageDataController(svc), no_body=frozenset({"download"}))
+
+        self.route("/v2/schemas/image", schemas, GET="image")
+        self.route("/v2/schemas/images", schemas, GET="images")
+        self.route("/v2/images", images, GET="index", POST="create")
+        self.route("/v2/images/{image_id}", images, GET="show", DELETE="delete")
+        self.route("/v2/images/{image_id}/file", data, GET="download", PUT="upload")
+
+        self.app = routes.middleware.RoutesMiddleware(_dispatch, self.mapper)
+
+    def route(self, path: str, resource: Resource, **actions: str) -> None:
+        for method, action in actions.items():
+            self.mapper.connect(
+                path, controller=resource, action=action, conditions={"method": [method]}
+            )
+        self.mapper.connect(path, controller=method_not_allowed, allowed=", ".join(actions))
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)

@@ -1,0 +1,52 @@
+"""How an ``Image`` looks on the wire (Glance's representation)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import webob
+
+from imgreg.domain.image import Image
+
+
+def _isotime(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_view(image: Image) -> dict[str, Any]:
+    view: dict[str, Any] = {k: ("" if v is None else v) for k, v in image.extra_properties.items()}
+    view.update(
+        id=image.id,
+        name=image.name,
+        status=image.status,
+        visibility=image.visibility,
+        protected=image.protected,
+        os_hidden=image.os_hidden,
+        checksum=image.checksum,
+        os_hash_algo=image.os_hash_algo,
+        os_hash_value=image.os_hash_value,
+        owner=image.owner,
+        size=image.size,
+        virtual_size=image.virtual_size,
+        container_format=image.container_format,
+        disk_format=image.disk_format,
+        min_disk=image.min_disk,
+        min_ram=image.min_ram,
+        tags=sorted(image.tags),
+        created_at=_isotime(image.created_at),
+        updated_at=_isotime(image.updated_at),
+        self=f"/v2/images/{image.id}",
+        file=f"/v2/images/{image.id}/file",
+        schema="/v2/schemas/image",
+    )
+    return view
+
+
+def json_response(body: Any, status: int = 200) -> webob.Response:
+    return webob.Response(
+        status=status,
+        body=json.dumps(body).encode("utf-8"),
+        content_type="application/json",
+        charset=None,
+    )

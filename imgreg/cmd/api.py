@@ -1,0 +1,59 @@
+"""``imgreg-api --config-file etc/imgreg-api.conf``: serve the paste pipeline with gunicorn.
+
+gunicorn's threaded workers stream request bodies to the app as they arrive (chunked or
+sized, 1 MiB chunks included), answer ``Expect: 100-continue``, and hand downloads to
+``sendfile`` through ``wsgi.file_wrapper``. A slow client occupies one thread, not a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from imgreg import conf as imgreg_conf
+from imgreg import wsgi
+
+
+class ImgregServer(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return wsgi.load_app()
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = imgreg_conf.parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s "
+                        "%(name)s %(message)s")  # fmt: skip
+    try:
+        wsgi.load_app()  # fail here, once, with a clear message, not in every worker
+    except Exception as exc:
+        print(f"imgreg-api: cannot start: {exc}", file=sys.stderr)
+        return 2
+    wsgi.reset()
+    options = {
+        "bind": f"{conf.bind_host}:{conf.bind_port}",
+        "workers": conf.workers,
+        "worker_class": "gthread",
+        "threads": conf.threads,
+        "timeout": conf.client_socket_timeout,
+        "keepalive": 75,
+        "control_socket_disable": True,
+        "accesslog": "-",
+        "proc_name": "imgreg-api",
+    }
+    ImgregServer(options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

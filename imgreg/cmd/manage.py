@@ -1,0 +1,61 @@
+"""``imgreg-manage [--config-file F] db sync|version``: database migrations (Alembic)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from oslo_config import cfg
+from sqlalchemy import create_engine
+
+from imgreg import conf as imgreg_conf
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "db", "migrations")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["url"] = url
+    return config
+
+
+def db_sync(url: str) -> None:
+    from imgreg.db.session import make_engine
+
+    make_engine(url).dispose()  # creates the SQLite directory when needed
+    command.upgrade(alembic_config(url), "head")
+
+
+def db_version(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _add_commands(subparsers: object) -> None:
+    db = subparsers.add_parser("db", help="database schema")  # type: ignore[attr-defined]
+    db.add_argument("action", choices=["sync", "version"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = imgreg_conf.CONF
+    conf.register_cli_opt(cfg.SubCommandOpt("category", handler=_add_commands))
+    conf(args=sys.argv[1:] if argv is None else argv, project="imgreg", prog="imgreg-manage")
+    url = conf.database.connection
+    if conf.category.action == "sync":
+        db_sync(url)
+        print(f"database at revision {db_version(url)}")
+    else:
+        print(db_version(url) or "none")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

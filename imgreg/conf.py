@@ -1,0 +1,169 @@
+"""Every configuration option imgreg reads, and ``list_opts()`` for oslo-config-generator.
+
+Nothing else in imgreg declares options or reads configuration files; code receives the
+``cfg.ConfigOpts`` object (usually ``imgreg.conf.CONF``) and looks values up on it.
+"""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+CONF = cfg.ConfigOpts()
+
+DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
+CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+
+server_opts = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address imgreg-api listens on."),
+    cfg.PortOpt("bind_port", default=9292, help="Port imgreg-api listens on."),
+    cfg.IntOpt("workers", default=2, min=1, help="Worker processes of imgreg-api."),
+    cfg.IntOpt(
+        "threads",
+        default=8,
+        min=1,
+        help="Threads per worker; a slow client ties up one thread, not a whole worker.",
+    ),
+    cfg.IntOpt(
+        "client_socket_timeout",
+        default=900,
+        min=1,
+        help="Seconds a client connection may stay silent before the server drops it.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default="var",
+        help="Directory for the embedded defaults (SQLite file, filesystem store); relative "
+        "paths are taken from the current directory.",
+    ),
+    cfg.StrOpt(
+        "public_endpoint",
+        help="Base URL advertised in the versions document and Location headers; the "
+        "request's host URL when unset.",
+    ),
+    cfg.IntOpt("max_request_id_length", default=64, min=1, help="Longest accepted request id."),
+]
+
+image_opts = [
+    cfg.BoolOpt(
+        "allow_additional_image_properties",
+        default=True,
+        help="Accept properties not in the image schema (as strings). When false the served "
+        "schema is strict (additionalProperties false).",
+    ),
+    cfg.StrOpt(
+        "hashing_algorithm",
+        default="sha512",
+        help="hashlib algorithm for os_hash_value.",
+    ),
+    cfg.IntOpt("image_size_cap", default=1099511627776, min=1, help="Largest image in bytes."),
+    cfg.StrOpt(
+        "user_storage_quota",
+        default="0",
+        help="Bytes one owner may store in all; suffixes B, KB, MB, GB, TB (binary). 0 means "
+        "unlimited.",
+    ),
+    cfg.IntOpt("image_property_quota", default=128, help="Extra properties per image; <0 off."),
+    cfg.IntOpt("image_tag_quota", default=128, help="Tags per image; <0 off."),
+    cfg.IntOpt("image_member_quota", default=128, help="Members per image; <0 off."),
+    cfg.IntOpt("image_location_quota", default=10, help="Locations per image; <0 off."),
+    cfg.IntOpt("limit_param_default", default=25, min=1, help="Default page size of lists."),
+    cfg.IntOpt("api_limit_max", default=1000, min=1, help="Largest page size of lists."),
+    cfg.StrOpt("property_protection_file", help="Glance-format property protection rules."),
+    cfg.StrOpt(
+        "property_protection_rule_format",
+        default="roles",
+        choices=["roles", "policies"],
+        help="Whether the protection file names roles or policy rules.",
+    ),
+    cfg.StrOpt(
+        "image_schema_file",
+        default="schema-image.json",
+        help="Custom image properties merged into the image schema; looked up beside the "
+        "configuration files when relative. A missing file means no custom properties.",
+    ),
+]
+
+paste_opts = [
+    cfg.StrOpt("flavor", default="", help="Pipeline suffix: '' (noauth) or 'keystone'."),
+    cfg.StrOpt("config_file", default="imgreg-api-paste.ini", help="The paste-deploy file."),
+]
+
+database_opts = [
+    cfg.StrOpt(
+        "connection",
+        default="sqlite:///$state_path/imgreg.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of the database.",
+    ),
+]
+
+store_opts = [
+    cfg.StrOpt("default_store", default="file", help="Name of the store new images go to."),
+    cfg.StrOpt(
+        "filesystem_store_datadir",
+        default="$state_path/images",
+        help="Directory of the filesystem store.",
+    ),
+]
+
+format_opts = [
+    cfg.ListOpt("disk_formats", default=DISK_FORMATS, help="Accepted disk formats."),
+    cfg.ListOpt("container_formats", default=CONTAINER_FORMATS, help="Accepted container formats."),
+]
+
+notification_opts = [
+    cfg.StrOpt(
+        "driver",
+        default="noop",
+        choices=["noop", "log", "memory"],
+        help="Where image notifications go: nowhere, the log, or an in-process list (tests).",
+    ),
+    cfg.StrOpt("default_publisher_id", default="image.localhost", help="Publisher id."),
+    cfg.ListOpt(
+        "disabled_notifications",
+        default=[],
+        help="Event types (image.update) or groups (image.*) that are not sent.",
+    ),
+]
+
+GROUPS = {
+    None: server_opts + image_opts,
+    "paste_deploy": paste_opts,
+    "database": database_opts,
+    "glance_store": store_opts,
+    "image_format": format_opts,
+    "notifications": notification_opts,
+}
+
+
+def register(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
+    for group, opts in GROUPS.items():
+        conf.register_opts(opts, group=group)
+    return conf
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """For oslo-config-generator (namespace ``imgreg``)."""
+    return [(group, list(opts)) for group, opts in GROUPS.items()]  # type: ignore[call-overload]
+
+
+def parse(args: list[str] | None = None, conf: cfg.ConfigOpts = CONF) -> cfg.ConfigOpts:
+    conf(args=args if args is not None else [], project="imgreg", prog="imgreg-api")
+    return conf
+
+
+def find_config_file(conf: cfg.ConfigOpts, name: str) -> str | None:
+    """Resolve ``name`` against the directories of the loaded configuration files."""
+    import os
+
+    if os.path.isabs(name):
+        return name if os.path.exists(name) else None
+    for path in conf.config_file or []:
+        candidate = os.path.join(os.path.dirname(os.path.abspath(path)), name)
+        if os.path.exists(candidate):
+            return candidate
+    found = conf.find_file(name)
+    return os.path.abspath(found) if found else None
+
+
+register(CONF)

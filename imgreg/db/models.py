@@ -1,0 +1,121 @@
+"""Typed SQLAlchemy models. The schema itself is created only by the Alembic migrations in
+``imgreg/db/migrations``; these classes must agree with them (a test compares the two).
+
+Rows are never hard-deleted: a deleted image keeps its row (``deleted = true``) so that its id
+can never be handed out again (OSSN-0075).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ImageRow(Base):
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(30))
+    visibility: Mapped[str] = mapped_column(String(20))
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    os_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    container_format: Mapped[str | None] = mapped_column(String(32))
+    disk_format: Mapped[str | None] = mapped_column(String(32))
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    properties: Mapped[list[PropertyRow]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+    tags: Mapped[list[TagRow]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    locations: Mapped[list[LocationRow]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        # The default list: live rows, newest first, id as tie-breaker.
+        Index("ix_images_deleted_created_at_id", "deleted", "created_at", "id"),
+        Index("ix_images_owner", "owner"),
+        Index("ix_images_visibility", "visibility"),
+        Index("ix_images_status", "status"),
+        Index("ix_images_name", "name"),
+    )
+
+
+class PropertyRow(Base):
+    __tablename__ = "image_properties"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_image_properties_name", "name"),)
+
+
+class TagRow(Base):
+    __tablename__ = "image_tags"
+
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+    __table_args__ = (Index("ix_image_tags_value", "value"),)
+
+
+class LocationRow(Base):
+    __tablename__ = "image_locations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+
+
+class MemberRow(Base):
+    __tablename__ = "image_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id"))
+    member: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("image_id", "member"),
+        Index("ix_image_members_member", "member"),
+    )

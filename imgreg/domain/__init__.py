@@ -1,0 +1,1 @@
+"""The image domain: plain objects, the status table, and the errors layers may raise."""

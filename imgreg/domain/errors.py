@@ -1,0 +1,70 @@
+"""Domain errors. Layers and stores raise only these; ``imgreg.api.errors`` maps them to HTTP.
+
+Each class says what went wrong in the domain's terms; the message is shown to the user, so it
+never carries store paths, SQL or credentials.
+"""
+
+from __future__ import annotations
+
+
+class ImgregError(Exception):
+    """Base of every error a client may see. ``message`` is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(ImgregError):
+    """The request is malformed or breaks a rule of the API (400)."""
+
+
+class NotFound(ImgregError):
+    """The thing does not exist or the caller may not know that it exists (404)."""
+
+
+class Forbidden(ImgregError):
+    """The caller is known and may see the thing, but may not do this (403)."""
+
+
+class ReadOnlyProperty(Forbidden):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Attribute '{name}' is read-only.")
+
+
+class ReservedProperty(Forbidden):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Attribute '{name}' is reserved.")
+
+
+class Conflict(ImgregError):
+    """The resource is not in a state that allows this (409)."""
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"Image status transition from {current} to {target} is not allowed")
+
+
+class StaleState(Conflict):
+    """A guarded save found the row in another status than expected (a race was lost)."""
+
+
+class Gone(ImgregError):
+    """The image went away while we worked on it (410)."""
+
+
+class QuotaExceeded(ImgregError):
+    """A size, storage or count limit would be exceeded (413)."""
+
+
+class UnsupportedMediaType(ImgregError):
+    """The request body's media type or content is not acceptable (415)."""
+
+
+class StoreError(ImgregError):
+    """The image store failed; the message is generic on purpose (503)."""
+
+
+class StoreFull(QuotaExceeded):
+    """The image store has no room left (413, as Glance answers)."""

@@ -1,0 +1,146 @@
+"""The ``Image`` domain object: its fields, the status table, and named transitions.
+
+Status only changes through the methods below, never by assignment from outside; each checks
+the table. ``changes()`` reports what differs from the snapshot taken when the image was loaded,
+which is what the layers inspect in ``save``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from imgreg.domain import errors
+
+# status -> statuses it may move to (Glance's table).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"saving", "uploading", "importing", "active", "deleted"}),
+    "saving": frozenset({"active", "killed", "deleted", "queued"}),
+    "uploading": frozenset({"importing", "queued", "deleted"}),
+    "importing": frozenset({"active", "deleted", "queued"}),
+    "active": frozenset({"pending_delete", "deleted", "deactivated"}),
+    "killed": frozenset({"deleted"}),
+    "pending_delete": frozenset({"deleted", "active"}),
+    "deactivated": frozenset({"active", "deleted"}),
+    "deleted": frozenset(),
+}
+STATUSES = tuple(TRANSITIONS)
+VISIBILITIES = ("public", "private", "shared", "community")
+
+# Fields a client may set directly (create or PATCH); everything else is managed by imgreg.
+MUTABLE_FIELDS = (
+    "name",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "container_format",
+    "disk_format",
+    "min_disk",
+    "min_ram",
+)
+DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+
+
+@dataclasses.dataclass(eq=False)
+class Image:
+    id: str
+    owner: str | None
+    status: str = "queued"
+    name: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    container_format: str | None = None
+    disk_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    size: int | None = None
+    virtual_size: int | None = None
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
+    updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
+    tags: set[str] = dataclasses.field(default_factory=set)
+    extra_properties: dict[str, str] = dataclasses.field(default_factory=dict)
+    locations: list[str] = dataclasses.field(default_factory=list)
+    _snapshot: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
+
+    # -- change tracking -------------------------------------------------------------------
+    def mark_clean(self) -> None:
+        """Remember the current state; ``changes()`` is relative to it."""
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        state.pop("_snapshot")
+        self._snapshot = copy.deepcopy(state)
+
+    def changes(self) -> Changes:
+        before = self._snapshot or {}
+        fields = {
+            name
+            for name in (*MUTABLE_FIELDS, "status", *DATA_FIELDS)
+            if before.get(name) != getattr(self, name)
+        }
+        old_props: dict[str, str] = before.get("extra_properties", {})
+        new_props = self.extra_properties
+        return Changes(
+            fields=fields,
+            added={k for k in new_props if k not in old_props},
+            updated={k for k in new_props if k in old_props and old_props[k] != new_props[k]},
+            removed={k for k in old_props if k not in new_props},
+            tags_changed=before.get("tags", set()) != self.tags,
+        )
+
+    # -- status transitions ----------------------------------------------------------------
+    def _move(self, target: str) -> None:
+        if target not in TRANSITIONS[self.status]:
+            raise errors.InvalidTransition(self.status, target)
+        self.status = target
+
+    def begin_upload(self) -> None:
+        """queued -> saving. Data needs both formats, as in Glance."""
+        if self.status != "queued":
+            raise errors.InvalidTransition(self.status, "saving")
+        if not (self.disk_format and self.container_format):
+            raise errors.Invalid(
+                "Properties disk_format, container_format must be set prior to saving data."
+            )
+        self._move("saving")
+
+    def activate(self) -> None:
+        self._move("active")
+
+    def abort_upload(self) -> None:
+        """saving -> queued, forgetting everything the failed upload may have recorded."""
+        self._move("queued")
+        for name in DATA_FIELDS:
+            setattr(self, name, None)
+        self.locations = []
+
+    def deactivate(self) -> None:
+        self._move("deactivated")
+
+    def reactivate(self) -> None:
+        self._move("active")
+
+    def mark_deleted(self) -> None:
+        self._move("deleted")
+
+
+@dataclasses.dataclass(frozen=True)
+class Changes:
+    fields: set[str]
+    added: set[str]
+    updated: set[str]
+    removed: set[str]
+    tags_changed: bool = False
+
+    @property
+    def properties(self) -> set[str]:
+        return self.added | self.updated | self.removed

@@ -1,0 +1,47 @@
+"""The proxy chain, built in one place.
+
+Outer to inner: authorization → property protection → notifier → policy → quota → location →
+domain (``ImageFactory`` / ``SqlImageRepo``). Controllers get the outermost object and never
+see the others. Each ``build_*`` function lists the layers bottom first, so the last line is
+the outermost one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imgreg.context import RequestContext
+from imgreg.db.repo import SqlImageRepo
+from imgreg.domain.factory import ImageFactory
+from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
+from imgreg.layers.location import LocationImageFactory, LocationImageRepo
+from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
+from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
+from imgreg.layers.property_protection import (
+    PropertyProtectionImageFactory,
+    PropertyProtectionImageRepo,
+)
+from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo
+from imgreg.services import Services
+
+
+def build_image_repo(ctx: RequestContext, svc: Services, domain: Any = None) -> Any:
+    repo = domain if domain is not None else SqlImageRepo(svc.db)
+    repo = LocationImageRepo(repo, ctx, svc.store, svc.conf)
+    repo = QuotaImageRepo(repo, ctx, svc.conf)
+    repo = PolicyImageRepo(repo, ctx, svc.policy)
+    repo = NotifierImageRepo(repo, ctx, svc.notifier)
+    repo = PropertyProtectionImageRepo(repo, ctx, svc.property_rules)
+    repo = AuthorizationImageRepo(repo, ctx)
+    return repo
+
+
+def build_image_factory(ctx: RequestContext, svc: Services, domain: Any = None) -> Any:
+    factory = domain if domain is not None else ImageFactory()
+    factory = LocationImageFactory(factory, ctx)
+    factory = QuotaImageFactory(factory, ctx, svc.conf)
+    factory = PolicyImageFactory(factory, ctx, svc.policy)
+    factory = NotifierImageFactory(factory, ctx)
+    factory = PropertyProtectionImageFactory(factory, ctx, svc.property_rules)
+    factory = AuthorizationImageFactory(factory, ctx)
+    return factory

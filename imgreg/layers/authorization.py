@@ -1,0 +1,68 @@
+"""Authorization, the outermost layer: ownership and visibility, whatever the policy says.
+
+* Nobody but an admin creates an image owned by another project.
+* An image the caller may not see is ``NotFound`` (never ``Forbidden``: its existence is not
+  disclosed).
+* Only the owner or an admin changes, deletes or uploads to an image; only an admin changes
+  the owner.
+* Lists are scoped to what the caller may see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, BinaryIO
+
+from imgreg.db.query import ListQuery
+from imgreg.domain import errors
+from imgreg.domain.image import Image
+from imgreg.layers.base import FactoryLayer, RepoLayer
+
+
+class AuthorizationImageFactory(FactoryLayer):
+    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+        if not self.ctx.is_admin and owner != self.ctx.project_id:
+            raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        return self.inner.new_image(owner, **kwargs)
+
+
+class AuthorizationImageRepo(RepoLayer):
+    def visible(self, image: Image) -> bool:
+        ctx = self.ctx
+        if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
+            return True
+        if ctx.project_id is not None and image.owner == ctx.project_id:
+            return True
+        if image.visibility == "shared" and ctx.project_id is not None:
+            return self.inner.member_status(image.id, ctx.project_id) is not None
+        return False
+
+    def _check_owner(self, image: Image) -> None:
+        if not (self.ctx.is_admin or image.owner == self.ctx.project_id):
+            raise errors.Forbidden("You do not own this image")
+
+    def get(self, image_id: str) -> Image:
+        image = self.inner.get(image_id)
+        if not self.visible(image):
+            raise errors.NotFound(f"No image found with ID {image_id}")
+        return image
+
+    def list(self, query: ListQuery) -> list[Image]:
+        scoped = dataclasses.replace(
+            query, project_id=self.ctx.project_id, is_admin=self.ctx.is_admin
+        )
+        return self.inner.list(scoped)
+
+    def save(self, image: Image, from_state: str | None = None) -> Image:
+        self._check_owner(image)
+        if "owner" in image.changes().fields and not self.ctx.is_admin:
+            raise errors.Forbidden("Owner can't be updated by non admin.")
+        return self.inner.save(image, from_state=from_state)
+
+    def remove(self, image: Image) -> None:
+        self._check_owner(image)
+        self.inner.remove(image)
+
+    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
+        self._check_owner(image)
+        return self.inner.upload(image, stream, size)

@@ -1,0 +1,90 @@
+"""Notifications: tells listeners what happened, after the inner layers succeeded.
+
+Event types, priorities and payload fields follow Glance: ``image.create`` on add,
+``image.update`` on every save, ``image.delete`` on remove, and around an upload
+``image.prepare`` → ``image.upload`` (ERROR with a message string if it fails) →
+``image.activate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from imgreg.context import RequestContext
+from imgreg.domain.errors import ImgregError
+from imgreg.domain.image import Image, utcnow
+from imgreg.layers.base import FactoryLayer, RepoLayer
+from imgreg.notifications import Notifier
+
+
+def isotime(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
+    return {
+        "id": image.id,
+        "name": image.name,
+        "status": image.status,
+        "created_at": isotime(image.created_at),
+        "updated_at": isotime(image.updated_at),
+        "min_disk": image.min_disk,
+        "min_ram": image.min_ram,
+        "protected": image.protected,
+        "checksum": image.checksum,
+        "owner": image.owner,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "size": image.size,
+        "virtual_size": image.virtual_size,
+        "is_public": image.visibility == "public",
+        "visibility": image.visibility,
+        "properties": dict(image.extra_properties),
+        "tags": sorted(image.tags),
+        "deleted": deleted,
+        "deleted_at": isotime(utcnow()) if deleted else None,
+    }
+
+
+def _data_payload(image: Image) -> dict[str, Any]:
+    return {**image_payload(image), "os_glance_importing_to_stores": [],
+            "os_glance_failed_import": []}  # fmt: skip
+
+
+class NotifierImageFactory(FactoryLayer):
+    """Creating an object is not an event; ``image.create`` is sent when it is added."""
+
+
+class NotifierImageRepo(RepoLayer):
+    def __init__(self, inner: Any, ctx: RequestContext, notifier: Notifier) -> None:
+        super().__init__(inner, ctx)
+        self.notifier = notifier
+
+    def add(self, image: Image) -> Image:
+        image = self.inner.add(image)
+        self.notifier.info("image.create", image_payload(image))
+        return image
+
+    def save(self, image: Image, from_state: str | None = None) -> Image:
+        image = self.inner.save(image, from_state=from_state)
+        self.notifier.info("image.update", image_payload(image))
+        return image
+
+    def remove(self, image: Image) -> None:
+        self.inner.remove(image)
+        self.notifier.info("image.delete", image_payload(image, deleted=True))
+
+    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
+        self.notifier.info("image.prepare", _data_payload(image))
+        try:
+            image = self.inner.upload(image, stream, size)
+        except ImgregError as exc:
+            self.notifier.error("image.upload", f"Failed to upload image data: {exc.message}")
+            raise
+        except Exception:
+            self.notifier.error("image.upload", "Failed to upload image data due to an error")
+            raise
+        self.notifier.info("image.upload", _data_payload(image))
+        if image.status == "active":
+            self.notifier.info("image.activate", image_payload(image))
+        return image

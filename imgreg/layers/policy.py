@@ -1,0 +1,92 @@
+"""Policy: every operation is checked against an oslo.policy rule (``imgreg.policies``).
+
+A caller who may not even ``get_image`` learns nothing: that denial reads as ``NotFound``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from imgreg.context import RequestContext
+from imgreg.db.query import ListQuery
+from imgreg.domain import errors
+from imgreg.domain.image import DATA_FIELDS, Image
+from imgreg.layers.base import FactoryLayer, RepoLayer
+from imgreg.policies import Policy
+from imgreg.store import BlobReader
+
+
+def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
+    return {
+        "project_id": image.owner,
+        "owner": image.owner,
+        "visibility": image.visibility,
+        "member_id": member_id,
+        "image_id": image.id,
+    }
+
+
+def _check_visibility(policy: Policy, ctx: RequestContext, image: Image) -> None:
+    target = image_target(image)
+    if image.visibility == "public":
+        policy.enforce(ctx, "publicize_image", target)
+    elif image.visibility == "community":
+        policy.enforce(ctx, "communitize_image", target)
+
+
+class PolicyImageFactory(FactoryLayer):
+    def __init__(self, inner: Any, ctx: RequestContext, policy: Policy) -> None:
+        super().__init__(inner, ctx)
+        self.policy = policy
+
+    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+        image = self.inner.new_image(owner, **kwargs)
+        self.policy.enforce(self.ctx, "add_image", image_target(image))
+        _check_visibility(self.policy, self.ctx, image)
+        return image
+
+
+class PolicyImageRepo(RepoLayer):
+    def __init__(self, inner: Any, ctx: RequestContext, policy: Policy) -> None:
+        super().__init__(inner, ctx)
+        self.policy = policy
+
+    def _target(self, image: Image) -> dict[str, Any]:
+        member = None
+        project = self.ctx.project_id
+        if image.visibility == "shared" and project and self.inner.member_status(image.id, project):
+            member = project
+        return image_target(image, member)
+
+    def get(self, image_id: str) -> Image:
+        image = self.inner.get(image_id)
+        if not self.policy.check(self.ctx, "get_image", self._target(image)):
+            raise errors.NotFound(f"No image found with ID {image_id}")
+        return image
+
+    def list(self, query: ListQuery) -> list[Image]:
+        self.policy.enforce(self.ctx, "get_images", {"project_id": self.ctx.project_id})
+        return self.inner.list(query)
+
+    def save(self, image: Image, from_state: str | None = None) -> Image:
+        changes = image.changes()
+        if changes.fields - {"status", *DATA_FIELDS} or changes.properties or changes.tags_changed:
+            self.policy.enforce(self.ctx, "modify_image", self._target(image))
+            if "visibility" in changes.fields:
+                _check_visibility(self.policy, self.ctx, image)
+        elif image.status == "saving" and "status" in changes.fields:
+            # Moving to saving starts an upload: refuse it before any state changes.
+            self.policy.enforce(self.ctx, "upload_image", self._target(image))
+        return self.inner.save(image, from_state=from_state)
+
+    def remove(self, image: Image) -> None:
+        self.policy.enforce(self.ctx, "delete_image", self._target(image))
+        self.inner.remove(image)
+
+    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
+        self.policy.enforce(self.ctx, "upload_image", self._target(image))
+        return self.inner.upload(image, stream, size)
+
+    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
+        self.policy.enforce(self.ctx, "download_image", self._target(image))
+        return self.inner.open_data(image, offset, length)

@@ -1,0 +1,82 @@
+"""Default policy rules (Glance's Secure-RBAC defaults) and the enforcer imgreg uses.
+
+Operators override any rule in ``policy.yaml`` (``[oslo_policy] policy_file``); the defaults
+live here, and ``oslopolicy-sample-generator --namespace imgreg`` prints them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_config import cfg
+from oslo_policy import policy
+
+from imgreg.context import RequestContext
+from imgreg.domain import errors
+
+ADMIN = "role:admin"
+PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
+PROJECT_READER = "role:reader and project_id:%(project_id)s"
+ADMIN_OR_MEMBER = f"{ADMIN} or ({PROJECT_MEMBER})"
+SHARED_WITH_ME = (
+    "project_id:%(member_id)s or 'community':%(visibility)s or 'public':%(visibility)s"
+    " or 'shared':%(visibility)s"
+)
+
+
+def _rule(name: str, check: str, text: str, method: str, path: str) -> policy.DocumentedRuleDefault:
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=check,
+        description=text,
+        operations=[{"method": method, "path": path}],
+        scope_types=["project"],
+    )
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    image = "/v2/images/{image_id}"
+    return [
+        policy.RuleDefault("context_is_admin", ADMIN, "Who is an administrator."),
+        policy.RuleDefault("default", "", "Rule for anything not listed."),
+        _rule("add_image", ADMIN_OR_MEMBER, "Create an image.", "POST", "/v2/images"),
+        _rule(
+            "get_image",
+            f"{ADMIN} or (role:reader and (project_id:%(project_id)s or {SHARED_WITH_ME}))",
+            "Show an image.",
+            "GET",
+            image,
+        ),
+        _rule("get_images", f"{ADMIN} or ({PROJECT_READER})", "List images.", "GET", "/v2/images"),
+        _rule("modify_image", ADMIN_OR_MEMBER, "Update an image.", "PATCH", image),
+        _rule("delete_image", ADMIN_OR_MEMBER, "Delete an image.", "DELETE", image),
+        _rule("upload_image", ADMIN_OR_MEMBER, "Upload image data.", "PUT", image + "/file"),
+        _rule(
+            "download_image",
+            f"{ADMIN} or (role:member and (project_id:%(project_id)s or {SHARED_WITH_ME}))",
+            "Download image data.",
+            "GET",
+            image + "/file",
+        ),
+        _rule("publicize_image", ADMIN, "Make an image public.", "PATCH", image),
+        _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community.", "PATCH", image),
+    ]
+
+
+class Policy:
+    """Loaded once per process; ``enforce`` raises the domain's ``Forbidden``."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.enforcer = policy.Enforcer(conf, use_conf=True)
+        self.enforcer.register_defaults(list_rules())
+        self.enforcer.load_rules()
+
+    def check(self, ctx: RequestContext, rule: str, target: dict[str, Any]) -> bool:
+        return bool(self.enforcer.enforce(rule, target, ctx.policy_credentials()))
+
+    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any]) -> None:
+        if not self.check(ctx, rule, target):
+            raise errors.Forbidden(f"You are not authorized to complete {rule} action.")
+
+    def is_admin(self, creds: dict[str, Any]) -> bool:
+        return bool(self.enforcer.enforce("context_is_admin", {}, creds))

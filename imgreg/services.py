@@ -1,0 +1,25 @@
+"""``Services``: the long-lived objects of one process, built once by ``imgreg.wsgi``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from oslo_config import cfg
+
+from imgreg.db.session import Database
+from imgreg.notifications import Notifier
+from imgreg.policies import Policy
+from imgreg.property_rules import PropertyRules
+from imgreg.schema import ImageSchema
+from imgreg.store import Store
+
+
+@dataclasses.dataclass
+class Services:
+    conf: cfg.ConfigOpts
+    db: Database
+    store: Store
+    policy: Policy
+    notifier: Notifier
+    schema: ImageSchema
+    property_rules: PropertyRules

@@ -1,0 +1,75 @@
+"""The image store interface, the value it returns, and registration of drivers by name.
+
+A driver is a class with ``add``, ``open`` and ``delete`` (see ``Store``), registered with
+``@register("name")`` and built from configuration by ``create(name, conf)``. It raises only
+``imgreg.domain.errors`` exceptions (``StoreFull``, ``StoreError``, ``Invalid``, ``NotFound``)
+and guarantees that a failed ``add`` leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, Protocol
+
+from oslo_config import cfg
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredBlob:
+    """What ``Store.add`` wrote: where, how much, and its digests (hex)."""
+
+    url: str
+    size: int
+    checksum: str
+    hash_algo: str
+    hash_value: str
+
+
+class BlobReader(Protocol):
+    size: int  # bytes this reader yields
+
+    def __iter__(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+class Store(Protocol):
+    def add(
+        self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str
+    ) -> StoredBlob:
+        """Stream ``stream`` to a new blob for ``image_id``, hashing on the way.
+
+        ``expected_size`` (when given) must equal the byte count (``Invalid`` otherwise).
+        The blob becomes durable and visible only when this returns.
+        """
+        ...
+
+    def open(self, url: str, offset: int = 0, length: int | None = None) -> BlobReader:
+        """Read ``length`` bytes (to the end when ``None``) from ``offset``."""
+        ...
+
+    def delete(self, url: str) -> None:
+        """Remove a blob; a missing blob is not an error."""
+        ...
+
+
+_DRIVERS: dict[str, Callable[[cfg.ConfigOpts], Any]] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    def wrap(cls: type) -> type:
+        _DRIVERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def create(name: str, conf: cfg.ConfigOpts) -> Store:
+    from imgreg.store import filesystem  # noqa: F401 - registers the built-in driver
+
+    try:
+        factory = _DRIVERS[name]
+    except KeyError:
+        raise ValueError(f"unknown image store {name!r}; known: {sorted(_DRIVERS)}") from None
+    store: Store = factory(conf)
+    return store

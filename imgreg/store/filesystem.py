@@ -1,0 +1,163 @@
+"""The filesystem store: one file per image under a root directory.
+
+Layout::
+
+    <root>/<image-id>              a complete, fsynced blob (the only thing a URL points at)
+    <root>/.partial/<image-id>.<n> an upload in flight; renamed into place when complete
+
+``add`` streams to a partial file, hashing on the way, checks the size, fsyncs the file,
+renames it into place and fsyncs the directory. Any failure unlinks the partial file, so a
+failed upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from oslo_config import cfg
+
+from imgreg.domain import errors
+from imgreg.hashing import DualHasher
+from imgreg.store import StoredBlob, register
+
+BLOCK = 4 * 1024 * 1024
+SCHEME = "file://"
+
+
+class FileReader:
+    def __init__(self, path: str, offset: int, length: int) -> None:
+        self.file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.file.seek(offset)
+        self.offset = offset
+        self.size = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self.size
+        while remaining > 0:
+            chunk = self.file.read(min(BLOCK, remaining))
+            if not chunk:
+                raise errors.StoreError("Image data is shorter than recorded")
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@register("file")
+class FilesystemStore:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.root = os.path.abspath(conf.glance_store.filesystem_store_datadir)
+        self.partial = os.path.join(self.root, ".partial")
+        os.makedirs(self.partial, exist_ok=True)
+
+    # -- paths -------------------------------------------------------------------------------
+    def _path(self, url: str) -> str:
+        """The blob path of ``url``; only ``file://<root>/<uuid>`` is ever accepted."""
+        if not url.startswith(SCHEME):
+            raise errors.NotFound("Image data not found")
+        path = url[len(SCHEME) :]
+        directory, name = os.path.split(path)
+        try:
+            uuid.UUID(name)
+        except ValueError:
+            raise errors.NotFound("Image data not found") from None
+        if directory != self.root:
+            raise errors.NotFound("Image data not found")
+        return path
+
+    # -- Store ------------------------------------------------------------------------------
+    def add(
+        self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str
+    ) -> StoredBlob:
+        final = os.path.join(self.root, str(uuid.UUID(image_id)))
+        temp = os.path.join(self.partial, f"{image_id}.{secrets.token_hex(6)}")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except OSError as exc:
+            raise _store_error(exc) from None
+        try:
+            try:
+                size, hasher = self._write(fd, stream, expected_size, hash_algo)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(temp, final)
+            self._fsync_dir()
+        except BaseException as exc:
+            _unlink(temp)
+            if isinstance(exc, OSError):
+                raise _store_error(exc) from None
+            raise
+        return StoredBlob(
+            url=SCHEME + final,
+            size=size,
+            checksum=hasher.md5.hexdigest(),
+            hash_algo=hash_algo,
+            hash_value=hasher.multi.hexdigest(),
+        )
+
+    @staticmethod
+    def _write(
+        fd: int, stream: BinaryIO, expected: int | None, algo: str
+    ) -> tuple[int, DualHasher]:
+        size = 0
+        with DualHasher(algo) as hasher:
+            while True:
+                want = BLOCK if expected is None else min(BLOCK, expected - size + 1)
+                buf = stream.read(want)
+                if not buf:
+                    break
+                size += len(buf)
+                if expected is not None and size > expected:
+                    raise errors.Invalid(
+                        f"Size exceeds: expected {expected} bytes, got more than that"
+                    )
+                hasher.update(buf)
+                view = memoryview(buf)
+                while view:
+                    view = view[os.write(fd, view) :]
+                hasher.wait()
+            hasher.close()
+        if expected is not None and size != expected:
+            raise errors.Invalid(f"Size mismatch: expected {expected} bytes, got {size} bytes")
+        return size, hasher
+
+    def _fsync_dir(self) -> None:
+        dfd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def open(self, url: str, offset: int = 0, length: int | None = None) -> FileReader:
+        path = self._path(url)
+        try:
+            total = os.stat(path).st_size
+        except FileNotFoundError:
+            raise errors.NotFound("Image data not found") from None
+        if length is None:
+            length = total - offset
+        return FileReader(path, offset, length)
+
+    def delete(self, url: str) -> None:
+        path = self._path(url)
+        _unlink(path)
+        self._fsync_dir()
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _store_error(exc: OSError) -> errors.ImgregError:
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return errors.StoreFull("Image storage media is full")
+    return errors.StoreError("The image store failed to write the data")

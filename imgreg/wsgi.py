@@ -1,0 +1,122 @@
+"""The only place objects are wired: configuration → ``Services`` → paste-deploy app and filters.
+
+``imgreg-api`` parses the configuration and serves the paste pipeline. Another WSGI server can
+serve ``imgreg.wsgi:application`` instead; it reads ``IMGREG_CONFIG_FILE`` (default
+``etc/imgreg-api.conf``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from oslo_config import cfg
+from paste import deploy
+
+from imgreg import conf as imgreg_conf
+from imgreg import store
+from imgreg.api.middleware import (
+    ContextMiddleware,
+    RequestIdMiddleware,
+    VersionNegotiationMiddleware,
+)
+from imgreg.api.router import Router
+from imgreg.api.versions import MINORS
+from imgreg.db.session import Database
+from imgreg.layers.quota import parse_storage_quota
+from imgreg.notifications import Notifier
+from imgreg.policies import Policy
+from imgreg.property_rules import PropertyRules
+from imgreg.schema import ImageSchema, load_custom_properties
+from imgreg.services import Services
+
+_services: Services | None = None
+
+
+def build_services(conf: cfg.ConfigOpts) -> Services:
+    """Build everything a worker needs; raises a clear error on bad configuration."""
+    schema_path = imgreg_conf.find_config_file(conf, conf.image_schema_file)
+    custom, required = load_custom_properties(schema_path)
+    schema = ImageSchema(
+        conf.image_format.disk_formats,
+        conf.image_format.container_formats,
+        custom,
+        required,
+        permissive=conf.allow_additional_image_properties,
+    )
+    parse_storage_quota(conf.user_storage_quota)  # refuse to start on a malformed value
+    policy = Policy(conf)
+    if conf.property_protection_file:
+        path = imgreg_conf.find_config_file(conf, conf.property_protection_file)
+        rules = PropertyRules(
+            path or conf.property_protection_file, conf.property_protection_rule_format, policy
+        )
+    else:
+        rules = PropertyRules.allow_all()
+    return Services(
+        conf=conf,
+        db=Database(conf.database.connection),
+        store=store.create(conf.glance_store.default_store, conf),
+        policy=policy,
+        notifier=Notifier(conf),
+        schema=schema,
+        property_rules=rules,
+    )
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = build_services(imgreg_conf.CONF)
+    return _services
+
+
+def reset() -> None:
+    """Forget the process's services (tests that change configuration)."""
+    global _services
+    if _services is not None:
+        _services.db.dispose()
+    _services = None
+
+
+# -- paste-deploy factories -----------------------------------------------------------------
+def app_factory(global_conf: dict[str, Any], **local_conf: Any) -> Router:
+    return Router(services())
+
+
+def request_id_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    return lambda app: RequestIdMiddleware(app, services())
+
+
+def context_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    return lambda app: ContextMiddleware(app, services())
+
+
+def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    return lambda app: VersionNegotiationMiddleware(app, services(), MINORS)
+
+
+def load_app(conf: cfg.ConfigOpts = imgreg_conf.CONF) -> Any:
+    paste_file = imgreg_conf.find_config_file(conf, conf.paste_deploy.config_file)
+    if paste_file is None:
+        raise RuntimeError(f"paste-deploy file {conf.paste_deploy.config_file} not found")
+    flavor = conf.paste_deploy.flavor
+    name = "imgreg-api" + (f"-{flavor}" if flavor else "")
+    return deploy.loadapp(f"config:{paste_file}", name=name)
+
+
+def init_application() -> Any:
+    config_file = os.environ.get("IMGREG_CONFIG_FILE", "etc/imgreg-api.conf")
+    imgreg_conf.parse(["--config-file", config_file])
+    return load_app()
+
+
+def application(environ: dict[str, Any], start_response: Any) -> Any:
+    """WSGI entry point for servers other than imgreg-api (built on first request)."""
+    global _app
+    if _app is None:
+        _app = init_application()
+    return _app(environ, start_response)
+
+
+_app: Any = None
