@@ -1,0 +1,67 @@
+"""The test database: SQLite, PostgreSQL or MariaDB, chosen by ``IMGREG_TEST_DB``.
+
+For PostgreSQL and MariaDB a fresh database is created for the test session on the server
+(``IMGREG_TEST_PG_URL`` / ``IMGREG_TEST_MYSQL_URL``, defaulting to the local servers) and
+dropped at the end. The schema always comes from the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from imgreg.cmd.manage import db_sync
+
+KIND = os.environ.get("IMGREG_TEST_DB", "sqlite")
+SERVERS = {
+    "postgresql": os.environ.get(
+        "IMGREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+    "mysql": os.environ.get(
+        "IMGREG_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql?charset=utf8mb4"
+    ),
+}
+TABLES = ("image_members", "image_locations", "image_tags", "image_properties", "images")
+
+
+def create_database(tmp_dir: str) -> str:
+    """Make an empty, migrated database and return its URL."""
+    if KIND == "sqlite":
+        url = f"sqlite:///{tmp_dir}/imgreg-test.sqlite"
+    elif KIND in SERVERS:
+        name = f"imgreg_test_{uuid.uuid4().hex[:12]}"
+        server = make_url(SERVERS[KIND])
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            charset = " CHARACTER SET utf8mb4" if KIND == "mysql" else ""
+            conn.execute(text(f"CREATE DATABASE {name}{charset}"))
+        admin.dispose()
+        url = server.set(database=name).render_as_string(hide_password=False)
+    else:
+        raise RuntimeError(f"IMGREG_TEST_DB={KIND!r}: use sqlite, postgresql or mysql")
+    db_sync(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    if KIND == "sqlite":
+        return
+    parsed = make_url(url)
+    admin = create_engine(SERVERS[KIND], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if KIND == "postgresql":
+            conn.execute(text(f"DROP DATABASE IF EXISTS {parsed.database} WITH (FORCE)"))
+        else:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {parsed.database}"))
+    admin.dispose()
+
+
+def empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
