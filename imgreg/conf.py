@@ -68,6 +68,18 @@ image_opts = [
     cfg.IntOpt("image_location_quota", default=10, help="Locations per image; <0 off."),
     cfg.IntOpt("limit_param_default", default=25, min=1, help="Default page size of lists."),
     cfg.IntOpt("api_limit_max", default=1000, min=1, help="Largest page size of lists."),
+    cfg.BoolOpt(
+        "delayed_delete",
+        default=False,
+        help="Deleting an active image marks it pending_delete and keeps its data until "
+        "`imgreg-manage scrub` removes it.",
+    ),
+    cfg.IntOpt(
+        "scrub_time",
+        default=0,
+        min=0,
+        help="Seconds a pending_delete image's data is kept before scrub removes it.",
+    ),
     cfg.StrOpt("property_protection_file", help="Glance-format property protection rules."),
     cfg.StrOpt(
         "property_protection_rule_format",

@@ -1,4 +1,4 @@
-"""Hash a stream with two digests at once.
+"""Hash a stream with two digests at once (plus a CRC-32 for download verification).
 
 hashlib releases the GIL for buffers over 2 KiB, so md5 and the multihash run on two threads
 while the caller writes the same buffer; an upload then costs about one hash's time, not two.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import zlib
 from typing import Any
 
 PARALLEL_MIN = 64 * 1024  # below this, thread hand-off costs more than it saves
@@ -18,11 +19,13 @@ class DualHasher:
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.multi = hashlib.new(algo)
         self.algo = algo
+        self.crc32 = 0  # a fast checksum, checked on every full download
         self._pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="hash")
         self._pending: list[concurrent.futures.Future[Any]] = []
 
     def update(self, data: bytes | memoryview) -> None:
         """Start hashing ``data``; the buffer must stay unchanged until ``wait()``."""
+        self.crc32 = zlib.crc32(data, self.crc32)
         if len(data) < PARALLEL_MIN:
             self.md5.update(data)
             self.multi.update(data)

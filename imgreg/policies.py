@@ -22,6 +22,10 @@ SHARED_WITH_ME = (
     "project_id:%(member_id)s or 'community':%(visibility)s or 'public':%(visibility)s"
     " or 'shared':%(visibility)s"
 )
+# Members: the owner's readers, or the caller is a member of the image.
+ADMIN_OR_READER_OR_IMAGE_MEMBER = (
+    f"{ADMIN} or (role:reader and (project_id:%(project_id)s or project_id:%(member_id)s))"
+)
 
 
 def _rule(name: str, check: str, text: str, method: str, path: str) -> policy.DocumentedRuleDefault:
@@ -36,6 +40,7 @@ def _rule(name: str, check: str, text: str, method: str, path: str) -> policy.Do
 
 def list_rules() -> list[policy.RuleDefault]:
     image = "/v2/images/{image_id}"
+    member = image + "/members/{member_id}"
     return [
         policy.RuleDefault("context_is_admin", ADMIN, "Who is an administrator."),
         policy.RuleDefault("default", "", "Rule for anything not listed."),
@@ -58,8 +63,27 @@ def list_rules() -> list[policy.RuleDefault]:
             "GET",
             image + "/file",
         ),
+        _rule("deactivate", ADMIN_OR_MEMBER, "Deactivate.", "POST", image + "/actions/deactivate"),
+        _rule("reactivate", ADMIN_OR_MEMBER, "Reactivate.", "POST", image + "/actions/reactivate"),
         _rule("publicize_image", ADMIN, "Make an image public.", "PATCH", image),
         _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community.", "PATCH", image),
+        _rule("add_member", ADMIN_OR_MEMBER, "Share an image.", "POST", image + "/members"),
+        _rule("get_member", ADMIN_OR_READER_OR_IMAGE_MEMBER, "Show a member.", "GET", member),
+        _rule(
+            "get_members",
+            ADMIN_OR_READER_OR_IMAGE_MEMBER,
+            "List members.",
+            "GET",
+            image + "/members",
+        ),
+        _rule(
+            "modify_member",
+            f"{ADMIN} or (role:member and project_id:%(member_id)s)",
+            "Accept or reject a share.",
+            "PUT",
+            member,
+        ),
+        _rule("delete_member", ADMIN_OR_MEMBER, "Stop sharing an image.", "DELETE", member),
     ]
 
 

@@ -27,6 +27,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.ImgregError], int]] = [
     (errors.QuotaExceeded, 413),
     (errors.UnsupportedMediaType, 415),
     (errors.StoreError, 503),
+    (errors.RangeNotSatisfiable, 416),
 ]
 INTERNAL_ERROR = (
     "The server has either erred or is incapable of performing the requested operation."
@@ -73,4 +74,4 @@ def error_response(
 
 
 def from_exception(request: webob.Request, exc: errors.ImgregError) -> webob.Response:
-    return error_response(request, status_of(exc), exc.message)
+    return error_response(request, status_of(exc), exc.message, exc.headers)

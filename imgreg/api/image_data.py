@@ -14,6 +14,7 @@ from typing import Any
 
 import webob
 
+from imgreg.api.ranges import requested_range
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -21,7 +22,22 @@ from imgreg.layers import build_image_repo
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
-SEND_BLOCK = 1024 * 1024
+
+
+class ClientStream:
+    """The request body; a failure to read it (the client went away, a broken chunked
+    encoding) is the client's problem (400), not the store's."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data: bytes = self.body.read(size)
+        except Exception as exc:
+            LOG.info("upload body could not be read: %s", exc)
+            raise errors.Invalid("The upload was interrupted before all data arrived.") from None
+        return data
 
 
 def declared_size(request: webob.Request) -> int | None:
@@ -56,7 +72,7 @@ class ImageDataController:
         except errors.StaleState:
             raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
         try:
-            image = repo.upload(image, request.body_file, size)
+            image = repo.upload(image, ClientStream(request.body_file), size)
         except BaseException:
             self._roll_back(repo, image)
             raise
@@ -94,19 +110,24 @@ class ImageDataController:
         if image.status == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden("The requested image has been deactivated. Image data "
                                    "download is forbidden.")  # fmt: skip
-        if not image.locations:
+        if not image.locations or image.size is None:
             return webob.Response(status=204)
-        reader = repo.open_data(image)
+        span = requested_range(
+            request.headers.get("Range"), request.headers.get("Content-Range"), image.size
+        )
         response = webob.Response(content_type="application/octet-stream", charset=None)
-        response.content_length = reader.size
         if image.checksum:
-            response.headers["Content-MD5"] = image.checksum
-        file_wrapper = request.environ.get("wsgi.file_wrapper")
-        file = getattr(reader, "file", None)
-        if file_wrapper is not None and file is not None:
-            response.app_iter = file_wrapper(file, SEND_BLOCK)
+            response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
+        if span is None:
+            reader = repo.open_data(image)
         else:
-            response.app_iter = _closing(reader)
+            first, last = span
+            reader = repo.open_data(image, first, last - first + 1)
+            response.status = 206
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{image.size}"
+        response.app_iter = _closing(reader)
+        # After app_iter: assigning app_iter drops the Content-Length webob had computed.
+        response.content_length = reader.size
         return response
 
 

@@ -7,11 +7,11 @@ and shape the response.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from typing import Any
 
 import webob
 
+from imgreg.api import list_params, patch
 from imgreg.api.views import image_view, json_response
 from imgreg.db.query import ListQuery
 from imgreg.domain import errors
@@ -66,28 +66,10 @@ def parse_create(request: webob.Request, svc: Services) -> dict[str, Any]:
 
 
 def parse_list(request: webob.Request, svc: Services) -> ListQuery:
-    params = request.GET
-    limit_text = params.get("limit", str(svc.conf.limit_param_default))
-    try:
-        limit = int(limit_text)
-    except ValueError:
-        raise errors.Invalid("limit param must be an integer") from None
-    if limit < 0:
-        raise errors.Invalid("limit param must be positive")
-    marker = params.get("marker")
-    return ListQuery(
-        project_id=None,
-        is_admin=False,
-        limit=min(limit, svc.conf.api_limit_max),
-        marker_id=normalize_marker(marker) if marker is not None else None,
+    """The grammar is in ``imgreg.api.list_params``."""
+    return list_params.parse_list_query(
+        request.GET.items(), svc.conf.limit_param_default, svc.conf.api_limit_max
     )
-
-
-def normalize_marker(marker: str) -> str:
-    try:
-        return normalize_id(marker)
-    except errors.NotFound:
-        raise errors.Invalid(f"Invalid marker {marker!r}") from None
 
 
 class ImagesController:
@@ -111,20 +93,33 @@ class ImagesController:
     def index(self, request: webob.Request) -> webob.Response:
         query = parse_list(request, self.svc)
         images = self._repo(request).list(query) if query.limit else []
-        params = [(k, v) for k, v in request.GET.items() if k != "marker"]
-        first = "/v2/images" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        pairs = list(request.GET.items())
         body: dict[str, Any] = {
             "images": [image_view(i) for i in images],
-            "first": first,
+            "first": list_params.page_link(pairs),
             "schema": "/v2/schemas/images",
         }
         if query.limit and len(images) == query.limit:
-            params.append(("marker", images[-1].id))
-            body["next"] = f"/v2/images?{urllib.parse.urlencode(params)}"
+            body["next"] = list_params.page_link(pairs, marker=images[-1].id)
         return json_response(body)
 
     def show(self, request: webob.Request, image_id: str) -> webob.Response:
         return json_response(image_view(self._repo(request).get(normalize_id(image_id))))
+
+    def update(self, request: webob.Request, image_id: str) -> webob.Response:
+        media_type = request.content_type
+        if media_type not in patch.MEDIA_TYPES:
+            raise errors.UnsupportedMediaType(
+                f"The request media type {media_type or 'none'} is not supported by this server.",
+                headers={"Accept-Patch": ", ".join(patch.MEDIA_TYPES)},
+            )
+        ops = patch.parse_patch(request.body, media_type)
+        repo = self._repo(request)
+        image = repo.get(normalize_id(image_id))
+        if ops:
+            patch.apply_patch(image, ops, self.svc.schema, media_type)
+            image = repo.save(image)
+        return json_response(image_view(image))
 
     def delete(self, request: webob.Request, image_id: str) -> webob.Response:
         repo = self._repo(request)

@@ -14,8 +14,11 @@ import webob
 import webob.dec
 
 from imgreg.api import errors as api_errors
+from imgreg.api.discovery import DiscoveryController
+from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
 from imgreg.api.images import ImagesController
+from imgreg.api.members import ImageMembersController, MemberSchemasController
 from imgreg.api.resource import Resource
 from imgreg.api.schemas import SchemasController
 from imgreg.services import Services
@@ -44,14 +47,43 @@ class Router:
     def __init__(self, svc: Services) -> None:
         self.mapper = routes.Mapper()
         schemas = Resource(SchemasController(svc), no_body=frozenset({"image", "images"}))
+        info = Resource(
+            DiscoveryController(svc), no_body=frozenset({"import_methods", "stores", "usage"})
+        )
         images = Resource(ImagesController(svc), no_body=frozenset({"show", "delete"}))
         data = Resource(ImageDataController(svc), no_body=frozenset({"download"}))
+        actions = Resource(
+            ImageActionsController(svc),
+            no_body=frozenset({"add_tag", "delete_tag", "deactivate", "reactivate"}),
+        )
+        members = Resource(
+            ImageMembersController(svc), no_body=frozenset({"index", "show", "delete"})
+        )
+        member_schemas = Resource(
+            MemberSchemasController(svc), no_body=frozenset({"member", "members"})
+        )
 
         self.route("/v2/schemas/image", schemas, GET="image")
         self.route("/v2/schemas/images", schemas, GET="images")
+        self.route("/v2/schemas/member", member_schemas, GET="member")
+        self.route("/v2/schemas/members", member_schemas, GET="members")
+        self.route("/v2/info/import", info, GET="import_methods")
+        self.route("/v2/info/stores", info, GET="stores")
+        self.route("/v2/info/usage", info, GET="usage")
         self.route("/v2/images", images, GET="index", POST="create")
-        self.route("/v2/images/{image_id}", images, GET="show", DELETE="delete")
+        self.route("/v2/images/{image_id}", images, GET="show", PATCH="update", DELETE="delete")
         self.route("/v2/images/{image_id}/file", data, GET="download", PUT="upload")
+        self.route("/v2/images/{image_id}/tags/{tag}", actions, PUT="add_tag", DELETE="delete_tag")
+        self.route("/v2/images/{image_id}/actions/deactivate", actions, POST="deactivate")
+        self.route("/v2/images/{image_id}/actions/reactivate", actions, POST="reactivate")
+        self.route("/v2/images/{image_id}/members", members, GET="index", POST="create")
+        self.route(
+            "/v2/images/{image_id}/members/{member_id}",
+            members,
+            GET="show",
+            PUT="update",
+            DELETE="delete",
+        )
 
         self.app = routes.middleware.RoutesMiddleware(_dispatch, self.mapper)
 

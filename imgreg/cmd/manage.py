@@ -1,4 +1,5 @@
-"""``imgreg-manage [--config-file F] db sync|version``: database migrations (Alembic)."""
+"""``imgreg-manage [--config-file F] db sync|version``: database migrations (Alembic);
+``imgreg-manage scrub``: finish delayed deletes."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def db_version(url: str) -> str | None:
 def _add_commands(subparsers: object) -> None:
     db = subparsers.add_parser("db", help="database schema")  # type: ignore[attr-defined]
     db.add_argument("action", choices=["sync", "version"])
+    subparsers.add_parser("scrub", help="finish delayed deletes")  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     conf.register_cli_opt(cfg.SubCommandOpt("category", handler=_add_commands))
     conf(args=sys.argv[1:] if argv is None else argv, project="imgreg", prog="imgreg-manage")
     url = conf.database.connection
+    if conf.category.name == "scrub":
+        from imgreg import scrubber, wsgi
+
+        print(f"scrubbed {scrubber.scrub(wsgi.build_services(conf))} image(s)")
+        return 0
     if conf.category.action == "sync":
         db_sync(url)
         print(f"database at revision {db_version(url)}")

@@ -54,6 +54,7 @@ class ImageRow(Base):
     checksum: Mapped[str | None] = mapped_column(String(32))
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    crc32: Mapped[int | None] = mapped_column(BigInteger)  # internal, never shown
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -74,6 +75,10 @@ class ImageRow(Base):
         Index("ix_images_visibility", "visibility"),
         Index("ix_images_status", "status"),
         Index("ix_images_name", "name"),
+        # Selective list filters and sort_key=updated_at (migration 0003).
+        Index("ix_images_checksum", "checksum"),
+        Index("ix_images_os_hash_value", "os_hash_value"),
+        Index("ix_images_deleted_updated_at_id", "deleted", "updated_at", "id"),
     )
 
 

@@ -5,6 +5,7 @@ the SQL it becomes. Every condition is index-backed; nothing loads more rows tha
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, true
@@ -14,8 +15,21 @@ from imgreg.db.models import ImageRow, MemberRow, PropertyRow, TagRow
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
              "updated_at")  # fmt: skip
-EXACT_COLUMNS = ("id", "name", "status", "container_format", "disk_format", "owner", "checksum",
-                 "os_hash_value", "min_ram", "min_disk")  # fmt: skip
+# Filters that take ``eq:``/``in:`` values.
+LISTABLE_COLUMNS = ("name", "id", "status", "container_format", "disk_format")
+# Other ``images`` columns a query-string key matches exactly, with the value's type; any other
+# unknown key is an extra property.
+COLUMN_FILTERS: dict[str, type] = {"owner": str, "checksum": str, "os_hash_algo": str,
+                                   "os_hash_value": str, "min_ram": int, "min_disk": int,
+                                   "size": int, "virtual_size": int}  # fmt: skip
+COMPARISONS = {
+    "eq": operator.eq,
+    "neq": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 
 
 @dataclasses.dataclass
@@ -31,6 +45,8 @@ class ListQuery:
     member_status: str = "accepted"
     os_hidden: bool = False
     exact: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    # (column, operator name from COMPARISONS, value): created_at/updated_at, size bounds
+    ranges: list[tuple[str, str, Any]] = dataclasses.field(default_factory=list)
     tags: list[str] = dataclasses.field(default_factory=list)
     properties: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -70,6 +86,24 @@ def visibility_clause(q: ListQuery) -> ColumnElement[bool]:
     return default
 
 
+def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[bool]:
+    """Images the caller may ``GET`` (the authorization layer's rule), whatever the list's
+    visibility filter: a marker must be one of them."""
+    if is_admin:
+        return true()
+    member = exists().where(
+        MemberRow.image_id == ImageRow.id,
+        MemberRow.member == (project_id or ""),
+        MemberRow.deleted == false(),
+    )
+    return or_(
+        ImageRow.visibility.in_(("public", "community")),
+        ImageRow.owner == (project_id or ""),
+        ImageRow.owner.is_(None),
+        and_(ImageRow.visibility == "shared", member),
+    )
+
+
 def _sort_column(key: str) -> ColumnElement[Any]:
     col = getattr(ImageRow, key)
     if key in ("name", "container_format", "disk_format"):
@@ -80,7 +114,11 @@ def _sort_column(key: str) -> ColumnElement[Any]:
 
 
 def _marker_clause(q: ListQuery, marker: ImageRow) -> ColumnElement[bool]:
-    """Rows strictly after the marker in the sort order (keyset pagination)."""
+    """Rows strictly after the marker in the sort order (keyset pagination).
+
+    ``k1 > m1 OR (k1 = m1 AND k2 > m2) OR …`` (``<`` for a descending key), ANDed with the
+    implied ``k1 >= m1`` so that the database can range-scan an index on the first key.
+    """
     clauses = []
     for i, (key, direction) in enumerate(q.sort):
         equal = [_sort_column(k) == _marker_value(marker, k) for k, _d in q.sort[:i]]
@@ -88,7 +126,10 @@ def _marker_clause(q: ListQuery, marker: ImageRow) -> ColumnElement[bool]:
         value = _marker_value(marker, key)
         beyond = col < value if direction == "desc" else col > value
         clauses.append(and_(*equal, beyond))
-    return or_(*clauses)
+    first, direction = q.sort[0]
+    value = _marker_value(marker, first)
+    bound = _sort_column(first) <= value if direction == "desc" else _sort_column(first) >= value
+    return and_(bound, or_(*clauses))
 
 
 def _marker_value(marker: ImageRow, key: str) -> Any:
@@ -108,6 +149,8 @@ def build_select(q: ListQuery, marker: ImageRow | None = None) -> Select[ImageRo
     for name, values in q.exact.items():
         col = getattr(ImageRow, name)
         stmt = stmt.where(col.in_(values) if len(values) > 1 else col == values[0])
+    for name, op, value in q.ranges:
+        stmt = stmt.where(COMPARISONS[op](getattr(ImageRow, name), value))
     for tag in q.tags:
         stmt = stmt.where(exists().where(TagRow.image_id == ImageRow.id, TagRow.value == tag))
     for name, value in q.properties.items():

@@ -6,19 +6,22 @@ the status column, so two workers racing over one image cannot both win.
 
 from __future__ import annotations
 
+import builtins
+import datetime as dt
+
 from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
-from imgreg.db.query import ListQuery, build_select
+from imgreg.db.query import ListQuery, build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
-from imgreg.domain.image import Image, utcnow
+from imgreg.domain.image import Changes, Image, utcnow
 
 COLUMNS = ("name", "status", "visibility", "protected", "os_hidden", "owner", "container_format",
            "disk_format", "min_disk", "min_ram", "size", "virtual_size", "checksum",
-           "os_hash_algo", "os_hash_value", "created_at", "updated_at")  # fmt: skip
+           "os_hash_algo", "os_hash_value", "crc32", "created_at", "updated_at")  # fmt: skip
 
 
 def to_domain(row: ImageRow) -> Image:
@@ -31,6 +34,12 @@ def to_domain(row: ImageRow) -> Image:
     )
     image.mark_clean()
     return image
+
+
+def stored_value(value: str | None) -> str:
+    """A property the schema lets be null (``ramdisk_id: null``) is kept as ``""``, which is
+    how Glance shows a null property."""
+    return "" if value is None else value
 
 
 class SqlImageRepo:
@@ -53,9 +62,15 @@ class SqlImageRepo:
         with self.db.read() as session:
             marker = None
             if query.marker_id is not None:
+                # An image the caller may not see is refused like an unknown one (Glance says
+                # 403 "not visible", which discloses that it exists).
                 marker = session.scalar(
-                    select(ImageRow).where(
-                        ImageRow.id == query.marker_id, ImageRow.deleted == false()
+                    select(ImageRow)
+                    .options(lazyload("*"))  # only its sort columns are needed
+                    .where(
+                        ImageRow.id == query.marker_id,
+                        ImageRow.deleted == false(),
+                        readable_clause(query.project_id, query.is_admin),
                     )
                 )
                 if marker is None:
@@ -66,7 +81,9 @@ class SqlImageRepo:
 
     def add(self, image: Image) -> Image:
         row = ImageRow(id=image.id, deleted=False, **{n: getattr(image, n) for n in COLUMNS})
-        row.properties = [PropertyRow(name=k, value=v) for k, v in image.extra_properties.items()]
+        row.properties = [
+            PropertyRow(name=k, value=stored_value(v)) for k, v in image.extra_properties.items()
+        ]
         row.tags = [TagRow(value=t) for t in image.tags]
         try:
             with self.db.write() as session:
@@ -77,28 +94,55 @@ class SqlImageRepo:
         return image
 
     def save(self, image: Image, from_state: str | None = None) -> Image:
+        """Write what changed since the image was loaded, and nothing else.
+
+        Only changed columns are written, so two requests that change different attributes
+        never undo each other. A status change is a compare-and-swap on the status it was
+        loaded with (or ``from_state``): losing that race raises ``StaleState``.
+        """
         changes = image.changes()
         image.updated_at = utcnow()
+        values = {n: getattr(image, n) for n in changes.fields}
+        values["updated_at"] = image.updated_at
+        if from_state is None and "status" in changes.fields:
+            from_state = changes.status_before
         stmt = update(ImageRow).where(ImageRow.id == image.id, ImageRow.deleted == false())
         if from_state is not None:
             stmt = stmt.where(ImageRow.status == from_state)
-        stmt = stmt.values(**{n: getattr(image, n) for n in COLUMNS if n != "created_at"})
         with self.db.write() as session:
-            if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+            if session.execute(stmt.values(**values)).rowcount != 1:  # type: ignore[attr-defined]
                 if from_state is not None and self._exists(session, image.id):
                     raise errors.StaleState(
                         f"Image {image.id} is no longer {from_state}; another request changed it"
                     )
                 raise errors.NotFound(f"No image found with ID {image.id}")
-            if changes.properties:
-                self._write_properties(session, image)
-            if changes.tags_changed:
-                session.execute(delete(TagRow).where(TagRow.image_id == image.id))
-                session.add_all(TagRow(image_id=image.id, value=t) for t in image.tags)
-            session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
-            session.add_all(LocationRow(image_id=image.id, url=u) for u in image.locations)
+            self._write_children(session, image, changes)
         image.mark_clean()
         return image
+
+    @staticmethod
+    def _write_children(session: Session, image: Image, changes: Changes) -> None:
+        gone = changes.removed | changes.updated
+        if gone:
+            session.execute(
+                delete(PropertyRow).where(
+                    PropertyRow.image_id == image.id, PropertyRow.name.in_(gone)
+                )
+            )
+        session.add_all(
+            PropertyRow(image_id=image.id, name=k, value=stored_value(image.extra_properties[k]))
+            for k in sorted(changes.added | changes.updated)
+        )
+        if changes.tags_removed:
+            session.execute(
+                delete(TagRow).where(
+                    TagRow.image_id == image.id, TagRow.value.in_(changes.tags_removed)
+                )
+            )
+        session.add_all(TagRow(image_id=image.id, value=t) for t in sorted(changes.tags_added))
+        if changes.locations_changed:
+            session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
+            session.add_all(LocationRow(image_id=image.id, url=u) for u in image.locations)
 
     def _exists(self, session: Session, image_id: str) -> bool:
         found = session.scalar(
@@ -106,26 +150,41 @@ class SqlImageRepo:
         )
         return found is not None
 
-    @staticmethod
-    def _write_properties(session: Session, image: Image) -> None:
-        session.execute(delete(PropertyRow).where(PropertyRow.image_id == image.id))
-        session.add_all(
-            PropertyRow(image_id=image.id, name=k, value=v)
-            for k, v in image.extra_properties.items()
-        )
-
     def remove(self, image: Image) -> None:
+        """Soft-delete: the row stays (its id is never reused). An image marked
+        ``pending_delete`` keeps its locations for the scrubber; any other becomes ``deleted``."""
+        status = "pending_delete" if image.status == "pending_delete" else "deleted"
         now = utcnow()
         with self.db.write() as session:
             result = session.execute(
                 update(ImageRow)
                 .where(ImageRow.id == image.id, ImageRow.deleted == false())
-                .values(status="deleted", deleted=True, deleted_at=now, updated_at=now)
+                .values(status=status, deleted=True, deleted_at=now, updated_at=now)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise errors.NotFound(f"Failed to find image {image.id} to delete")
+            if status == "deleted":
+                session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
+        image.status = status
+
+    def pending_deletes(self, older_than: dt.datetime) -> builtins.list[Image]:
+        """Images whose delayed delete is due (for the scrubber)."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(ImageRow).where(
+                    ImageRow.status == "pending_delete", ImageRow.deleted_at <= older_than
+                )
+            )
+            return [to_domain(row) for row in rows]
+
+    def finish_delete(self, image: Image) -> None:
+        with self.db.write() as session:
+            session.execute(
+                update(ImageRow)
+                .where(ImageRow.id == image.id, ImageRow.status == "pending_delete")
+                .values(status="deleted", updated_at=utcnow())
+            )
             session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
-        image.status = "deleted"
 
     def member_status(self, image_id: str, member: str) -> str | None:
         with self.db.read() as session:
@@ -136,6 +195,16 @@ class SqlImageRepo:
                     MemberRow.deleted == false(),
                 )
             )
+
+    def usage(self, owner: str | None) -> tuple[int, int]:
+        """(bytes stored, live images) of one owner."""
+        with self.db.read() as session:
+            size, count = session.execute(
+                select(func.coalesce(func.sum(ImageRow.size), 0), func.count()).where(
+                    ImageRow.owner == owner, ImageRow.deleted == false()
+                )
+            ).one()
+            return int(size or 0), int(count)
 
     def storage_used(self, owner: str | None) -> int:
         """Bytes held by the owner's live images (the user_storage_quota measure)."""

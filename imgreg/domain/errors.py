@@ -10,9 +10,10 @@ from __future__ import annotations
 class ImgregError(Exception):
     """Base of every error a client may see. ``message`` is safe to show."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
 
 
 class Invalid(ImgregError):
@@ -60,6 +61,15 @@ class QuotaExceeded(ImgregError):
 
 class UnsupportedMediaType(ImgregError):
     """The request body's media type or content is not acceptable (415)."""
+
+
+class RangeNotSatisfiable(ImgregError):
+    """The requested byte range lies outside the data (416)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "The requested range is not satisfiable.", headers={"Content-Range": f"bytes */{size}"}
+        )
 
 
 class StoreError(ImgregError):

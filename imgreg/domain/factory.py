@@ -37,6 +37,17 @@ def check_attribute(name: str) -> None:
         raise errors.ReservedProperty(name)
 
 
+INT32_MAX = 2**31 - 1
+
+
+def check_int32(name: str, value: int) -> None:
+    """``min_disk``/``min_ram`` are 32-bit non-negative columns (Glance's messages)."""
+    if value < 0:
+        raise errors.Invalid(f"'{name}' Cannot be a negative value")
+    if value > INT32_MAX:
+        raise errors.Invalid(f"'{name}' value out of range")
+
+
 def normalize_id(image_id: str) -> str:
     """Canonical (lower-case, hyphenated) form of an image id; ``NotFound`` when it is no UUID."""
     try:
@@ -76,6 +87,5 @@ class ImageFactory:
             **{k: v for k, v in fields.items() if v is not None or k == "name"},
         )
         for name in ("min_disk", "min_ram"):
-            if getattr(image, name) < 0:
-                raise errors.Invalid(f"'{name}' Cannot be a negative value")
+            check_int32(name, getattr(image, name))
         return image

@@ -41,7 +41,7 @@ MUTABLE_FIELDS = (
     "min_disk",
     "min_ram",
 )
-DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value")
+DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32")
 
 
 def utcnow() -> dt.datetime:
@@ -66,6 +66,7 @@ class Image:
     checksum: str | None = None
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
+    crc32: int | None = None  # internal: CRC-32 of the data, verified on full downloads
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     tags: set[str] = dataclasses.field(default_factory=set)
@@ -79,6 +80,14 @@ class Image:
         state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         state.pop("_snapshot")
         self._snapshot = copy.deepcopy(state)
+
+    def restore_properties(self, hidden: dict[str, str]) -> None:
+        """Put back properties a layer hid from the caller, as unchanged (a value the caller
+        set under one of those names stays, and counts as an update)."""
+        for name, value in hidden.items():
+            self.extra_properties.setdefault(name, value)
+            if self._snapshot is not None:
+                self._snapshot["extra_properties"][name] = value
 
     def changes(self) -> Changes:
         before = self._snapshot or {}
@@ -95,6 +104,10 @@ class Image:
             updated={k for k in new_props if k in old_props and old_props[k] != new_props[k]},
             removed={k for k in old_props if k not in new_props},
             tags_changed=before.get("tags", set()) != self.tags,
+            tags_added=self.tags - before.get("tags", set()),
+            tags_removed=before.get("tags", set()) - self.tags,
+            locations_changed=before.get("locations", []) != self.locations,
+            status_before=before.get("status"),
         )
 
     # -- status transitions ----------------------------------------------------------------
@@ -132,6 +145,10 @@ class Image:
     def mark_deleted(self) -> None:
         self._move("deleted")
 
+    def schedule_delete(self) -> None:
+        """Delayed delete: the image is gone for clients, its data until the scrubber runs."""
+        self._move("pending_delete")
+
 
 @dataclasses.dataclass(frozen=True)
 class Changes:
@@ -140,6 +157,10 @@ class Changes:
     updated: set[str]
     removed: set[str]
     tags_changed: bool = False
+    tags_added: frozenset[str] | set[str] = frozenset()
+    tags_removed: frozenset[str] | set[str] = frozenset()
+    locations_changed: bool = False
+    status_before: str | None = None
 
     @property
     def properties(self) -> set[str]:

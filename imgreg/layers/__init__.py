@@ -11,10 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from imgreg.context import RequestContext
+from imgreg.db.members import SqlMemberRepo
 from imgreg.db.repo import SqlImageRepo
 from imgreg.domain.factory import ImageFactory
+from imgreg.domain.image import Image
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
+from imgreg.layers.members import (
+    AuthorizationMemberRepo,
+    NotifierMemberRepo,
+    PolicyMemberRepo,
+    QuotaMemberRepo,
+)
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
 from imgreg.layers.property_protection import (
@@ -45,3 +53,14 @@ def build_image_factory(ctx: RequestContext, svc: Services, domain: Any = None) 
     factory = PropertyProtectionImageFactory(factory, ctx, svc.property_rules)
     factory = AuthorizationImageFactory(factory, ctx)
     return factory
+
+
+def build_member_repo(ctx: RequestContext, svc: Services, image: Image, domain: Any = None) -> Any:
+    """The members of ``image`` (already loaded through ``build_image_repo``). Same order as
+    the image chain, without property protection and location, which guard nothing here."""
+    repo = domain if domain is not None else SqlMemberRepo(svc.db, image.id)
+    repo = QuotaMemberRepo(repo, ctx, image, svc.conf)
+    repo = PolicyMemberRepo(repo, ctx, image, svc.policy)
+    repo = NotifierMemberRepo(repo, ctx, image, svc.notifier)
+    repo = AuthorizationMemberRepo(repo, ctx, image)
+    return repo

@@ -54,9 +54,10 @@ class AuthorizationImageRepo(RepoLayer):
         return self.inner.list(scoped)
 
     def save(self, image: Image, from_state: str | None = None) -> Image:
-        self._check_owner(image)
+        # Before the owner check, which would otherwise judge the caller by the new owner.
         if "owner" in image.changes().fields and not self.ctx.is_admin:
             raise errors.Forbidden("Owner can't be updated by non admin.")
+        self._check_owner(image)
         return self.inner.save(image, from_state=from_state)
 
     def remove(self, image: Image) -> None:

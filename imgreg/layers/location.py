@@ -13,6 +13,7 @@ from oslo_config import cfg
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
+from imgreg.integrity import VerifiedReader
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.store import BlobReader, Store
 
@@ -36,6 +37,7 @@ class LocationImageRepo(RepoLayer):
         image.checksum = blob.checksum
         image.os_hash_algo = blob.hash_algo
         image.os_hash_value = blob.hash_value
+        image.crc32 = blob.crc32
         if image.disk_format == "raw":
             image.virtual_size = blob.size
         image.activate()
@@ -44,7 +46,10 @@ class LocationImageRepo(RepoLayer):
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
         if not image.locations:
             raise errors.NotFound(f"Image {image.id} has no data")
-        return self.store.open(image.locations[0], offset, length)
+        reader = self.store.open(image.locations[0], offset, length)
+        if offset == 0 and reader.size == image.size and image.crc32 is not None:
+            return VerifiedReader(reader, image.crc32, image.id)
+        return reader
 
     def discard_data(self, image: Image) -> None:
         for url in image.locations:
@@ -54,5 +59,9 @@ class LocationImageRepo(RepoLayer):
                 LOG.exception("could not delete the data of image %s", image.id)
 
     def remove(self, image: Image) -> None:
+        if self.conf.delayed_delete and image.locations and image.status == "active":
+            image.schedule_delete()  # the data stays until `imgreg-manage scrub`
+            self.inner.remove(image)
+            return
         self.inner.remove(image)
         self.discard_data(image)

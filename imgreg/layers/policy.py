@@ -15,6 +15,14 @@ from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.policies import Policy
 from imgreg.store import BlobReader
 
+# Status changes a caller asks for, and their rules. Moves imgreg makes itself (saving ->
+# active at the end of an upload, back to queued after a failure) need no rule of their own.
+STATUS_RULES = {
+    ("queued", "saving"): "upload_image",
+    ("active", "deactivated"): "deactivate",
+    ("deactivated", "active"): "reactivate",
+}
+
 
 def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
     return {
@@ -74,9 +82,9 @@ class PolicyImageRepo(RepoLayer):
             self.policy.enforce(self.ctx, "modify_image", self._target(image))
             if "visibility" in changes.fields:
                 _check_visibility(self.policy, self.ctx, image)
-        elif image.status == "saving" and "status" in changes.fields:
-            # Moving to saving starts an upload: refuse it before any state changes.
-            self.policy.enforce(self.ctx, "upload_image", self._target(image))
+        elif (changes.status_before, image.status) in STATUS_RULES:
+            rule = STATUS_RULES[(changes.status_before or "", image.status)]
+            self.policy.enforce(self.ctx, rule, self._target(image))
         return self.inner.save(image, from_state=from_state)
 
     def remove(self, image: Image) -> None:

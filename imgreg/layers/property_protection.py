@@ -64,8 +64,7 @@ class PropertyProtectionImageRepo(RepoLayer):
                 op_here = "update" if op == "create" and name in hidden else op
                 if not self.rules.allowed(self.ctx, name, op_here):
                     raise errors.ReservedProperty(name)
-        for name, value in hidden.items():
-            image.extra_properties.setdefault(name, value)
+        image.restore_properties(hidden)
         return self._hide(self.inner.save(image, from_state=from_state))
 
     def add(self, image: Image) -> Image:

@@ -24,6 +24,7 @@ class StoredBlob:
     checksum: str
     hash_algo: str
     hash_value: str
+    crc32: int
 
 
 class BlobReader(Protocol):

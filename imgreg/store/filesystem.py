@@ -89,6 +89,7 @@ class FilesystemStore:
             finally:
                 os.close(fd)
             os.rename(temp, final)
+            temp = final  # from here on, a failure must remove the renamed blob
             self._fsync_dir()
         except BaseException as exc:
             _unlink(temp)
@@ -101,6 +102,7 @@ class FilesystemStore:
             checksum=hasher.md5.hexdigest(),
             hash_algo=hash_algo,
             hash_value=hasher.multi.hexdigest(),
+            crc32=hasher.crc32,
         )
 
     @staticmethod

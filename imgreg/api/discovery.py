@@ -1,0 +1,52 @@
+"""``/v2/info/*``: what this deployment offers (import methods, stores, usage)."""
+
+from __future__ import annotations
+
+import webob
+
+from imgreg.api.views import json_response
+from imgreg.db.repo import SqlImageRepo
+from imgreg.domain import errors
+from imgreg.layers.quota import parse_storage_quota
+from imgreg.services import Services
+
+MiB = 1024 * 1024
+
+
+class DiscoveryController:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def import_methods(self, request: webob.Request) -> webob.Response:
+        # No interoperable import yet: the list is empty, so clients fall back to PUT /file.
+        return json_response(
+            {
+                "import-methods": {
+                    "description": "Import methods available.",
+                    "type": "array",
+                    "value": [],
+                }
+            }
+        )
+
+    def stores(self, request: webob.Request) -> webob.Response:
+        raise errors.NotFound("Multi backend is not supported at this site.")
+
+    def usage(self, request: webob.Request) -> webob.Response:
+        """The caller's project: bytes stored (MiB, as Glance's unified limits count) and image
+        count; a limit of -1 means unlimited."""
+        ctx = request.environ["imgreg.context"]
+        repo = SqlImageRepo(self.svc.db)
+        quota = parse_storage_quota(self.svc.conf.user_storage_quota)
+        used, count = repo.usage(ctx.project_id)
+        return json_response(
+            {
+                "usage": {
+                    "image_size_total": {
+                        "limit": quota // MiB if quota else -1,
+                        "usage": -(-used // MiB),
+                    },
+                    "image_count_total": {"limit": -1, "usage": count},
+                }
+            }
+        )

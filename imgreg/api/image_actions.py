@@ -1,0 +1,63 @@
+"""Small per-image actions: ``PUT|DELETE /v2/images/{id}/tags/{tag}`` and
+``POST /v2/images/{id}/actions/deactivate|reactivate``. Each is a load, a domain change and
+one save through the chain, so policy, quota and notifications apply as for a PATCH.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from imgreg.api.text import check_text
+from imgreg.domain import errors
+from imgreg.domain.factory import normalize_id
+from imgreg.layers import build_image_repo
+from imgreg.services import Services
+
+
+class ImageActionsController:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def _load(self, request: webob.Request, image_id: str) -> tuple[Any, Any]:
+        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
+        return repo, repo.get(normalize_id(image_id))
+
+    def add_tag(self, request: webob.Request, image_id: str, tag: str) -> webob.Response:
+        check_text(tag)
+        if len(tag) > 255:
+            raise errors.Invalid("Tags are at most 255 characters long.")
+        repo, image = self._load(request, image_id)
+        if tag not in image.tags:
+            image.tags.add(tag)
+            repo.save(image)
+        return webob.Response(status=204)
+
+    def delete_tag(self, request: webob.Request, image_id: str, tag: str) -> webob.Response:
+        repo, image = self._load(request, image_id)
+        if tag not in image.tags:
+            raise errors.NotFound(f"Tag {tag} not found")
+        image.tags.discard(tag)
+        repo.save(image)
+        return webob.Response(status=204)
+
+    def deactivate(self, request: webob.Request, image_id: str) -> webob.Response:
+        repo, image = self._load(request, image_id)
+        if image.status == "deactivated":
+            return webob.Response(status=204)
+        if image.status != "active":
+            raise errors.Forbidden(f"Not allowed to deactivate image in status '{image.status}'")
+        image.deactivate()
+        repo.save(image)
+        return webob.Response(status=204)
+
+    def reactivate(self, request: webob.Request, image_id: str) -> webob.Response:
+        repo, image = self._load(request, image_id)
+        if image.status == "active":
+            return webob.Response(status=204)
+        if image.status != "deactivated":
+            raise errors.Forbidden(f"Not allowed to reactivate image in status '{image.status}'")
+        image.reactivate()
+        repo.save(image)
+        return webob.Response(status=204)
