@@ -1,0 +1,139 @@
+"""Location: uploads go to a real filesystem store; the image records what the store reports."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import pytest
+
+from imgreg.domain import errors
+from imgreg.layers.location import LocationImageFactory, LocationImageRepo
+from imgreg.store.filesystem import FilesystemStore
+from tests.unit.helpers import make_conf, make_image, member
+from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+
+DATA = os.urandom(100_000)
+
+
+@pytest.fixture
+def conf(tmp_path):
+    return make_conf(glance_store__filesystem_store_datadir=str(tmp_path / "store"))
+
+
+@pytest.fixture
+def store(conf):
+    return FilesystemStore(conf)
+
+
+def saving(**fields):
+    fields.setdefault("disk_format", "raw")
+    return make_image(status="saving", container_format="bare", **fields)
+
+
+def blobs(store):
+    return sorted(os.listdir(store.root)), os.listdir(store.partial)
+
+
+def test_upload_records_the_blob_and_activates(store, conf):
+    inner = RecordingRepo()
+    image = saving()
+    result = LocationImageRepo(inner, member(), store, conf).upload(
+        image, io.BytesIO(DATA), len(DATA)
+    )
+    assert result is image
+    assert image.status == "active"
+    assert image.size == image.virtual_size == len(DATA)
+    assert image.checksum == hashlib.md5(DATA).hexdigest()
+    assert image.os_hash_algo == "sha512"
+    assert image.os_hash_value == hashlib.sha512(DATA).hexdigest()
+    assert image.locations == [f"file://{store.root}/{image.id}"]
+    with open(os.path.join(store.root, image.id), "rb") as f:
+        assert f.read() == DATA
+    assert inner.calls == []  # the store is the end of an upload; the row is saved later
+
+
+def test_upload_uses_the_configured_algorithm(store, conf):
+    conf.set_override("hashing_algorithm", "sha256")
+    image = saving(disk_format="qcow2")
+    LocationImageRepo(RecordingRepo(), member(), store, conf).upload(image, io.BytesIO(DATA), None)
+    assert image.os_hash_algo == "sha256"
+    assert image.os_hash_value == hashlib.sha256(DATA).hexdigest()
+    assert image.size == len(DATA)
+    assert image.virtual_size is None  # only raw data is its own virtual size
+
+
+def test_failed_upload_changes_nothing(store, conf):
+    image = saving()
+    with pytest.raises(errors.Invalid, match="Size mismatch"):
+        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
+            image, io.BytesIO(DATA), len(DATA) + 1
+        )
+    assert (image.status, image.size, image.checksum, image.locations) == ("saving", None, None, [])
+    assert blobs(store) == ([".partial"], [])
+
+
+def test_upload_to_an_image_that_cannot_activate(store, conf):
+    """The blob written is still findable, so the caller's roll-back can discard it."""
+    image = make_image(status="killed", disk_format="raw", container_format="bare")
+    repo = LocationImageRepo(RecordingRepo(), member(), store, conf)
+    with pytest.raises(errors.InvalidTransition):
+        repo.upload(image, io.BytesIO(b"x"), 1)
+    assert image.status == "killed"
+    repo.discard_data(image)
+    assert blobs(store) == ([".partial"], [])
+
+
+def stored_image(store):
+    image = make_image(status="active")
+    image.locations = [store.add(image.id, io.BytesIO(DATA), len(DATA), "sha512").url]
+    return image
+
+
+def test_remove_removes_the_row_then_the_blob(store, conf):
+    image = stored_image(store)
+    seen = []
+    inner = RecordingRepo(remove=lambda image: seen.append(blobs(store)[0]))
+    LocationImageRepo(inner, member(), store, conf).remove(image)
+    assert seen == [[".partial", image.id]]  # the blob was still there when the row went
+    assert inner.only("remove").args == (image,)
+    assert blobs(store) == ([".partial"], [])
+
+
+def test_remove_keeps_the_blob_when_the_row_stays(store, conf):
+    image = stored_image(store)
+    inner = RecordingRepo(remove=errors.NotFound("gone"))
+    with pytest.raises(errors.NotFound):
+        LocationImageRepo(inner, member(), store, conf).remove(image)
+    assert image.id in blobs(store)[0]
+
+
+def test_discard_data_deletes_every_location_and_tolerates_failures(store, conf):
+    first, second = stored_image(store), stored_image(store)
+    image = make_image(locations=["file:///not/in/the/store", *first.locations, *second.locations])
+    inner = RecordingRepo()
+    LocationImageRepo(inner, member(), store, conf).discard_data(image)
+    assert blobs(store) == ([".partial"], [])
+    assert inner.calls == []
+
+
+def test_open_data_reads_back(store, conf):
+    image = stored_image(store)
+    reader = LocationImageRepo(RecordingRepo(), member(), store, conf).open_data(image, 10, 20)
+    try:
+        assert reader.size == 20
+        assert b"".join(reader) == DATA[10:30]
+    finally:
+        reader.close()
+
+
+def test_open_data_without_locations(store, conf):
+    with pytest.raises(errors.NotFound, match="has no data"):
+        LocationImageRepo(RecordingRepo(), member(), store, conf).open_data(make_image())
+
+
+def test_factory_passes_through():
+    inner = RecordingFactory()
+    image = LocationImageFactory(inner, member()).new_image("p", name="n")
+    assert (inner.only("new_image").args, image.name) == (("p",), "n")

@@ -1,0 +1,158 @@
+"""Policy: each rule with the Secure-RBAC personas, through the real oslo.policy enforcer."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from imgreg.db.query import ListQuery
+from imgreg.domain import errors
+from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
+from imgreg.policies import Policy
+from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
+from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+
+PERSONAS = {
+    "reader": reader,
+    "member": member,
+    "admin": admin,
+    "other": lambda: member(OTHER_PROJECT),  # a member of another project
+}
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return Policy(make_conf())
+
+
+def image_of(status="queued", visibility="private", **fields):
+    return make_image(
+        owner=PROJECT, status=status, visibility=visibility,
+        disk_format="raw", container_format="bare", **fields,
+    )  # fmt: skip
+
+
+def _modify(repo, image):
+    image.name = "renamed"
+    repo.save(image)
+
+
+def _set_visibility(value):
+    def op(repo, image):
+        image.visibility = value
+        repo.save(image)
+
+    return op
+
+
+def _status(method):
+    def op(repo, image):
+        getattr(image, method)()
+        repo.save(image)
+
+    return op
+
+
+# operation -> (the image it works on, what it does, who may do it)
+OPERATIONS = {
+    "get_image": (image_of, lambda repo, image: repo.get(image.id), {"reader", "member", "admin"}),
+    "get_images": (image_of, lambda repo, image: repo.list(ListQuery(None, False, 5)),
+                   {"reader", "member", "admin", "other"}),  # the target is the caller's project
+    "modify_image": (image_of, _modify, {"member", "admin"}),
+    "delete_image": (image_of, lambda repo, image: repo.remove(image), {"member", "admin"}),
+    "upload_image": (lambda: image_of("saving"),
+                     lambda repo, image: repo.upload(image, io.BytesIO(b""), 0),
+                     {"member", "admin"}),
+    "upload_image (queued->saving)": (image_of, _status("begin_upload"), {"member", "admin"}),
+    "download_image": (lambda: image_of("active"),
+                       lambda repo, image: repo.open_data(image, 0, None), {"member", "admin"}),
+    "deactivate": (lambda: image_of("active"), _status("deactivate"), {"member", "admin"}),
+    "reactivate": (lambda: image_of("deactivated"), _status("reactivate"), {"member", "admin"}),
+    "publicize_image": (image_of, _set_visibility("public"), {"admin"}),
+    "communitize_image": (image_of, _set_visibility("community"), {"member", "admin"}),
+    "activate (imgreg's own move)": (lambda: image_of("saving"), _status("activate"),
+                                     {"reader", "member", "admin", "other"}),
+}  # fmt: skip
+CASES = [(op, who) for op in OPERATIONS for who in PERSONAS]
+
+
+@pytest.mark.parametrize(("operation", "who"), CASES)
+def test_repo_rules(policy, operation, who):
+    make, run, allowed = OPERATIONS[operation]
+    image = make()
+    inner = RecordingRepo(get=image)
+    repo = PolicyImageRepo(inner, PERSONAS[who](), policy)
+    if who in allowed:
+        run(repo, image)
+        assert inner.names()[-1] in {"get", "list", "save", "remove", "upload", "open_data"}
+    elif operation == "get_image":
+        with pytest.raises(errors.NotFound, match=image.id):  # a denied get discloses nothing
+            run(repo, image)
+    else:
+        with pytest.raises(errors.Forbidden, match="not authorized"):
+            run(repo, image)
+        assert set(inner.names()) <= {"get", "member_status"}  # nothing was changed
+
+
+@pytest.mark.parametrize(
+    ("who", "visibility", "allowed"),
+    [
+        ("reader", "shared", False),  # add_image: member or admin
+        ("member", "shared", True),
+        ("member", "private", True),
+        ("admin", "private", True),
+        ("member", "public", False),  # publicize_image: admin only
+        ("admin", "public", True),
+        ("member", "community", True),  # communitize_image: member or admin
+        ("reader", "community", False),
+    ],
+)
+def test_factory_rules(policy, who, visibility, allowed):
+    inner = RecordingFactory()
+    ctx = PERSONAS[who]()
+    factory = PolicyImageFactory(inner, ctx, policy)
+    if allowed:
+        assert factory.new_image(ctx.project_id, visibility=visibility).visibility == visibility
+    else:
+        with pytest.raises(errors.Forbidden):
+            factory.new_image(ctx.project_id, visibility=visibility)
+    assert inner.only("new_image").args == (ctx.project_id,)
+
+
+def test_creating_for_another_project_is_refused(policy):
+    with pytest.raises(errors.Forbidden, match="add_image"):
+        PolicyImageFactory(RecordingFactory(), member(), policy).new_image(OTHER_PROJECT)
+
+
+def test_shared_image_member_may_download(policy):
+    image = image_of("active", visibility="shared")
+    inner = RecordingRepo(member_status="accepted")
+    PolicyImageRepo(inner, member(OTHER_PROJECT), policy).open_data(image)
+    assert inner.names() == ["member_status", "open_data"]
+
+
+def test_data_only_save_needs_no_modify_rule(policy):
+    image = image_of("saving")
+    image.size = 10
+    image.checksum = "0" * 32
+    inner = RecordingRepo()
+    PolicyImageRepo(inner, reader(), policy).save(image, from_state="saving")
+    assert inner.only("save").kwargs == {"from_state": "saving"}
+
+
+def test_policy_file_override(tmp_path):
+    rules = tmp_path / "policy.yaml"
+    rules.write_text('"delete_image": "role:admin"\n"add_image": "role:reader"\n')
+    config = tmp_path / "imgreg.conf"
+    config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
+    default, overridden = Policy(make_conf()), Policy(make_conf(config))
+    image = image_of()
+
+    PolicyImageRepo(RecordingRepo(), member(), default).remove(image)
+    with pytest.raises(errors.Forbidden, match="delete_image"):
+        PolicyImageRepo(RecordingRepo(), member(), overridden).remove(image)
+
+    with pytest.raises(errors.Forbidden, match="add_image"):
+        PolicyImageFactory(RecordingFactory(), reader(), default).new_image(PROJECT)
+    PolicyImageFactory(RecordingFactory(), reader(), overridden).new_image(PROJECT)

@@ -1,0 +1,235 @@
+"""Quotas: the limiting reader, the size cap, the storage quota and property/tag counts."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from imgreg.domain import errors
+from imgreg.layers.quota import (
+    LimitingReader,
+    QuotaImageFactory,
+    QuotaImageRepo,
+    parse_storage_quota,
+)
+from tests.unit.helpers import make_conf, make_image, member
+from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+
+LIMIT = 10
+
+
+def limited(data, limit=LIMIT):
+    source = io.BytesIO(data)
+    return source, LimitingReader(source, limit, errors.QuotaExceeded("too big"))
+
+
+def read_all(reader, chunk, pieces=None):
+    pieces = [] if pieces is None else pieces
+    while piece := reader.read(chunk):
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+@pytest.mark.parametrize("chunk", [-1, 1, 3, LIMIT, 4096])
+def test_reader_passes_exactly_the_limit(chunk):
+    _source, reader = limited(b"x" * LIMIT)
+    assert read_all(reader, chunk) == b"x" * LIMIT
+    assert reader.count == LIMIT
+
+
+@pytest.mark.parametrize("chunk", [-1, 1, 3, LIMIT, 4096])
+def test_reader_raises_after_limit_plus_one(chunk):
+    source, reader = limited(b"x" * (LIMIT + 50))
+    pieces = []
+    with pytest.raises(errors.QuotaExceeded, match="too big"):
+        read_all(reader, chunk, pieces)
+    got = b"".join(pieces)
+    assert len(got) <= LIMIT  # never hands out a byte past the limit
+    assert source.tell() == LIMIT + 1  # and reads just one byte past it to notice
+
+
+def test_reader_does_not_raise_before_the_overrun():
+    _source, reader = limited(b"x" * (LIMIT + 1))
+    assert reader.read(LIMIT) == b"x" * LIMIT
+    with pytest.raises(errors.QuotaExceeded):
+        reader.read(1)
+
+
+def conf(**overrides):
+    return make_conf(**overrides)
+
+
+def upload(repo, data, size):
+    return repo.upload(make_image(status="saving"), io.BytesIO(data), size)
+
+
+def test_declared_size_over_the_cap_is_refused_before_upload():
+    inner = RecordingRepo()
+    stream = io.BytesIO(b"x" * 101)
+    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=100))
+    with pytest.raises(errors.QuotaExceeded, match="The incoming image is too large"):
+        repo.upload(make_image(status="saving"), stream, 101)
+    assert "upload" not in inner.names()
+    assert stream.tell() == 0
+
+
+def test_declared_size_at_the_cap_goes_through_limited():
+    inner = RecordingRepo()
+    image = make_image(status="saving")
+    QuotaImageRepo(inner, member(), conf(image_size_cap=100)).upload(
+        image, io.BytesIO(b"x" * 100), 100
+    )
+    call = inner.only("upload")
+    assert call.args[0] is image
+    assert call.args[2] == 100
+    assert isinstance(call.args[1], LimitingReader)
+    assert call.args[1].limit == 100
+    assert call.args[1].read() == b"x" * 100
+
+
+def test_undeclared_stream_over_the_cap_fails_while_streaming():
+    inner = RecordingRepo(upload=lambda image, stream, size: stream.read())
+    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=100))
+    with pytest.raises(errors.QuotaExceeded, match="too large"):
+        upload(repo, b"x" * 101, None)
+
+
+def test_storage_quota_remaining_from_storage_used():
+    inner = RecordingRepo(storage_used=60)
+    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100B"))
+    with pytest.raises(errors.QuotaExceeded, match="40 bytes remaining"):
+        upload(repo, b"x" * 41, 41)
+    assert inner.names() == ["storage_used"]
+    assert inner.calls[0].args == (make_image().owner,)
+
+
+def test_storage_quota_allows_what_remains():
+    inner = RecordingRepo(storage_used=60)
+    QuotaImageRepo(inner, member(), conf(user_storage_quota="100B")).upload(
+        make_image(status="saving"), io.BytesIO(b"x" * 40), 40
+    )
+    assert inner.only("upload").args[1].limit == 40
+
+
+def test_storage_quota_cuts_an_undeclared_stream():
+    inner = RecordingRepo(storage_used=1000, upload=lambda image, stream, size: stream.read())
+    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="1KB"))
+    with pytest.raises(errors.QuotaExceeded, match="24 bytes remaining"):
+        upload(repo, b"x" * 25, None)
+
+
+def test_storage_quota_already_exceeded_leaves_nothing():
+    inner = RecordingRepo(storage_used=500)
+    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100"))
+    with pytest.raises(errors.QuotaExceeded, match="0 bytes remaining"):
+        upload(repo, b"x", 1)
+
+
+def test_cap_wins_when_smaller_than_the_storage_quota():
+    inner = RecordingRepo(storage_used=0)
+    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=10, user_storage_quota="1MB"))
+    with pytest.raises(errors.QuotaExceeded, match="too large"):
+        upload(repo, b"x" * 11, 11)
+
+
+def test_no_storage_quota_does_not_ask_for_usage():
+    inner = RecordingRepo()
+    upload(QuotaImageRepo(inner, member(), conf()), b"x", 1)
+    assert inner.names() == ["upload"]
+
+
+# -- counts ---------------------------------------------------------------------------------
+def props(n, prefix="p"):
+    return {f"{prefix}{i}": "v" for i in range(n)}
+
+
+def test_add_with_too_many_properties():
+    inner = RecordingRepo()
+    repo = QuotaImageRepo(inner, member(), conf(image_property_quota=2))
+    with pytest.raises(
+        errors.QuotaExceeded, match=r"properties exceeded\. Attempted: 3, Maximum: 2"
+    ):
+        repo.add(make_image(extra_properties=props(3)))
+    assert inner.calls == []
+    repo.add(make_image(extra_properties={**props(2), **props(3, "os_glance_")}))
+    assert inner.names() == ["add"]
+
+
+def test_add_with_too_many_tags():
+    inner = RecordingRepo()
+    repo = QuotaImageRepo(inner, member(), conf(image_tag_quota=1))
+    with pytest.raises(errors.QuotaExceeded, match=r"tags exceeded\. Attempted: 2, Maximum: 1"):
+        repo.add(make_image(tags={"a", "b"}))
+    assert inner.calls == []
+
+
+def test_negative_quota_is_unlimited():
+    inner = RecordingRepo()
+    repo = QuotaImageRepo(inner, member(), conf(image_property_quota=-1, image_tag_quota=-1))
+    repo.add(make_image(extra_properties=props(300), tags={str(i) for i in range(300)}))
+    assert inner.names() == ["add"]
+
+
+def test_zero_quota_allows_none():
+    repo = QuotaImageRepo(RecordingRepo(), member(), conf(image_tag_quota=0))
+    with pytest.raises(errors.QuotaExceeded):
+        repo.add(make_image(tags={"a"}))
+
+
+def test_save_adding_a_property_over_quota():
+    inner = RecordingRepo()
+    image = make_image(extra_properties=props(2))
+    image.extra_properties["extra"] = "v"
+    with pytest.raises(errors.QuotaExceeded):
+        QuotaImageRepo(inner, member(), conf(image_property_quota=2)).save(image)
+    assert inner.calls == []
+
+
+def test_save_adding_a_tag_over_quota():
+    image = make_image(tags={"a"})
+    image.tags.add("b")
+    with pytest.raises(errors.QuotaExceeded):
+        QuotaImageRepo(RecordingRepo(), member(), conf(image_tag_quota=1)).save(image)
+
+
+def test_save_without_additions_is_not_counted():
+    """An image already over a lowered quota can still be edited in other ways."""
+    inner = RecordingRepo()
+    image = make_image(extra_properties=props(3))
+    image.extra_properties["p0"] = "new value"
+    del image.extra_properties["p1"]
+    QuotaImageRepo(inner, member(), conf(image_property_quota=1)).save(image, from_state="x")
+    assert inner.only("save").kwargs == {"from_state": "x"}
+
+
+def test_factory_counts():
+    inner = RecordingFactory()
+    factory = QuotaImageFactory(inner, member(), conf(image_property_quota=1))
+    with pytest.raises(errors.QuotaExceeded):
+        factory.new_image("p", extra_properties=props(2))
+    assert factory.new_image("p", extra_properties=props(1)).extra_properties == props(1)
+    assert inner.names() == ["new_image", "new_image"]
+
+
+# -- user_storage_quota parsing ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0", 0),
+        ("1234", 1234),
+        ("10B", 10),
+        ("1KB", 1024),
+        ("5 mb", 5 * 1024**2),
+        (" 2GB ", 2 * 1024**3),
+        ("1TB", 1024**4),
+    ],
+)
+def test_parse_storage_quota(text, value):
+    assert parse_storage_quota(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "-1", "1.5GB", "10PB", "GB", "1 K B", "10KiB"])
+def test_parse_storage_quota_rejects(text):
+    with pytest.raises(ValueError, match="invalid user_storage_quota"):
+        parse_storage_quota(text)

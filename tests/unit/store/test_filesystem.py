@@ -1,0 +1,237 @@
+"""The filesystem store: streaming add with hashes, clean failure, reads, deletes, durability."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import uuid
+
+import pytest
+
+from imgreg.domain import errors
+from imgreg.store import StoredBlob
+from imgreg.store import filesystem as fs
+from tests.unit.helpers import make_conf
+
+# Over PARALLEL_MIN, so the two-thread hashing path runs, and over a few (shrunk) blocks.
+DATA = os.urandom(300_000)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setattr(fs, "BLOCK", 64 * 1024 + 7)
+    return fs.FilesystemStore(make_conf(glance_store__filesystem_store_datadir=str(tmp_path)))
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def contents(store):
+    """(files in the root, files in .partial)"""
+    root = sorted(n for n in os.listdir(store.root) if n != ".partial")
+    return root, sorted(os.listdir(store.partial))
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out small, uneven pieces, as a socket does."""
+
+    def __init__(self, data, fail=None):
+        self.data = data
+        self.fail = fail
+        self.pos = 0
+
+    def read(self, size=-1):
+        if self.fail is not None and self.pos >= len(self.data) // 2:
+            raise self.fail
+        size = len(self.data) if size < 0 else size
+        piece = self.data[self.pos : self.pos + min(size, 9_999)]
+        self.pos += len(piece)
+        return piece
+
+
+@pytest.mark.parametrize("declared", [len(DATA), None])
+def test_add_streams_and_hashes(store, declared):
+    image_id = new_id()
+    blob = store.add(image_id, Trickle(DATA), declared, "sha512")
+    final = os.path.join(store.root, image_id)
+    assert isinstance(blob, StoredBlob)
+    assert (blob.url, blob.size) == (f"file://{final}", len(DATA))
+    assert blob.checksum == hashlib.md5(DATA).hexdigest()
+    assert (blob.hash_algo, blob.hash_value) == ("sha512", hashlib.sha512(DATA).hexdigest())
+    with open(final, "rb") as f:
+        assert f.read() == DATA
+    assert contents(store) == ([image_id], [])
+
+
+def test_add_empty(store):
+    blob = store.add(new_id(), io.BytesIO(b""), 0, "sha256")
+    assert (blob.size, blob.checksum) == (0, hashlib.md5(b"").hexdigest())
+    assert blob.hash_value == hashlib.sha256(b"").hexdigest()
+
+
+def test_add_upper_case_id_lands_at_the_canonical_name(store):
+    image_id = new_id()
+    blob = store.add(image_id.upper(), io.BytesIO(b"x"), 1, "sha512")
+    assert blob.url == f"file://{store.root}/{image_id}"
+    assert contents(store) == ([image_id], [])
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [(len(DATA) - 1, "Size exceeds"), (len(DATA) + 1, "Size mismatch"), (0, "Size exceeds")],
+)
+def test_add_with_wrong_expected_size(store, declared, message):
+    with pytest.raises(errors.Invalid, match=message):
+        store.add(new_id(), Trickle(DATA), declared, "sha512")
+    assert contents(store) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [(errno.ENOSPC, errors.StoreFull), (errno.EDQUOT, errors.StoreFull),
+     (errno.EIO, errors.StoreError)],
+)  # fmt: skip
+def test_stream_oserror(store, code, error):
+    with pytest.raises(error) as caught:
+        store.add(new_id(), Trickle(DATA, fail=OSError(code, "boom /secret/path")), None, "sha512")
+    assert type(caught.value) is error
+    assert "/secret/path" not in caught.value.message
+    assert contents(store) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), [(errno.ENOSPC, errors.StoreFull), (errno.EIO, errors.StoreError)]
+)
+def test_write_oserror(store, monkeypatch, code, error):
+    real_write = os.write
+    writes = []
+
+    def write(fd, data):
+        writes.append(len(data))
+        if len(writes) == 3:
+            raise OSError(code, os.strerror(code))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(error):
+        store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    assert len(writes) == 3
+    assert contents(store) == ([], [])
+
+
+def test_unexpected_exception_also_cleans_up(store):
+    with pytest.raises(ZeroDivisionError):
+        store.add(new_id(), Trickle(DATA, fail=ZeroDivisionError()), None, "sha512")
+    assert contents(store) == ([], [])
+
+
+def test_write_order_is_durable(store, monkeypatch):
+    """temp write → fsync(file) → rename into place → fsync(directory)."""
+    events = []
+    names = {}
+    real = {name: getattr(os, name) for name in ("open", "write", "fsync", "rename")}
+
+    def fake_open(path, flags, *args):
+        fd = real["open"](path, flags, *args)
+        names[fd] = path
+        return fd
+
+    def fake_write(fd, data):
+        events.append(("write", names.get(fd)))
+        return real["write"](fd, data)
+
+    def fake_fsync(fd):
+        events.append(("fsync", names.get(fd)))
+        return real["fsync"](fd)
+
+    def fake_rename(src, dst):
+        events.append(("rename", src, dst))
+        return real["rename"](src, dst)
+
+    for name, fake in [("open", fake_open), ("write", fake_write), ("fsync", fake_fsync),
+                       ("rename", fake_rename)]:  # fmt: skip
+        monkeypatch.setattr(os, name, fake)
+    image_id = new_id()
+    store.add(image_id, io.BytesIO(DATA), len(DATA), "sha512")
+    monkeypatch.undo()
+
+    writes = [e for e in events if e[0] == "write"]
+    temp = writes[0][1]
+    assert os.path.dirname(temp) == store.partial
+    assert set(writes) == {("write", temp)}
+    final = os.path.join(store.root, image_id)
+    assert events[len(writes) :] == [
+        ("fsync", temp),
+        ("rename", temp, final),
+        ("fsync", store.root),
+    ]
+
+
+def test_open_with_offset_and_length(store):
+    url = store.add(new_id(), io.BytesIO(DATA), None, "sha512").url
+    for offset, length, expected in [
+        (0, None, DATA),
+        (1000, None, DATA[1000:]),
+        (1000, 5000, DATA[1000:6000]),
+        (len(DATA) - 1, 1, DATA[-1:]),
+        (0, 0, b""),
+    ]:
+        reader = store.open(url, offset, length)
+        try:
+            assert reader.size == len(expected)
+            assert b"".join(reader) == expected
+        finally:
+            reader.close()
+
+
+def test_open_missing_blob(store):
+    with pytest.raises(errors.NotFound):
+        store.open(f"file://{store.root}/{new_id()}")
+
+
+def test_open_past_the_end_reports_a_short_blob(store):
+    url = store.add(new_id(), io.BytesIO(b"abc"), 3, "sha512").url
+    reader = store.open(url, 0, 10)
+    try:
+        with pytest.raises(errors.StoreError, match="shorter"):
+            b"".join(reader)
+    finally:
+        reader.close()
+
+
+def test_delete_is_idempotent(store):
+    url = store.add(new_id(), io.BytesIO(b"abc"), 3, "sha512").url
+    store.delete(url)
+    assert contents(store) == ([], [])
+    store.delete(url)
+    assert contents(store) == ([], [])
+
+
+def bad_urls(store, outside):
+    image_id = new_id()
+    return [
+        f"file://{outside}/{image_id}",  # another directory
+        f"file://{store.root}/../{os.path.basename(outside)}/{image_id}",  # climbing out
+        f"file://{store.root}/not-a-uuid",
+        f"file://{store.partial}/{image_id}",  # a partial upload is no blob
+        f"http://{store.root}/{image_id}",
+        f"{store.root}/{image_id}",
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("op", ["delete", "open"])
+def test_urls_outside_the_store_are_refused(store, tmp_path_factory, index, op):
+    outside = str(tmp_path_factory.mktemp("outside"))
+    url = bad_urls(store, outside)[index]
+    victim = url.split("://", 1)[-1]
+    os.makedirs(os.path.dirname(os.path.normpath(victim)), exist_ok=True)
+    with open(victim, "wb") as f:
+        f.write(b"precious")
+    with pytest.raises(errors.NotFound, match="Image data not found"):
+        getattr(store, op)(url)
+    with open(victim, "rb") as f:
+        assert f.read() == b"precious"
