@@ -53,7 +53,8 @@ def parse_list_query(
         visibility=parse_choice("visibility", last.get("visibility"), VISIBILITIES),
         member_status=parse_choice("member_status", last.get("member_status"), MEMBER_STATUSES)
         or "accepted",
-        os_hidden=parse_bool("os_hidden", last.get("os_hidden", "false")),
+        # Glance lowercases os_hidden (openstacksdk sends ``os_hidden=True``), not protected
+        os_hidden=parse_bool("os_hidden", last.get("os_hidden", "false").lower()),
         tags=[value for key, value in pairs if key == "tag"],
     )
     for key in LISTABLE_COLUMNS:
@@ -115,7 +116,7 @@ def parse_choice(name: str, value: str | None, choices: tuple[str, ...]) -> str 
 
 
 def parse_bool(name: str, value: str) -> bool:
-    """Exactly ``true`` or ``false`` (Glance refuses ``True``, ``1``, ``yes``)."""
+    """Exactly ``true`` or ``false`` (Glance refuses ``1``, ``yes``; ``True`` for protected)."""
     if value not in ("true", "false"):
         raise errors.Invalid(f"Invalid value for {name}: {value!r}; use 'true' or 'false'.")
     return value == "true"

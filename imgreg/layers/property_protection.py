@@ -48,6 +48,11 @@ class PropertyProtectionImageRepo(RepoLayer):
         return self._hide(self.inner.get(image_id))
 
     def list(self, query: Any) -> list[Image]:
+        # Filtering on a property one may not read would disclose its values: to this caller
+        # it is a property no image has.
+        names = query.properties if query is not None else {}
+        if any(not self.rules.allowed(self.ctx, name, "read") for name in names):
+            return []
         return [self._hide(image) for image in self.inner.list(query)]
 
     def save(self, image: Image, from_state: str | None = None) -> Image:
