@@ -24,7 +24,10 @@ class DualHasher:
         self._pending: list[concurrent.futures.Future[Any]] = []
 
     def update(self, data: bytes | memoryview) -> None:
-        """Start hashing ``data``; the buffer must stay unchanged until ``wait()``."""
+        """Start hashing ``data`` and return at once; the previous buffer's hashing is finished
+        first. So the caller's next read and write overlap with this buffer's hashing; the buffer
+        must stay unchanged until the next ``update()`` or ``wait()``."""
+        self.wait()
         self.crc32 = zlib.crc32(data, self.crc32)
         if len(data) < PARALLEL_MIN:
             self.md5.update(data)

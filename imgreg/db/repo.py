@@ -13,6 +13,7 @@ from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from imgreg.db.loading import load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
 from imgreg.db.query import ListQuery, build_select, readable_clause
 from imgreg.db.session import Database
@@ -56,7 +57,13 @@ class SqlImageRepo:
 
     def get(self, image_id: str) -> Image:
         with self.db.read() as session:
-            return to_domain(self._load(session, image_id))
+            found = load_images(
+                session,
+                select(ImageRow).where(ImageRow.id == image_id, ImageRow.deleted == false()),
+            )
+        if not found:
+            raise errors.NotFound(f"No image found with ID {image_id}")
+        return found[0]
 
     def list(self, query: ListQuery) -> list[Image]:
         with self.db.read() as session:
@@ -77,7 +84,7 @@ class SqlImageRepo:
                     raise errors.Invalid(
                         f"Invalid marker. Image {query.marker_id} could not be found."
                     )
-            return [to_domain(row) for row in session.scalars(build_select(query, marker))]
+            return load_images(session, build_select(query, marker))
 
     def add(self, image: Image) -> Image:
         row = ImageRow(id=image.id, deleted=False, **{n: getattr(image, n) for n in COLUMNS})

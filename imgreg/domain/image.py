@@ -7,7 +7,6 @@ which is what the layers inspect in ``save``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 from typing import Any
@@ -77,9 +76,13 @@ class Image:
     # -- change tracking -------------------------------------------------------------------
     def mark_clean(self) -> None:
         """Remember the current state; ``changes()`` is relative to it."""
-        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        state.pop("_snapshot")
-        self._snapshot = copy.deepcopy(state)
+        state = self.__dict__.copy()
+        del state["_snapshot"]
+        # Values are immutable scalars except these three containers: copy them, not deeply.
+        state["tags"] = set(self.tags)
+        state["extra_properties"] = dict(self.extra_properties)
+        state["locations"] = list(self.locations)
+        self._snapshot = state
 
     def restore_properties(self, hidden: dict[str, str]) -> None:
         """Put back properties a layer hid from the caller, as unchanged (a value the caller

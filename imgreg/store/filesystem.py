@@ -121,11 +121,10 @@ class FilesystemStore:
                     raise errors.Invalid(
                         f"Size exceeds: expected {expected} bytes, got more than that"
                     )
-                hasher.update(buf)
+                hasher.update(buf)  # hashes on two threads while we write and read the next
                 view = memoryview(buf)
                 while view:
                     view = view[os.write(fd, view) :]
-                hasher.wait()
             hasher.close()
         if expected is not None and size != expected:
             raise errors.Invalid(f"Size mismatch: expected {expected} bytes, got {size} bytes")
