@@ -1,0 +1,63 @@
+"""``tools/bench --quick`` runs against a real imgreg-api, with zero errors, and prints every
+figure. It proves the benchmark works; it asserts no timing (the figures are in
+docs/performance.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "tools" / "bench"
+
+
+def bench_module():
+    spec = importlib.util.spec_from_file_location("imgreg_tools_bench", ROOT / "tools/bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.e2e
+def test_quick_bench_against_the_server(server, tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [str(BENCH), "--quick", server.url, "--server-pids", str(server.pid), "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "\n0 errors;" in proc.stdout
+
+    report = json.loads(out.read_text())
+    assert report["errors"] == []
+    assert report["aborted"] is None
+    (target,) = report["targets"]
+    results = target["results"]
+    assert results["upload"]["verified"] is True
+    assert results["download"]["verified"] is True
+    assert results["cleanup"]["errors"] == 0
+
+    bench = bench_module()
+    lines = proc.stdout.splitlines()
+    for fig in bench.figures():
+        assert bench.lookup(results, fig.path) is not None, fig.label
+        row = [line for line in lines if re.match(rf"{re.escape(fig.label)}\s+{fig.unit}\s", line)]
+        assert len(row) == 1, f"{fig.label!r} not printed:\n{proc.stdout}"
+        assert "n/a" not in row[0], row[0]
+
+    # everything the run created is gone
+    listed = requests.get(f"{server.url}/v2/images?limit=1000", timeout=10)
+    assert listed.status_code == 200
+    assert [i["name"] for i in listed.json()["images"] if i["name"].startswith("bench-")] == []
