@@ -6,7 +6,9 @@ Nothing else in imgreg declares options or reads configuration files; code recei
 
 from __future__ import annotations
 
+import oslo_messaging
 from oslo_config import cfg
+from oslo_messaging import opts as messaging_opts
 
 CONF = cfg.ConfigOpts()
 
@@ -27,7 +29,50 @@ server_opts = [
         "client_socket_timeout",
         default=900,
         min=1,
-        help="Seconds a client connection may stay silent before the server drops it.",
+        help="Seconds a client connection may stay silent (no byte read or written) before "
+        "the server drops it; an upload cut this way is rolled back.",
+    ),
+    cfg.IntOpt(
+        "client_header_timeout",
+        default=60,
+        min=1,
+        help="Seconds a client has, from the first byte of a request, to send its request "
+        "line and headers; a client that drips them more slowly is disconnected.",
+    ),
+    cfg.IntOpt(
+        "keepalive_timeout",
+        default=75,
+        min=0,
+        help="Seconds an idle kept-alive connection waits for its next request (it holds no "
+        "thread meanwhile); 0 closes every connection after one response.",
+    ),
+    cfg.IntOpt(
+        "max_request_line",
+        default=8190,
+        min=64,
+        max=8190,
+        help="Longest request line (method, path and query) in bytes; longer ones get 414.",
+    ),
+    cfg.IntOpt(
+        "max_header_line",
+        default=16384,
+        min=256,
+        help="Longest request header line in bytes (a Keystone token fits in 16 KiB); longer "
+        "ones get 431.",
+    ),
+    cfg.IntOpt(
+        "max_header_count",
+        default=100,
+        min=10,
+        max=32768,
+        help="Most header lines in one request; more get 431.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=1048576,
+        min=1024,
+        help="Largest JSON request body in bytes (every body except image data); larger ones "
+        "get 413 before they are read.",
     ),
     cfg.StrOpt(
         "state_path",
@@ -62,6 +107,13 @@ image_opts = [
         help="Bytes one owner may store in all; suffixes B, KB, MB, GB, TB (binary). 0 means "
         "unlimited.",
     ),
+    cfg.IntOpt(
+        "max_property_value_bytes",
+        default=65535,
+        min=1,
+        help="Longest value of one image property, in bytes of UTF-8 (65535 fits every "
+        "supported database's TEXT column); longer values get 400.",
+    ),
     cfg.IntOpt("image_property_quota", default=128, help="Extra properties per image; <0 off."),
     cfg.IntOpt("image_tag_quota", default=128, help="Tags per image; <0 off."),
     cfg.IntOpt("image_member_quota", default=128, help="Members per image; <0 off."),
@@ -79,6 +131,15 @@ image_opts = [
         default=0,
         min=0,
         help="Seconds a pending_delete image's data is kept before scrub removes it.",
+    ),
+    cfg.IntOpt(
+        "upload_lease_seconds",
+        default=60,
+        min=1,
+        help="An image stays 'saving' only while its upload holds a lease in the database, "
+        "renewed every third of this while data arrives. When it expires (a killed worker, a "
+        "client silent that long), the start-up reaper and `imgreg-manage scrub` put the image "
+        "back to queued and remove its data; partial files older than this are removed too.",
     ),
     cfg.StrOpt("property_protection_file", help="Glance-format property protection rules."),
     cfg.StrOpt(
@@ -121,36 +182,69 @@ store_opts = [
 format_opts = [
     cfg.ListOpt("disk_formats", default=DISK_FORMATS, help="Accepted disk formats."),
     cfg.ListOpt("container_formats", default=CONTAINER_FORMATS, help="Accepted container formats."),
+    cfg.BoolOpt(
+        "require_image_format_match",
+        default=True,
+        help="Refuse (415) an upload whose content is not of its disk_format. Safety checks "
+        "of the detected format stay fatal when this is off.",
+    ),
+    cfg.ListOpt(
+        "gpt_safety_checks_nonfatal",
+        default=["mbr"],
+        help="gpt safety checks whose failure is only logged.",
+    ),
+    cfg.ListOpt(
+        "vmdk_allowed_types",
+        default=["streamOptimized", "monolithicSparse"],
+        help="vmdk create types accepted on upload; the inspector itself accepts only these "
+        "two, so this can narrow the list but not widen it.",
+    ),
+    cfg.IntOpt(
+        "max_virtual_size",
+        default=1 << 50,
+        min=1,
+        help="Largest virtual size in bytes (1 PiB by default) an image header may claim; "
+        "above it an upload is refused (413). The value is untrusted header data, never used "
+        "to allocate anything.",
+    ),
 ]
 
 notification_opts = [
     cfg.StrOpt(
-        "driver",
-        default="noop",
-        choices=["noop", "log", "memory"],
-        help="Where image notifications go: nowhere, the log, or an in-process list (tests).",
+        "default_publisher_id",
+        default="image.localhost",
+        help="publisher_id of the notifications imgreg sends.",
     ),
-    cfg.StrOpt("default_publisher_id", default="image.localhost", help="Publisher id."),
     cfg.ListOpt(
         "disabled_notifications",
         default=[],
-        help="Event types (image.update) or groups (image.*) that are not sent.",
+        help="Notifications not to send: an event type (image.update) or a group, as Glance "
+        "writes it (image) or as a pattern (image.*).",
     ),
 ]
 
+# Where notifications go is oslo.messaging's own configuration, as in Glance:
+# [oslo_messaging_notifications] driver (messagingv2, messaging, log, routing, test, noop; and
+# imgreg's in-process ``memory``), transport_url (else [DEFAULT] transport_url), topics, retry.
+# They are registered up front so the notifier can read them before it builds a transport;
+# oslo-config-generator lists them under the oslo.messaging namespace.
+MESSAGING_GROUP = "oslo_messaging_notifications"
+# Glance's exchange, so consumers written for Glance (Ceilometer, indexers) hear imgreg too.
+oslo_messaging.set_transport_defaults(control_exchange="glance")
+
 GROUPS = {
-    None: server_opts + image_opts,
+    None: server_opts + image_opts + notification_opts,
     "paste_deploy": paste_opts,
     "database": database_opts,
     "glance_store": store_opts,
     "image_format": format_opts,
-    "notifications": notification_opts,
 }
 
 
 def register(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
     for group, opts in GROUPS.items():
         conf.register_opts(opts, group=group)
+    conf.register_opts(dict(messaging_opts.list_opts())[MESSAGING_GROUP], group=MESSAGING_GROUP)
     return conf
 
 

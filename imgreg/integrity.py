@@ -24,6 +24,17 @@ from imgreg.store import BlobReader
 LOG = logging.getLogger(__name__)
 AHEAD = 2
 _DONE = object()
+# Up to this size a store that can checksum in place is checked before the first byte goes out
+# (and may then be sent with sendfile); larger data is checked while it streams, so that a
+# client does not wait for a whole huge blob to be read before the response starts.
+VERIFY_FIRST_MAX = 1024**3
+
+
+def verify_crc32(reader: Any, expected: int, image_id: str) -> None:
+    crc = reader.crc32()
+    if crc != expected:
+        reader.close()
+        _report(image_id, crc, expected)
 
 
 class VerifiedReader:
@@ -78,15 +89,19 @@ class VerifiedReader:
 
     def _check(self, crc: int) -> None:
         if crc != self.expected:
-            LOG.error(
-                "image %s: stored data fails its checksum (crc32 %08x, expected %08x); "
-                "refusing to serve it",
-                self.image_id,
-                crc,
-                self.expected,
-            )
-            raise errors.StoreError(f"Image {self.image_id} data is corrupt")
+            _report(self.image_id, crc, self.expected)
 
     def close(self) -> None:
         self._stop.set()
         self.reader.close()
+
+
+def _report(image_id: str, crc: int, expected: int) -> None:
+    LOG.error(
+        "image %s: stored data fails its checksum (crc32 %08x, expected %08x); refusing to "
+        "serve it",
+        image_id,
+        crc,
+        expected,
+    )
+    raise errors.StoreError(f"Image {image_id} data is corrupt")

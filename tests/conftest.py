@@ -52,12 +52,13 @@ def write_config(directory: Path, db_url: str, store_dir: Path, **options: Any) 
     groups: dict[str, list[str]] = {
         "database": [f"connection = {db_url}"],
         "glance_store": [f"filesystem_store_datadir = {store_dir}"],
-        "notifications": ["driver = memory"],
+        "oslo_messaging_notifications": ["driver = memory"],
     }
     for key, value in options.items():
-        if "." in key:
+        if "." in key:  # replaces a default above (a multi-valued option would add to it)
             group, name = key.split(".", 1)
-            groups.setdefault(group, []).append(f"{name} = {value}")
+            entries = [e for e in groups.get(group, []) if not e.startswith(f"{name} = ")]
+            groups[group] = [*entries, f"{name} = {value}"]
     for group, entries in groups.items():
         lines += [f"[{group}]", *entries]
     path = directory / "imgreg-api.conf"

@@ -25,6 +25,8 @@ STATUS_BY_ERROR: list[tuple[type[errors.ImgregError], int]] = [
     (errors.Conflict, 409),
     (errors.Gone, 410),
     (errors.QuotaExceeded, 413),
+    (errors.RequestTooLarge, 413),
+    (errors.ServiceUnavailable, 503),
     (errors.UnsupportedMediaType, 415),
     (errors.StoreError, 503),
     (errors.RangeNotSatisfiable, 416),

@@ -43,21 +43,19 @@ class ImageActionsController:
         return webob.Response(status=204)
 
     def deactivate(self, request: webob.Request, image_id: str) -> webob.Response:
-        repo, image = self._load(request, image_id)
-        if image.status == "deactivated":
-            return webob.Response(status=204)
-        if image.status != "active":
-            raise errors.Forbidden(f"Not allowed to deactivate image in status '{image.status}'")
-        image.deactivate()
-        repo.save(image)
-        return webob.Response(status=204)
+        return self._switch(request, image_id, "deactivate", "active", "deactivated")
 
     def reactivate(self, request: webob.Request, image_id: str) -> webob.Response:
+        return self._switch(request, image_id, "reactivate", "deactivated", "active")
+
+    def _switch(
+        self, request: webob.Request, image_id: str, action: str, source: str, target: str
+    ) -> webob.Response:
+        """active <-> deactivated; asking for the status the image has is a no-op (204)."""
         repo, image = self._load(request, image_id)
-        if image.status == "active":
-            return webob.Response(status=204)
-        if image.status != "deactivated":
-            raise errors.Forbidden(f"Not allowed to reactivate image in status '{image.status}'")
-        image.reactivate()
-        repo.save(image)
+        if image.status != target:
+            if image.status != source:
+                raise errors.Forbidden(f"Not allowed to {action} image in status '{image.status}'")
+            getattr(image, action)()
+            repo.save(image)
         return webob.Response(status=204)

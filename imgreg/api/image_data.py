@@ -5,15 +5,24 @@
 3. save with ``from_state="saving"``; if the image was deleted meanwhile, 410;
 4. on any failure: ``abort_upload()`` back to ``queued``, save, and delete whatever blob was
    written, then re-raise, so a failed upload leaves no data and can simply be retried.
+
+While ``saving``, the upload holds a lease in the database (``images.upload_expires_at``):
+``LeasedStream`` renews it every third of ``upload_lease_seconds`` while data arrives, and
+once more at the end of the data, before the blob is renamed into place. A process killed
+mid-upload stops renewing; once the lease expires the reaper (``imgreg.recovery``) takes the
+image back to ``queued``. An upload whose renewal fails (deleted: 410; reaped: 409) stops.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import webob
 
+from imgreg import faults
 from imgreg.api.ranges import requested_range
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
@@ -22,6 +31,7 @@ from imgreg.layers import build_image_repo
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
+SEND_BLOCK = 4 * 1024 * 1024
 
 
 class ClientStream:
@@ -38,6 +48,48 @@ class ClientStream:
             LOG.info("upload body could not be read: %s", exc)
             raise errors.Invalid("The upload was interrupted before all data arrived.") from None
         return data
+
+
+class LeasedStream:
+    """Renews the upload lease (``renew()``) at most every ``interval`` seconds while data
+    is read, and always when the data ends, so the blob is renamed into place only while
+    the lease is held."""
+
+    def __init__(self, stream: Any, renew: Callable[[], None], interval: float) -> None:
+        self.stream = stream
+        self.renew = renew
+        self.interval = interval
+        self.renewed = time.monotonic()
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.stream.read(size)
+        now = time.monotonic()
+        if not data or now - self.renewed >= self.interval:
+            self.renew()
+            self.renewed = now
+        return data
+
+
+def gone(image_id: str) -> errors.Gone:
+    return errors.Gone(
+        f"Image {image_id} could not be found after upload. The image may have been deleted "
+        "during the upload; its data was removed."
+    )
+
+
+def lease_keeper(repo: Any, image_id: str) -> Callable[[], None]:
+    def renew() -> None:
+        try:
+            repo.renew_upload_lease(image_id)
+        except errors.NotFound:
+            raise gone(image_id) from None
+        except errors.StaleState:
+            raise errors.Conflict(
+                f"The upload to image {image_id} lost its lease (it was silent for longer "
+                "than the lease) and was abandoned; upload the data again."
+            ) from None
+
+    return renew
 
 
 def declared_size(request: webob.Request) -> int | None:
@@ -71,22 +123,26 @@ class ImageDataController:
             repo.save(image, from_state="queued")
         except errors.StaleState:
             raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
+        stream = LeasedStream(
+            ClientStream(request.body_file),
+            lease_keeper(repo, image.id),
+            self.svc.conf.upload_lease_seconds / 3,
+        )
         try:
-            image = repo.upload(image, ClientStream(request.body_file), size)
+            image = repo.upload(image, stream, size)
         except BaseException:
             self._roll_back(repo, image)
             raise
         try:
+            faults.hit("before_commit")
             repo.save(image, from_state="saving")
         except (errors.NotFound, errors.StaleState):
             self._roll_back(repo, image)
-            raise errors.Gone(
-                f"Image {image.id} could not be found after upload. The image may have "
-                "been deleted during the upload; its data was removed."
-            ) from None
+            raise gone(image.id) from None
         except BaseException:
             self._roll_back(repo, image)
             raise
+        faults.hit("after_commit")
         return webob.Response(status=204)
 
     @staticmethod
@@ -125,7 +181,13 @@ class ImageDataController:
             reader = repo.open_data(image, first, last - first + 1)
             response.status = 206
             response.headers["Content-Range"] = f"bytes {first}-{last}/{image.size}"
-        response.app_iter = _closing(reader)
+        file_wrapper = request.environ.get("wsgi.file_wrapper")
+        if file_wrapper is not None and hasattr(reader, "file"):
+            # A plain file (already verified when whole): the server may use sendfile(); it
+            # sends Content-Length bytes from the file's current position.
+            response.app_iter = file_wrapper(reader.file, SEND_BLOCK)
+        else:
+            response.app_iter = _closing(reader)
         # After app_iter: assigning app_iter drops the Content-Length webob had computed.
         response.content_length = reader.size
         return response

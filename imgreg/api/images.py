@@ -6,12 +6,13 @@ and shape the response.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import webob
 
+from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
+from imgreg.api.text import check_text, check_value_size
 from imgreg.api.views import image_view, json_response
 from imgreg.db.query import ListQuery
 from imgreg.domain import errors
@@ -23,34 +24,20 @@ from imgreg.services import Services
 BASE_BODY_KEYS = frozenset({*MUTABLE_FIELDS, "id", "tags"})
 
 
-def parse_json(request: webob.Request) -> Any:
-    try:
-        return json.loads(request.body or b"null")
-    except (ValueError, RecursionError):
-        raise errors.Invalid("Malformed JSON in request body.") from None
-
-
-def _check_text(value: Any) -> None:
-    """Refuse 4-byte UTF-8 and NUL in any string of the body (Glance: 400)."""
-    if isinstance(value, str):
-        if any(ord(c) > 0xFFFF for c in value):
-            raise errors.Invalid("Name can't contain 4 byte unicode characters.")
-        if "\x00" in value:
-            raise errors.Invalid("Strings must not contain NUL characters.")
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
+def parse_json(request: webob.Request, svc: Services) -> Any:
+    return request_body.read_json(request, svc.conf.max_request_body_size)
 
 
 def parse_create(request: webob.Request, svc: Services) -> dict[str, Any]:
-    body = parse_json(request)
+    body = parse_json(request, svc)
     if not isinstance(body, dict):
         raise errors.Invalid("Unexpected body type. Expected a JSON object.")
     for key, value in body.items():
-        _check_text(key)
-        _check_text(value)
+        check_text(key)
+        check_text(value)
         if key not in BASE_BODY_KEYS:
             check_attribute(key)
+        check_value_size(key, value, svc.conf.max_property_value_bytes)
     svc.schema.validate(body)
     fields = {k: v for k, v in body.items() if k in MUTABLE_FIELDS}
     extra = {k: v for k, v in body.items() if k not in BASE_BODY_KEYS}
@@ -113,7 +100,10 @@ class ImagesController:
                 f"The request media type {media_type or 'none'} is not supported by this server.",
                 headers={"Accept-Patch": ", ".join(patch.MEDIA_TYPES)},
             )
-        ops = patch.parse_patch(request.body, media_type)
+        limit = self.svc.conf.max_request_body_size
+        ops = patch.parse_patch(request_body.read_body(request, limit), media_type)
+        for op in ops:
+            check_value_size(op.name, op.value, self.svc.conf.max_property_value_bytes)
         repo = self._repo(request)
         image = repo.get(normalize_id(image_id))
         if ops:

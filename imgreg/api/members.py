@@ -74,8 +74,8 @@ def member_view(member: Member) -> dict[str, Any]:
     }
 
 
-def _body(request: webob.Request, key: str, missing: str) -> Any:
-    body = parse_json(request)
+def _body(request: webob.Request, svc: Services, key: str, missing: str) -> Any:
+    body = parse_json(request, svc)
     if body is None:
         raise errors.Invalid("Body expected in request.")
     if not isinstance(body, dict):
@@ -96,7 +96,7 @@ class ImageMembersController:
         return image, build_member_repo(ctx, self.svc, image)
 
     def create(self, request: webob.Request, image_id: str) -> webob.Response:
-        member_id = _body(request, "member", "Member to be added not specified")
+        member_id = _body(request, self.svc, "member", "Member to be added not specified")
         member = Member.new(normalize_id(image_id), member_id)
         _image, repo = self._members(request, image_id)
         return json_response(member_view(repo.add(member)))
@@ -116,7 +116,7 @@ class ImageMembersController:
         return json_response(member_view(member))
 
     def update(self, request: webob.Request, image_id: str, member_id: str) -> webob.Response:
-        status = _body(request, "status", "Status not specified")
+        status = _body(request, self.svc, "status", "Status not specified")
         _image, repo = self._members(request, image_id)
         member = repo.get(member_id)
         member.change_status(status)

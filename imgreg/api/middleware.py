@@ -23,7 +23,9 @@ from imgreg.services import Services
 REQUEST_ID_HEADER = "x-openstack-request-id"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
 IDENTITY_HEADERS = ("X-Identity-Status", "X-Roles", "X-Project-Id", "X-Tenant-Id", "X-User-Id")
-VERSIONED_PATH = re.compile(r"^/v2(?:\.(\d+))?(/.*)?$")
+# DOTALL: a decoded path may hold a newline (``%0A``) and is still under /v2; the minor is
+# ASCII digits, few enough that int() never sees thousands of them.
+VERSIONED_PATH = re.compile(r"^/v2(?:\.([0-9]{1,9}))?(/.*)?$", re.DOTALL)
 
 
 class Middleware:
@@ -53,6 +55,13 @@ class ContextMiddleware(Middleware):
     def __call__(self, request: webob.Request) -> Any:
         headers = request.headers
         request_id = request.environ.get("imgreg.request_id") or f"req-{uuid.uuid4()}"
+        # Project and user ids land in 255-character columns (owner, member); Keystone's are
+        # 32-64 characters, so anything longer, or with NUL, is not an identity.
+        ids = map(headers.get, ("X-Project-Id", "X-Tenant-Id", "X-User-Id"))
+        if any(len(v) > 255 for v in ids if v) or any(
+            "\x00" in headers.get(h, "") for h in IDENTITY_HEADERS
+        ):
+            return api_errors.error_response(request, 400, "Malformed identity headers.")
         if not any(h in headers for h in IDENTITY_HEADERS):
             ctx = RequestContext(request_id, roles=["admin", "member", "reader"], is_admin=True)
         elif headers.get("X-Identity-Status", "Confirmed") != "Confirmed":
@@ -82,7 +91,13 @@ class VersionNegotiationMiddleware(Middleware):
 
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> Any:
-        path = request.path_info
+        try:
+            path = request.path_info
+            request.GET  # noqa: B018 - decodes (and caches) the query string
+        except UnicodeDecodeError:
+            return api_errors.error_response(
+                request, 400, "The request path and query string must be valid UTF-8."
+            )
         if path in ("/versions", "/versions/") and request.method == "GET":
             return versions_response(request, self.svc.conf, 200)
         match = VERSIONED_PATH.match(path)

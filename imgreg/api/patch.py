@@ -9,9 +9,9 @@ or nothing (the caller saves once).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
+from imgreg.api.body import parse_json
 from imgreg.api.text import check_text
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, check_int32
@@ -64,10 +64,7 @@ def _parse_one(item: Any, media_type: str) -> Operation:
 
 
 def parse_patch(body: bytes, media_type: str) -> list[Operation]:
-    try:
-        doc = json.loads(body or b"null")
-    except (ValueError, RecursionError):
-        raise errors.Invalid("Malformed JSON in request body.") from None
+    doc = parse_json(body)
     if not isinstance(doc, list):
         raise errors.Invalid("Request body must be a JSON array of operation objects.")
     return [_parse_one(item, media_type) for item in doc]
@@ -80,6 +77,7 @@ def apply_patch(image: Image, ops: list[Operation], schema: ImageSchema, media_t
 
 def _apply(image: Image, op: Operation, schema: ImageSchema, media_type: str) -> None:
     name = op.name
+    check_text(name)
     if name in ("locations",):
         raise errors.Forbidden("It's not allowed to add locations if locations are invisible.")
     if name == "id":

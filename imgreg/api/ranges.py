@@ -11,8 +11,10 @@ import re
 
 from imgreg.domain import errors
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+# At most 19 digits: any offset of a 63-bit size fits, and int() is never asked to parse
+# thousands of digits (Python refuses more than 4300 with a ValueError).
+RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
+CONTENT_RANGE = re.compile(r"^bytes (\d{1,19})-(\d{1,19})/(\d{1,19}|\*)$")
 
 
 def requested_range(

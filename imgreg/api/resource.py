@@ -25,6 +25,18 @@ def reject_body(request: webob.Request) -> None:
         raise errors.Invalid("A body is not expected with this request.")
 
 
+def path_text(value: Any) -> Any:
+    """A route argument as text: PATH_INFO holds the path's bytes as latin-1 (PEP 3333) and
+    Routes matches it as it is, so ``tags/%C3%A9`` arrives as ``"Ã©"``; the version middleware
+    has already refused paths that are not UTF-8."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 class Resource:
     def __init__(self, controller: Any, no_body: frozenset[str] = frozenset()) -> None:
         self.controller = controller
@@ -32,7 +44,7 @@ class Resource:
 
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:
-        args = dict(request.urlvars)
+        args = {name: path_text(value) for name, value in request.urlvars.items()}
         action = args.pop("action")
         args.pop("controller", None)
         try:

@@ -85,7 +85,11 @@ class Router:
             DELETE="delete",
         )
 
-        self.app = routes.middleware.RoutesMiddleware(_dispatch, self.mapper)
+        # No method override: Routes would otherwise take the method from ``?_method=`` or a
+        # form field (a GET that deletes), and parse any form body to look for it.
+        self.app = routes.middleware.RoutesMiddleware(
+            _dispatch, self.mapper, use_method_override=False
+        )
 
     def route(self, path: str, resource: Resource, **actions: str) -> None:
         for method, action in actions.items():

@@ -3,6 +3,10 @@
 gunicorn's threaded workers stream request bodies to the app as they arrive (chunked or
 sized, 1 MiB chunks included), answer ``Expect: 100-continue``, and hand downloads to
 ``sendfile`` through ``wsgi.file_wrapper``. A slow client occupies one thread, not a worker.
+
+Before forking, the master runs the reaper (``imgreg.recovery``): uploads a killed process
+left ``saving`` past their lease go back to ``queued``, and orphan blobs and stale partial
+files are removed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from imgreg import conf as imgreg_conf
-from imgreg import wsgi
+from imgreg import recovery, wsgi
+from imgreg.cmd import worker
+
+LOG = logging.getLogger(__name__)
 
 
 class ImgregServer(BaseApplication):
@@ -39,14 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"imgreg-api: cannot start: {exc}", file=sys.stderr)
         return 2
+    try:
+        LOG.info("start-up reaper: %s", recovery.reap(wsgi.services()))
+    except Exception:  # serving comes first; the next start or `imgreg-manage scrub` retries
+        LOG.exception("start-up reaper failed")
     wsgi.reset()
+    worker.configure(conf.client_socket_timeout, conf.client_header_timeout)  # forked into workers
     options = {
         "bind": f"{conf.bind_host}:{conf.bind_port}",
         "workers": conf.workers,
-        "worker_class": "gthread",
+        "worker_class": "imgreg.cmd.worker.TimedThreadWorker",
         "threads": conf.threads,
+        # gthread's main loop reports in every second whatever its threads do, so this only
+        # catches a wedged worker; the client timeouts are the worker's (imgreg.cmd.worker).
         "timeout": conf.client_socket_timeout,
-        "keepalive": 75,
+        "keepalive": conf.keepalive_timeout,
+        "limit_request_line": conf.max_request_line,
+        "limit_request_fields": conf.max_header_count,
+        "limit_request_field_size": conf.max_header_line,
         "control_socket_disable": True,
         "accesslog": "-",
         "proc_name": "imgreg-api",

@@ -1,5 +1,7 @@
 """``imgreg-manage [--config-file F] db sync|version``: database migrations (Alembic);
-``imgreg-manage scrub``: finish delayed deletes."""
+``imgreg-manage scrub``: finish delayed deletes and reap what killed uploads left
+(``imgreg.recovery``); ``imgreg-manage check``: verify the store/database invariants
+(``imgreg.invariants``), exiting 1 with one line per violation."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def db_version(url: str) -> str | None:
 def _add_commands(subparsers: object) -> None:
     db = subparsers.add_parser("db", help="database schema")  # type: ignore[attr-defined]
     db.add_argument("action", choices=["sync", "version"])
-    subparsers.add_parser("scrub", help="finish delayed deletes")  # type: ignore[attr-defined]
+    subparsers.add_parser("scrub", help="finish delayed deletes, reap dead uploads")  # type: ignore[attr-defined]
+    subparsers.add_parser("check", help="verify the store against the database")  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,16 +55,30 @@ def main(argv: list[str] | None = None) -> int:
     conf(args=sys.argv[1:] if argv is None else argv, project="imgreg", prog="imgreg-manage")
     url = conf.database.connection
     if conf.category.name == "scrub":
-        from imgreg import scrubber, wsgi
+        from imgreg import recovery, scrubber, wsgi
 
-        print(f"scrubbed {scrubber.scrub(wsgi.build_services(conf))} image(s)")
+        svc = wsgi.build_services(conf)
+        print(f"scrubbed {scrubber.scrub(svc)} image(s)")
+        print(f"reaped: {recovery.reap(svc)}")
         return 0
+    if conf.category.name == "check":
+        return _check(conf)
     if conf.category.action == "sync":
         db_sync(url)
         print(f"database at revision {db_version(url)}")
     else:
         print(db_version(url) or "none")
     return 0
+
+
+def _check(conf: cfg.ConfigOpts) -> int:
+    from imgreg import invariants, wsgi
+
+    problems = invariants.check(wsgi.build_services(conf))
+    for problem in problems:
+        print(problem)
+    print(f"check: {len(problems)} violation(s)" if problems else "check: ok")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from imgreg.db.models import MemberRow
 from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
-from imgreg.domain.member import Member
+from imgreg.domain.member import MEMBER_ID_MAX, Member
 
 
 def to_domain(row: MemberRow) -> Member:
@@ -46,6 +46,8 @@ class SqlMemberRepo:
         )
 
     def get(self, member_id: str) -> Member:
+        if "\x00" in member_id or len(member_id) > MEMBER_ID_MAX:
+            raise self._not_found(member_id[:64])  # no row can hold it; PostgreSQL refuses NUL
         with self.db.read() as session:
             row = session.scalar(select(MemberRow).where(*self._live(member_id)))
             if row is None:

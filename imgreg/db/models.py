@@ -55,6 +55,8 @@ class ImageRow(Base):
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
     crc32: Mapped[int | None] = mapped_column(BigInteger)  # internal, never shown
+    # The lease of the upload running while status is 'saving' (migration 0004).
+    upload_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

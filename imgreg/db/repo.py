@@ -2,6 +2,9 @@
 
 Every method is one short transaction. ``save(image, from_state=…)`` is a compare-and-swap on
 the status column, so two workers racing over one image cannot both win.
+
+A status change into ``saving`` also takes the upload lease (``upload_expires_at``), which the
+upload renews with ``renew_upload_lease`` while its data arrives; leaving ``saving`` drops it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 
+from oslo_config import cfg
 from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
@@ -43,9 +47,17 @@ def stored_value(value: str | None) -> str:
     return "" if value is None else value
 
 
+DEFAULT_LEASE = dt.timedelta(seconds=60)
+
+
+def upload_lease(conf: cfg.ConfigOpts) -> dt.timedelta:
+    return dt.timedelta(seconds=conf.upload_lease_seconds)
+
+
 class SqlImageRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, upload_lease: dt.timedelta = DEFAULT_LEASE) -> None:
         self.db = db
+        self.upload_lease = upload_lease
 
     def _load(self, session: Session, image_id: str) -> ImageRow:
         row = session.scalar(
@@ -111,6 +123,9 @@ class SqlImageRepo:
         image.updated_at = utcnow()
         values = {n: getattr(image, n) for n in changes.fields}
         values["updated_at"] = image.updated_at
+        if "status" in changes.fields:
+            saving = image.status == "saving"
+            values["upload_expires_at"] = utcnow() + self.upload_lease if saving else None
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
         stmt = update(ImageRow).where(ImageRow.id == image.id, ImageRow.deleted == false())
@@ -150,6 +165,23 @@ class SqlImageRepo:
         if changes.locations_changed:
             session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
             session.add_all(LocationRow(image_id=image.id, url=u) for u in image.locations)
+
+    def renew_upload_lease(self, image_id: str) -> None:
+        """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the
+        image was deleted meanwhile, ``StaleState`` when it is no longer ``saving`` (the reaper
+        took it back after the lease expired): either way the upload must stop."""
+        stmt = (
+            update(ImageRow)
+            .where(
+                ImageRow.id == image_id, ImageRow.deleted == false(), ImageRow.status == "saving"
+            )
+            .values(upload_expires_at=utcnow() + self.upload_lease)
+        )
+        with self.db.write() as session:
+            if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+                if self._exists(session, image_id):
+                    raise errors.StaleState(f"Image {image_id} is no longer saving")
+                raise errors.NotFound(f"No image found with ID {image_id}")
 
     def _exists(self, session: Session, image_id: str) -> bool:
         found = session.scalar(

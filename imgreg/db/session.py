@@ -9,20 +9,34 @@ failing when one upgrades a read lock (the classic "database is locked" under se
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from imgreg.domain import errors
+
+LOG = logging.getLogger(__name__)
 SQLITE_BUSY_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 10
+UNAVAILABLE = "The image database is unavailable at the moment; try again later."
 
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+        # pre-ping: after the database restarts, a pooled connection that died with it is
+        # replaced instead of failing the request that picks it.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
     if parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
@@ -44,6 +58,33 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@contextlib.contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn "the database cannot be reached" (refused or dropped connections, a lock wait
+    that timed out, an exhausted pool) into ``ServiceUnavailable`` (503: a retry may succeed,
+    nothing was committed), and a value the column cannot hold into ``Invalid`` (400; the API
+    checks lengths and text first, this is the backstop). Any other database error stays what
+    it is (a bug: 500)."""
+    try:
+        yield
+    except sa_exc.DataError as exc:
+        LOG.info("database refused a value: %s", exc.orig)
+        raise errors.Invalid(
+            "A value in the request cannot be stored: it is too long or not valid text."
+        ) from None
+    except sa_exc.DBAPIError as exc:
+        if not (
+            isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or exc.connection_invalidated
+        ):
+            raise
+        LOG.warning("database unavailable: %s", exc.orig)
+        raise errors.ServiceUnavailable(UNAVAILABLE) from None
+    except sa_exc.TimeoutError as exc:  # no pooled connection became free in time
+        LOG.warning("database unavailable: %s", exc)
+        raise errors.ServiceUnavailable(UNAVAILABLE) from None
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -52,12 +93,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with domain_errors(), self._sessions() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with domain_errors(), self._sessions() as session:
             if self.engine.dialect.name == "sqlite":
                 # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

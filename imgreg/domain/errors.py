@@ -59,6 +59,15 @@ class QuotaExceeded(ImgregError):
     """A size, storage or count limit would be exceeded (413)."""
 
 
+class RequestTooLarge(ImgregError):
+    """The request itself (not the image data) is larger than the server accepts (413)."""
+
+
+class ServiceUnavailable(ImgregError):
+    """A backend the request needs (the database) cannot be reached; retrying later may
+    succeed (503). Nothing was changed."""
+
+
 class UnsupportedMediaType(ImgregError):
     """The request body's media type or content is not acceptable (415)."""
 

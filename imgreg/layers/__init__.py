@@ -12,7 +12,7 @@ from typing import Any
 
 from imgreg.context import RequestContext
 from imgreg.db.members import SqlMemberRepo
-from imgreg.db.repo import SqlImageRepo
+from imgreg.db.repo import SqlImageRepo, upload_lease
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.image import Image
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
@@ -34,7 +34,7 @@ from imgreg.services import Services
 
 
 def build_image_repo(ctx: RequestContext, svc: Services, domain: Any = None) -> Any:
-    repo = domain if domain is not None else SqlImageRepo(svc.db)
+    repo = domain if domain is not None else SqlImageRepo(svc.db, upload_lease(svc.conf))
     repo = LocationImageRepo(repo, ctx, svc.store, svc.conf)
     repo = QuotaImageRepo(repo, ctx, svc.conf)
     repo = PolicyImageRepo(repo, ctx, svc.policy)

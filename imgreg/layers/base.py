@@ -44,6 +44,11 @@ class RepoLayer:
         """Delete blobs an unfinished upload wrote (the image row no longer points at them)."""
         self.inner.discard_data(image)
 
+    def renew_upload_lease(self, image_id: str) -> None:
+        """Housekeeping of a running upload (its image is already authorized): no layer
+        guards it."""
+        self.inner.renew_upload_lease(image_id)
+
     def member_status(self, image_id: str, member: str) -> str | None:
         return self.inner.member_status(image_id, member)
 

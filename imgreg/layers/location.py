@@ -1,19 +1,21 @@
-"""Location: where image data lives. Writes uploads to the store, records what the store
-reports (size, md5 ``checksum``, ``os_hash_algo``/``os_hash_value``, the blob URL) and activates
-the image; serves data back; removes blobs when an image goes.
+"""Location: where image data lives. Writes uploads to the store, inspecting their format on
+the way (``imgreg.inspection``); records what the store reports (size, md5 ``checksum``,
+``os_hash_algo``/``os_hash_value``, the blob URL) and the inspected ``virtual_size``, and
+activates the image; serves data back; removes blobs when an image goes.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from oslo_config import cfg
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
-from imgreg.integrity import VerifiedReader
+from imgreg.inspection import InspectingReader, Rules
+from imgreg.integrity import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.store import BlobReader, Store
 
@@ -31,15 +33,20 @@ class LocationImageRepo(RepoLayer):
         self.conf = conf
 
     def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
-        blob = self.store.add(image.id, stream, size, self.conf.hashing_algorithm)
+        reader = InspectingReader(stream, image.disk_format or "", Rules.from_conf(self.conf))
+        blob = self.store.add(image.id, cast(BinaryIO, reader), size, self.conf.hashing_algorithm)
+        try:
+            verdict = reader.result()  # judged inside add() when the store read to the end
+        except BaseException:
+            self.store.delete(blob.url)
+            raise
         image.locations = [blob.url]
         image.size = blob.size
         image.checksum = blob.checksum
         image.os_hash_algo = blob.hash_algo
         image.os_hash_value = blob.hash_value
         image.crc32 = blob.crc32
-        if image.disk_format == "raw":
-            image.virtual_size = blob.size
+        image.virtual_size = verdict.virtual_size
         image.activate()
         return image
 
@@ -47,9 +54,14 @@ class LocationImageRepo(RepoLayer):
         if not image.locations:
             raise errors.NotFound(f"Image {image.id} has no data")
         reader = self.store.open(image.locations[0], offset, length)
-        if offset == 0 and reader.size == image.size and image.crc32 is not None:
-            return VerifiedReader(reader, image.crc32, image.id)
-        return reader
+        if offset != 0 or reader.size != image.size or image.crc32 is None:
+            return reader  # a range: no whole-data checksum to hold it against
+        if hasattr(reader, "crc32") and reader.size <= VERIFY_FIRST_MAX:
+            # Check first, then the server may send the file with sendfile(); a corrupt blob
+            # gets a clean error instead of a broken-off body.
+            verify_crc32(reader, image.crc32, image.id)
+            return reader
+        return VerifiedReader(reader, image.crc32, image.id)
 
     def discard_data(self, image: Image) -> None:
         for url in image.locations:

@@ -1,9 +1,10 @@
 """The image store interface, the value it returns, and registration of drivers by name.
 
-A driver is a class with ``add``, ``open`` and ``delete`` (see ``Store``), registered with
-``@register("name")`` and built from configuration by ``create(name, conf)``. It raises only
-``imgreg.domain.errors`` exceptions (``StoreFull``, ``StoreError``, ``Invalid``, ``NotFound``)
-and guarantees that a failed ``add`` leaves nothing behind.
+A driver is a class with ``add``, ``open`` and ``delete``, plus ``list_blobs``,
+``list_partials`` and ``delete_partial`` for the reaper and the invariant check (see ``Store``),
+registered with ``@register("name")`` and built from configuration by ``create(name, conf)``.
+It raises only ``imgreg.domain.errors`` exceptions (``StoreFull``, ``StoreError``, ``Invalid``,
+``NotFound``) and guarantees that a failed ``add`` leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ class StoredBlob:
     hash_algo: str
     hash_value: str
     crc32: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PartialFile:
+    """An upload's temporary data: its name in the store, the image it is for, and when it
+    was last written (seconds since the epoch)."""
+
+    name: str
+    image_id: str
+    modified: float
 
 
 class BlobReader(Protocol):
@@ -51,6 +62,18 @@ class Store(Protocol):
 
     def delete(self, url: str) -> None:
         """Remove a blob; a missing blob is not an error."""
+        ...
+
+    def list_blobs(self) -> list[str]:
+        """The URLs of every complete blob in the store, whoever owns it."""
+        ...
+
+    def list_partials(self) -> list[PartialFile]:
+        """The temporary files of uploads in flight, or of uploads whose process died."""
+        ...
+
+    def delete_partial(self, name: str) -> None:
+        """Remove one partial file by the name ``list_partials`` gave; missing is no error."""
         ...
 
 

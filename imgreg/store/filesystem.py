@@ -7,7 +7,9 @@ Layout::
 
 ``add`` streams to a partial file, hashing on the way, checks the size, fsyncs the file,
 renames it into place and fsyncs the directory. Any failure unlinks the partial file, so a
-failed upload leaves nothing behind.
+failed upload leaves nothing behind; what a killed process leaves (a partial file, a blob whose
+image never became active) is found by ``list_blobs``/``list_partials`` and removed by the
+reaper (``imgreg.recovery``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import errno
 import os
 import secrets
 import uuid
+import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from oslo_config import cfg
 
+from imgreg import faults
 from imgreg.domain import errors
 from imgreg.hashing import DualHasher
-from imgreg.store import StoredBlob, register
+from imgreg.store import PartialFile, StoredBlob, register
 
 BLOCK = 4 * 1024 * 1024
 SCHEME = "file://"
@@ -45,6 +49,19 @@ class FileReader:
                 raise errors.StoreError("Image data is shorter than recorded")
             remaining -= len(chunk)
             yield chunk
+
+    def crc32(self) -> int:
+        """CRC-32 of this reader's byte range, read with ``pread`` (the position used by
+        ``sendfile`` is left alone). File reads and ``zlib.crc32`` release the GIL."""
+        crc, position, end = 0, self.offset, self.offset + self.size
+        fd = self.file.fileno()
+        while position < end:
+            chunk = os.pread(fd, min(BLOCK, end - position), position)
+            if not chunk:
+                raise errors.StoreError("Image data is shorter than recorded")
+            crc = zlib.crc32(chunk, crc)
+            position += len(chunk)
+        return crc
 
     def close(self) -> None:
         self.file.close()
@@ -91,6 +108,7 @@ class FilesystemStore:
             os.rename(temp, final)
             temp = final  # from here on, a failure must remove the renamed blob
             self._fsync_dir()
+            faults.hit("after_rename")
         except BaseException as exc:
             _unlink(temp)
             if isinstance(exc, OSError):
@@ -125,6 +143,7 @@ class FilesystemStore:
                 view = memoryview(buf)
                 while view:
                     view = view[os.write(fd, view) :]
+                faults.hit("mid_body")
             hasher.close()
         if expected is not None and size != expected:
             raise errors.Invalid(f"Size mismatch: expected {expected} bytes, got {size} bytes")
@@ -151,6 +170,40 @@ class FilesystemStore:
         path = self._path(url)
         _unlink(path)
         self._fsync_dir()
+
+    def list_blobs(self) -> list[str]:
+        """URLs of every complete blob (files named by a UUID in the root)."""
+        urls = []
+        for entry in os.scandir(self.root):
+            if entry.is_file(follow_symlinks=False) and _is_uuid(entry.name):
+                urls.append(SCHEME + entry.path)
+        return sorted(urls)
+
+    def list_partials(self) -> list[PartialFile]:
+        """Every file in ``.partial`` (uploads in flight, or left by a killed process)."""
+        found = []
+        for entry in os.scandir(self.partial):
+            with contextlib.suppress(FileNotFoundError):  # finished meanwhile
+                found.append(
+                    PartialFile(
+                        name=entry.name,
+                        image_id=entry.name.split(".", 1)[0],
+                        modified=entry.stat(follow_symlinks=False).st_mtime,
+                    )
+                )
+        return sorted(found, key=lambda p: p.name)
+
+    def delete_partial(self, name: str) -> None:
+        if os.path.basename(name) != name or name in (".", ".."):
+            raise errors.NotFound("Partial upload not found")
+        _unlink(os.path.join(self.partial, name))
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _unlink(path: str) -> None:

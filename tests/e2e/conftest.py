@@ -115,7 +115,13 @@ def stop(server: Server) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+def server_options() -> dict[str, object]:
+    """More ``write_config`` options for ``server``; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> Iterator[Server]:
     port = free_port()
     store_dir = tmp_path / "images"
     conf_path = write_config(
@@ -125,7 +131,7 @@ def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
         bind_host="127.0.0.1",
         bind_port=port,
         workers=2,
-        **{"notifications.driver": "log"},
+        **{"oslo_messaging_notifications.driver": "log", **server_options},
     )
     stdout_path = tmp_path / "imgreg-api.stdout"
     stderr_path = tmp_path / "imgreg-api.stderr"

@@ -43,7 +43,8 @@ def qcow2_image(path: Path, data_mib: int = 3) -> bytes:
         104,  # header_length
     )
     assert len(header) == 104
-    data = header + os.urandom(data_mib * MiB)
+    # zeros to 512: random bytes at 510 could read as an MBR signature (a qcow2+gpt polyglot)
+    data = header.ljust(512, b"\0") + os.urandom(data_mib * MiB)
     path.write_bytes(data)
     return data
 

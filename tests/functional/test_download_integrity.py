@@ -8,6 +8,7 @@ import pytest
 
 from imgreg.domain import errors
 from imgreg.integrity import VerifiedReader
+from imgreg.layers import location
 
 
 def corrupt(store_dir, image_id: str, offset: int) -> None:
@@ -24,7 +25,25 @@ def test_intact_data_is_served(api):
     assert api.get(f"/v2/images/{image['id']}/file").body == data
 
 
-def test_corrupted_data_breaks_off_before_the_last_chunk_and_is_logged(api, store_dir, caplog):
+def test_corrupted_data_is_refused_with_503_before_any_byte(api, store_dir, caplog):
+    image = api.create(name="bad")
+    data = bytes(range(256)) * 40000
+    assert api.put_file(image["id"], data).status_int == 204
+    corrupt(store_dir, image["id"], 5_000_000)
+    with caplog.at_level(logging.ERROR):
+        response = api.get(f"/v2/images/{image['id']}/file")
+    assert response.status_int == 503
+    assert f"Image {image['id']} data is corrupt" in response.text
+    assert "fails its checksum" in caplog.text
+    ranged = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=0-9"})
+    assert ranged.status_int == 206  # a range has no whole-data checksum to check
+
+
+def test_large_corrupted_data_breaks_off_before_the_last_chunk(
+    api, store_dir, caplog, monkeypatch
+):
+    # Above VERIFY_FIRST_MAX the check runs while streaming; lower the bound to get there.
+    monkeypatch.setattr(location, "VERIFY_FIRST_MAX", 1024)
     image = api.create(name="bad")
     data = bytes(range(256)) * 40000
     assert api.put_file(image["id"], data).status_int == 204

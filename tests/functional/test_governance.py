@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imgreg import wsgi
 from tests.conftest import Client
+from tests.functional.helpers import client_with
 
 RULES = """
 [^x_owner_.*]
@@ -30,21 +30,11 @@ delete = @
 """
 
 
-def build(conf, **overrides) -> Client:
-    for name, value in overrides.items():
-        group = None
-        if "." in name:
-            group, name = name.split(".", 1)
-        conf.set_override(name, value, group=group)
-    wsgi.reset()
-    return Client(wsgi.load_app(conf))
-
-
 @pytest.fixture
 def protected(conf, tmp_path: Path) -> Client:
     path = tmp_path / "protections.conf"
     path.write_text(RULES)
-    return build(conf, property_protection_file=str(path))
+    return client_with(conf, property_protection_file=str(path))
 
 
 def test_member_may_create_only_the_properties_its_roles_allow(protected):
@@ -72,7 +62,7 @@ def test_unreadable_property_is_hidden_from_show_and_list(protected):
 def test_policy_file_override_changes_who_may_create(conf, tmp_path: Path):
     policy = tmp_path / "policy.yaml"
     policy.write_text('"add_image": "role:admin"\n')
-    client = build(conf, **{"oslo_policy.policy_file": str(policy)})
+    client = client_with(conf, **{"oslo_policy.policy_file": str(policy)})
     member = client.as_("p1")
     assert member.post("/v2/images", {"name": "a"}).status_int == 403
     assert client.post("/v2/images", {"name": "a"}).status_int == 201

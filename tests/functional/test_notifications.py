@@ -142,7 +142,7 @@ def test_refused_delete_sends_nothing(api, notifications):
 
 
 def test_disabled_notifications_are_not_sent(conf):
-    client = client_with(conf, **{"notifications.disabled_notifications": ["image.update"]})
+    client = client_with(conf, disabled_notifications=["image.update"])
     sent = wsgi.services().notifier.sent
     image = client.create(name="x")
     client.put_file(image["id"], DATA)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.images import qcow2
+
 V21 = "application/openstack-images-v2.1-json-patch"
 V20 = "application/openstack-images-v2.0-json-patch"
 
@@ -121,7 +123,7 @@ def test_formats_change_only_while_queued(api):
     image = api.create(name="f")
     ok = patch(api, image["id"], [{"op": "replace", "path": "/disk_format", "value": "qcow2"}])
     assert ok.status_int == 200 and ok.json["disk_format"] == "qcow2"
-    assert api.put_file(image["id"], b"data").status_int == 204
+    assert api.put_file(image["id"], qcow2(b"data")).status_int == 204
     resp = patch(api, image["id"], [{"op": "replace", "path": "/disk_format", "value": "raw"}])
     assert resp.status_int == 403 and "only replaced for a queued image" in resp.text
     resp = patch(api, image["id"], [{"op": "replace", "path": "/name", "value": "still ok"}])

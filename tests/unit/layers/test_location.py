@@ -11,6 +11,7 @@ import pytest
 from imgreg.domain import errors
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.store.filesystem import FilesystemStore
+from tests import images
 from tests.unit.helpers import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
@@ -56,12 +57,12 @@ def test_upload_records_the_blob_and_activates(store, conf):
 
 def test_upload_uses_the_configured_algorithm(store, conf):
     conf.set_override("hashing_algorithm", "sha256")
-    image = saving(disk_format="qcow2")
+    image = saving(disk_format="ami")
     LocationImageRepo(RecordingRepo(), member(), store, conf).upload(image, io.BytesIO(DATA), None)
     assert image.os_hash_algo == "sha256"
     assert image.os_hash_value == hashlib.sha256(DATA).hexdigest()
     assert image.size == len(DATA)
-    assert image.virtual_size is None  # only raw data is its own virtual size
+    assert image.virtual_size is None  # ami has no header to read it from
 
 
 def test_failed_upload_changes_nothing(store, conf):
@@ -71,6 +72,43 @@ def test_failed_upload_changes_nothing(store, conf):
             image, io.BytesIO(DATA), len(DATA) + 1
         )
     assert (image.status, image.size, image.checksum, image.locations) == ("saving", None, None, [])
+    assert blobs(store) == ([".partial"], [])
+
+
+UNSAFE = images.qcow2_header(backing_file_offset=0x200) + DATA
+
+
+def test_inspection_refusal_changes_nothing(store, conf):
+    image = saving()  # even a raw claim: the detected qcow2's safety checks run
+    with pytest.raises(errors.UnsupportedMediaType, match="safety checks: backing_file"):
+        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
+            image, io.BytesIO(UNSAFE), len(UNSAFE)
+        )
+    assert (image.status, image.size, image.checksum, image.locations) == ("saving", None, None, [])
+    assert blobs(store) == ([".partial"], [])
+
+
+def test_inspection_sets_virtual_size(store, conf):
+    image = saving(disk_format="qcow2")
+    data = images.qcow2(DATA)
+    LocationImageRepo(RecordingRepo(), member(), store, conf).upload(image, io.BytesIO(data), None)
+    assert (image.status, image.size, image.virtual_size) == ("active", len(data), 64 << 20)
+
+
+class ExactStore(FilesystemStore):
+    """A store that reads exactly the declared size and never reads the end of the stream."""
+
+    def add(self, image_id, stream, expected_size, hash_algo):
+        data = stream.read(expected_size)
+        return super().add(image_id, io.BytesIO(data), expected_size, hash_algo)
+
+
+def test_a_store_that_stops_short_still_gets_judged(conf):
+    store = ExactStore(conf)
+    with pytest.raises(errors.UnsupportedMediaType, match="backing_file"):
+        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
+            saving(), io.BytesIO(UNSAFE), len(UNSAFE)
+        )
     assert blobs(store) == ([".partial"], [])
 
 

@@ -186,7 +186,7 @@ PAYLOAD = {"image_id", "member_id", "status", "created_at", "updated_at", "delet
 
 
 def notifier():
-    return Notifier(make_conf(notifications__driver="memory"))
+    return Notifier(make_conf(oslo_messaging_notifications__driver=["memory"]))
 
 
 @pytest.mark.parametrize(
@@ -372,7 +372,7 @@ def test_quota_passes_everything_else_through(op):
 
 class FakeServices:
     def __init__(self, policy):
-        self.conf = make_conf(notifications__driver="memory")
+        self.conf = make_conf(oslo_messaging_notifications__driver=["memory"])
         self.policy = policy
         self.notifier = Notifier(self.conf)
         self.db = None

@@ -22,7 +22,7 @@ DATA_PAYLOAD = IMAGE_PAYLOAD | {"os_glance_importing_to_stores", "os_glance_fail
 
 
 def notifier(**overrides):
-    return Notifier(make_conf(notifications__driver="memory", **overrides))
+    return Notifier(make_conf(oslo_messaging_notifications__driver=["memory"], **overrides))
 
 
 def events(n):
@@ -165,7 +165,7 @@ def test_upload_failure_sends_an_error_with_a_string(exc, text):
     ],
 )
 def test_disabled_notifications(disabled, expected):
-    n = notifier(notifications__disabled_notifications=disabled)
+    n = notifier(disabled_notifications=disabled)
     inner = RecordingRepo(upload=activating_upload)
     NotifierImageRepo(inner, member(), n).upload(sample_image(status="saving"), None, 1)
     assert [m["event_type"] for m in n.sent] == expected

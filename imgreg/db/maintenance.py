@@ -1,0 +1,108 @@
+"""The queries of the reaper and the invariant check (``imgreg.recovery``,
+``imgreg.invariants``): uploads whose lease expired, the blobs rows point at, images that
+hold data. Not part of the request path; no layer sees these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import ColumnElement, delete, false, or_, select, update
+
+from imgreg.db.models import ImageRow, LocationRow
+from imgreg.db.session import Database
+from imgreg.domain.image import DATA_FIELDS
+
+
+@dataclasses.dataclass(frozen=True)
+class DataRow:
+    """What an image with data says about its blob."""
+
+    id: str
+    status: str
+    size: int | None
+    checksum: str | None
+    os_hash_algo: str | None
+    os_hash_value: str | None
+    crc32: int | None
+    locations: tuple[str, ...]
+
+
+def _lease_expired(now: dt.datetime) -> ColumnElement[bool]:
+    """A ``saving`` image whose upload no longer holds its lease (none at all: a row written
+    before leases existed)."""
+    return (
+        (ImageRow.status == "saving")
+        & (ImageRow.deleted == false())
+        & or_(ImageRow.upload_expires_at.is_(None), ImageRow.upload_expires_at < now)
+    )
+
+
+def expired_uploads(db: Database, now: dt.datetime) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(ImageRow.id).where(_lease_expired(now))))
+
+
+def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
+    """Put one expired upload's image back to ``queued`` with no data, if its lease is still
+    expired (a renewal that came in meanwhile wins). True when it was taken back."""
+    cleared = dict.fromkeys(DATA_FIELDS)
+    with db.write() as session:
+        result = session.execute(
+            update(ImageRow)
+            .where(ImageRow.id == image_id, _lease_expired(now))
+            .values(status="queued", upload_expires_at=None, updated_at=now, **cleared)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        session.execute(delete(LocationRow).where(LocationRow.image_id == image_id))
+    return True
+
+
+def live_uploads(db: Database, now: dt.datetime) -> set[str]:
+    """Images whose upload holds its lease: their blob or partial file may exist already."""
+    with db.read() as session:
+        return set(
+            session.scalars(
+                select(ImageRow.id).where(
+                    ImageRow.status == "saving",
+                    ImageRow.deleted == false(),
+                    ImageRow.upload_expires_at >= now,
+                )
+            )
+        )
+
+
+def owned_urls(db: Database) -> set[str]:
+    """Every blob URL a row points at: live images, and ``pending_delete`` ones whose data
+    waits for the scrubber (a deleted image's locations are removed with it)."""
+    with db.read() as session:
+        return set(session.scalars(select(LocationRow.url)))
+
+
+def images_with_data(db: Database) -> list[DataRow]:
+    """Live images that must have exactly one verified blob (active or deactivated), and
+    ``queued`` ones that must have none."""
+    with db.read() as session:
+        rows = session.scalars(
+            select(ImageRow)
+            .where(
+                ImageRow.deleted == false(),
+                ImageRow.status.in_(("active", "deactivated", "queued")),
+            )
+            .order_by(ImageRow.id)
+        )
+        return [
+            DataRow(
+                id=row.id,
+                status=row.status,
+                size=row.size,
+                checksum=row.checksum,
+                os_hash_algo=row.os_hash_algo,
+                os_hash_value=row.os_hash_value,
+                crc32=row.crc32,
+                locations=tuple(loc.url for loc in sorted(row.locations, key=lambda r: r.id)),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,25 @@
+"""Named fault points for crash tests. TEST-ONLY: inert unless ``IMGREG_FAULT`` is set.
+
+``IMGREG_FAULT=<point>`` in a process's environment makes it SIGKILL itself the first time it
+reaches ``hit("<point>")``, as a power cut or the OOM killer would: no ``finally``, no rollback.
+``tests/e2e/test_crash.py`` starts ``imgreg-api`` with it, then restarts the server without it
+and checks that nothing was left behind. The points of an upload, in order:
+
+* ``mid_body``: the first block of data is in the partial file;
+* ``after_rename``: the blob is fsynced, renamed into place and its directory fsynced;
+* ``before_commit``: the image is about to be saved ``active``;
+* ``after_commit``: it was saved ``active``; the response is not sent yet.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS = frozenset({"mid_body", "after_rename", "before_commit", "after_commit"})
+_ARMED = os.environ.get("IMGREG_FAULT", "")
+
+
+def hit(point: str) -> None:
+    if point == _ARMED:
+        os.kill(os.getpid(), signal.SIGKILL)

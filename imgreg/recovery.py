@@ -1,0 +1,68 @@
+"""The reaper: repairs what killed uploads leave behind. Runs in ``imgreg-api``'s master before
+it forks workers, and in ``imgreg-manage scrub``; safe while other servers serve.
+
+1. every image still ``saving`` after its upload lease expired goes back to ``queued`` with no
+   size, checksums or locations (a guarded update: an upload that renewed meanwhile keeps it);
+2. every blob no row points at is deleted, unless its image's upload still holds its lease
+   (that upload renamed its blob into place and is about to commit);
+3. every partial file older than the lease is deleted, unless its upload holds its lease.
+
+The store is listed before the database is read, so a blob an upload renames into place and
+commits meanwhile is either not listed or already owned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+from imgreg.db import maintenance
+from imgreg.domain.image import utcnow
+from imgreg.services import Services
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Reaped:
+    images: list[str] = dataclasses.field(default_factory=list)  # back to queued
+    blobs: list[str] = dataclasses.field(default_factory=list)  # orphans deleted
+    partials: list[str] = dataclasses.field(default_factory=list)  # stale partials deleted
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.images)} expired upload(s) back to queued, "
+            f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) removed"
+        )
+
+
+def blob_image_id(url: str) -> str:
+    """Blob URLs end with the id of the image they were written for (``Store.list_blobs``)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def reap(svc: Services) -> Reaped:
+    lease = svc.conf.upload_lease_seconds
+    blobs = svc.store.list_blobs()
+    partials = svc.store.list_partials()
+    now = utcnow()
+    done = Reaped()
+    for image_id in maintenance.expired_uploads(svc.db, now):
+        if maintenance.reclaim_upload(svc.db, image_id, now):
+            LOG.warning("reaper: image %s was saving past its upload lease; now queued", image_id)
+            done.images.append(image_id)
+    owned = maintenance.owned_urls(svc.db)
+    live = maintenance.live_uploads(svc.db, utcnow())
+    for url in blobs:
+        if url not in owned and blob_image_id(url) not in live:
+            LOG.warning("reaper: removing blob %s, which no image owns", url)
+            svc.store.delete(url)
+            done.blobs.append(url)
+    stale = time.time() - lease
+    for partial in partials:
+        if partial.modified < stale and partial.image_id not in live:
+            LOG.warning("reaper: removing partial upload %s", partial.name)
+            svc.store.delete_partial(partial.name)
+            done.partials.append(partial.name)
+    return done

@@ -1,0 +1,76 @@
+"""schemathesis against a live server with ``docs/openapi.yaml``: generated requests (valid and
+invalid) to every documented operation, within a bounded budget. No response may be a 5xx,
+and every response must match the document (status code, content type, body schema).
+
+A few images exist first, one of them active and shared, so that generated ids sometimes hit
+(schemathesis draws path parameters from the document's examples and at random).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Server
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT = ROOT / "docs" / "openapi.yaml"
+ST = Path(sys.executable).parent / "st"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+MAX_EXAMPLES = 25
+MAX_TIME = 60
+
+
+def seed_images(server: Server) -> None:
+    for name in ("plain", "data"):
+        resp = requests.post(
+            f"{server.url}/v2/images",
+            json={"name": name, "disk_format": "raw", "container_format": "bare", "k": "v"},
+            timeout=5,
+        )
+        assert resp.status_code == 201, resp.text
+    image_id = resp.json()["id"]
+    resp = requests.put(
+        f"{server.url}/v2/images/{image_id}/file",
+        data=b"x" * 1024,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=5,
+    )
+    assert resp.status_code == 204, resp.text
+
+
+def test_schemathesis_finds_no_failure(server: Server, tmp_path: Path) -> None:
+    seed_images(server)
+    served_before = len(server.access_log().splitlines())
+    report = tmp_path / "run.ndjson"
+    result = subprocess.run(
+        [str(ST), "run", str(DOCUMENT), "--url", server.url, "--checks", CHECKS,
+         "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME), "--seed", "2024",
+         "--workers", "2", "--request-timeout", "10", "--report", "ndjson",
+         "--report-ndjson-path", str(report), "--no-color"],
+        capture_output=True, text=True, timeout=MAX_TIME + 120, cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
+             "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    served = len(server.access_log().splitlines()) - served_before
+    print(f"\nschemathesis: {served} requests served\n{result.stdout[-3000:]}")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert served >= 100
+    assert " 500 " not in server.access_log()
+    assert "Traceback" not in server.log()
+    assert report.exists() and json.loads(report.read_text().splitlines()[0])
