@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, literal, null, select, union_all
+from sqlalchemy import CompoundSelect, Connection, Select, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from imgreg.db.models import ImageRow, LocationRow, PropertyRow, TagRow
@@ -22,7 +22,7 @@ IMAGE_COLUMNS = ("id", "name", "status", "visibility", "protected", "os_hidden",
 _COLUMNS = [ImageRow.__table__.c[name] for name in IMAGE_COLUMNS]
 
 
-def load_images(session: Session, stmt: Select[Any]) -> list[Image]:
+def load_images(session: Session | Connection, stmt: Select[Any]) -> list[Image]:
     """Run ``stmt`` (a select of ``ImageRow``, with its filters, order and limit) and return
     complete images in the same order."""
     rows = session.execute(stmt.with_only_columns(*_COLUMNS)).all()

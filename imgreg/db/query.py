@@ -113,7 +113,7 @@ def _sort_column(key: str) -> ColumnElement[Any]:
     return col
 
 
-def _marker_clause(q: ListQuery, marker: ImageRow) -> ColumnElement[bool]:
+def _marker_clause(q: ListQuery, marker: Any) -> ColumnElement[bool]:
     """Rows strictly after the marker in the sort order (keyset pagination).
 
     ``k1 > m1 OR (k1 = m1 AND k2 > m2) OR …`` (``<`` for a descending key), ANDed with the
@@ -132,14 +132,14 @@ def _marker_clause(q: ListQuery, marker: ImageRow) -> ColumnElement[bool]:
     return and_(bound, or_(*clauses))
 
 
-def _marker_value(marker: ImageRow, key: str) -> Any:
+def _marker_value(marker: Any, key: str) -> Any:
     value = getattr(marker, key)
     if value is None:
         return literal(0 if key == "size" else "")
     return value
 
 
-def build_select(q: ListQuery, marker: ImageRow | None = None) -> Select[ImageRow]:
+def build_select(q: ListQuery, marker: Any = None) -> Select[ImageRow]:
     stmt = select(ImageRow).where(
         ImageRow.deleted == false(),
         ImageRow.status != "killed",

@@ -15,7 +15,7 @@ import datetime as dt
 from oslo_config import cfg
 from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from imgreg.db.loading import load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
@@ -68,9 +68,9 @@ class SqlImageRepo:
         return row
 
     def get(self, image_id: str) -> Image:
-        with self.db.read() as session:
+        with self.db.query() as conn:
             found = load_images(
-                session,
+                conn,
                 select(ImageRow).where(ImageRow.id == image_id, ImageRow.deleted == false()),
             )
         if not found:
@@ -78,25 +78,23 @@ class SqlImageRepo:
         return found[0]
 
     def list(self, query: ListQuery) -> list[Image]:
-        with self.db.read() as session:
+        with self.db.query() as conn:
             marker = None
             if query.marker_id is not None:
                 # An image the caller may not see is refused like an unknown one (Glance says
                 # 403 "not visible", which discloses that it exists).
-                marker = session.scalar(
-                    select(ImageRow)
-                    .options(lazyload("*"))  # only its sort columns are needed
-                    .where(
+                marker = conn.execute(
+                    select(*ImageRow.__table__.c).where(
                         ImageRow.id == query.marker_id,
                         ImageRow.deleted == false(),
                         readable_clause(query.project_id, query.is_admin),
                     )
-                )
+                ).first()  # a row: its sort columns are all the marker needs
                 if marker is None:
                     raise errors.Invalid(
                         f"Invalid marker. Image {query.marker_id} could not be found."
                     )
-            return load_images(session, build_select(query, marker))
+            return load_images(conn, build_select(query, marker))
 
     def add(self, image: Image) -> Image:
         row = ImageRow(id=image.id, deleted=False, **{n: getattr(image, n) for n in COLUMNS})

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -90,6 +90,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def query(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection: no ORM session machinery, for the
+        hot read paths that build ``Image`` objects from rows themselves."""
+        with domain_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
