@@ -14,6 +14,7 @@ reaper (``imgreg.recovery``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import errno
 import os
@@ -127,11 +128,18 @@ class FilesystemStore:
     def _write(
         fd: int, stream: BinaryIO, expected: int | None, algo: str
     ) -> tuple[int, DualHasher]:
+        # Three things happen to each block at once: it is hashed (two threads), written (one
+        # thread), and the next block is read from the client (this thread). At most two
+        # blocks are in memory.
         size = 0
-        with DualHasher(algo) as hasher:
+        written: concurrent.futures.Future[None] | None = None
+        with DualHasher(algo) as hasher, concurrent.futures.ThreadPoolExecutor(1) as writer:
             while True:
                 want = BLOCK if expected is None else min(BLOCK, expected - size + 1)
                 buf = stream.read(want)
+                if written is not None:
+                    written.result()  # raises the write's OSError, if any
+                    faults.hit("mid_body")
                 if not buf:
                     break
                 size += len(buf)
@@ -139,11 +147,8 @@ class FilesystemStore:
                     raise errors.Invalid(
                         f"Size exceeds: expected {expected} bytes, got more than that"
                     )
-                hasher.update(buf)  # hashes on two threads while we write and read the next
-                view = memoryview(buf)
-                while view:
-                    view = view[os.write(fd, view) :]
-                faults.hit("mid_body")
+                hasher.update(buf)
+                written = writer.submit(_write_all, fd, buf)
             hasher.close()
         if expected is not None and size != expected:
             raise errors.Invalid(f"Size mismatch: expected {expected} bytes, got {size} bytes")
@@ -209,6 +214,12 @@ def _is_uuid(name: str) -> bool:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _store_error(exc: OSError) -> errors.ImgregError:

@@ -293,13 +293,16 @@ def test_strace_shows_the_durable_write_order(tmp_path, clean_db, servers):
     tid = calls[opened][0]
     mine = [(i, c) for i, (t, c) in enumerate(calls) if t == tid and i >= opened]
     own = [c for _, c in mine]
-    # every byte goes to the partial file, then it is fsynced, renamed, and the dir fsynced
-    writes = [i for i, c in enumerate(own) if re.match(rf"write\(\d+<{partial}>", c)]
+    # every byte goes to the partial file (from the store's writer thread), then it is
+    # fsynced, renamed, and the dir fsynced (by the request's thread)
+    writes = [i for i, (_t, c) in enumerate(calls) if re.match(rf"write\(\d+<{partial}>", c)]
+    synced_at = first(calls, opened, rf"^fsync\(\d+<{partial}>\) = 0")
+    assert writes and max(writes) < synced_at
+    assert sum(int(calls[i][1].rsplit("= ", 1)[1]) for i in writes) == len(DATA)
     synced = first([(tid, c) for c in own], 0, rf"^fsync\(\d+<{partial}>\) = 0")
     renamed = first([(tid, c) for c in own], 0, rf'^rename\("{partial}", "{store}/{image_id}"\)')
     dir_synced = first([(tid, c) for c in own], renamed, rf"^fsync\(\d+<{store}>\) = 0")
-    assert writes and max(writes) < synced < renamed < dir_synced
-    assert sum(int(c.rsplit("= ", 1)[1]) for c in (own[i] for i in writes)) == len(DATA)
+    assert synced < renamed < dir_synced
     # ... and only then the database commit that makes the image active
     # (SQLite: the WAL synced; a server: COMMIT sent), and then the response
     if dbs.KIND == "sqlite":
