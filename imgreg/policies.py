@@ -18,6 +18,9 @@ ADMIN = "role:admin"
 PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
 PROJECT_READER = "role:reader and project_id:%(project_id)s"
 ADMIN_OR_MEMBER = f"{ADMIN} or ({PROJECT_MEMBER})"
+# Creating: the caller's project must also be the owner-to-be (Glance's
+# ADMIN_OR_PROJECT_MEMBER_CREATE_IMAGE).
+ADMIN_OR_MEMBER_CREATE = f"{ADMIN} or ({PROJECT_MEMBER} and project_id:%(owner)s)"
 SHARED_WITH_ME = (
     "project_id:%(member_id)s or 'community':%(visibility)s or 'public':%(visibility)s"
     " or 'shared':%(visibility)s"
@@ -44,7 +47,10 @@ def list_rules() -> list[policy.RuleDefault]:
     return [
         policy.RuleDefault("context_is_admin", ADMIN, "Who is an administrator."),
         policy.RuleDefault("default", "", "Rule for anything not listed."),
-        _rule("add_image", ADMIN_OR_MEMBER, "Create an image.", "POST", "/v2/images"),
+        policy.RuleDefault(
+            "service_api", "role:service or role:admin", "Calls other services make."
+        ),
+        _rule("add_image", ADMIN_OR_MEMBER_CREATE, "Create an image.", "POST", "/v2/images"),
         _rule(
             "get_image",
             f"{ADMIN} or (role:reader and (project_id:%(project_id)s or {SHARED_WITH_ME}))",
@@ -85,6 +91,16 @@ def list_rules() -> list[policy.RuleDefault]:
         ),
         _rule("delete_member", ADMIN_OR_MEMBER, "Stop sharing an image.", "DELETE", member),
     ]
+
+
+def get_enforcer() -> policy.Enforcer:
+    """The ``oslo.policy.enforcer`` entry point (``oslopolicy-policy-generator``,
+    ``oslopolicy-list-redundant``, ``oslopolicy-validator``): an enforcer over the global
+    ``cfg.CONF``, which those tools have parsed, so ``--config-file etc/imgreg-api.conf``
+    brings in ``[oslo_policy]``."""
+    enforcer = policy.Enforcer(cfg.CONF)
+    enforcer.register_defaults(list_rules())
+    return enforcer
 
 
 class Policy:
