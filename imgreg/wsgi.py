@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from oslo_config import cfg
+from oslo_utils import strutils
 from paste import deploy
 
 from imgreg import conf as imgreg_conf
@@ -89,7 +90,18 @@ def request_id_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 
 def context_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
-    return lambda app: ContextMiddleware(app, services())
+    """``anonymous_admin = true`` (the noauth pipeline only): no identity headers = admin."""
+    anonymous_admin = strutils.bool_from_string(local_conf.get("anonymous_admin", False))
+    return lambda app: ContextMiddleware(app, services(), anonymous_admin=anonymous_admin)
+
+
+def authtoken_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    """keystonemiddleware's ``auth_token``, reading ``[keystone_authtoken]`` from the
+    configuration imgreg-api was started with (``oslo_config_project`` alone would look for
+    ``imgreg.conf`` in the standard directories instead); paste options still override it."""
+    from keystonemiddleware import auth_token  # only the keystone flavor needs it
+
+    return auth_token.filter_factory(global_conf, oslo_config_config=imgreg_conf.CONF, **local_conf)
 
 
 def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:

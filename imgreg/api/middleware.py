@@ -1,9 +1,11 @@
 """Paste filters: request id, request context, version negotiation.
 
-The noauth context reads identity the way keystonemiddleware leaves it in the headers
-(``X-Identity-Status``, ``X-Roles``, ``X-Project-Id``/``X-Tenant-Id``, ``X-User-Id``). With no
-identity headers at all the caller is an administrator, as in Glance's trusted-auth set-up:
-run it only where the headers cannot come from untrusted clients.
+The context reads identity the way keystonemiddleware leaves it in the headers
+(``X-Identity-Status``, ``X-Roles``, ``X-Project-Id``/``X-Tenant-Id``, ``X-User-Id``). Only in
+the noauth pipeline (``anonymous_admin``, set by its paste filter) is a request with no identity
+headers at all an administrator's, as in Glance's trusted-auth set-up: run that pipeline only
+where the headers cannot come from untrusted clients. Otherwise (behind keystonemiddleware) such
+a request gets 401.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class RequestIdMiddleware(Middleware):
 
 
 class ContextMiddleware(Middleware):
+    def __init__(self, app: Any, svc: Services, anonymous_admin: bool = False) -> None:
+        super().__init__(app, svc)
+        self.anonymous_admin = anonymous_admin
+
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> Any:
         headers = request.headers
@@ -62,9 +68,13 @@ class ContextMiddleware(Middleware):
             "\x00" in headers.get(h, "") for h in IDENTITY_HEADERS
         ):
             return api_errors.error_response(request, 400, "Malformed identity headers.")
-        if not any(h in headers for h in IDENTITY_HEADERS):
+        anonymous = not any(h in headers for h in IDENTITY_HEADERS)
+        if anonymous and self.anonymous_admin:
             ctx = RequestContext(request_id, roles=["admin", "member", "reader"], is_admin=True)
-        elif headers.get("X-Identity-Status", "Confirmed") != "Confirmed":
+        # keystonemiddleware always says Confirmed or Invalid; only noauth may leave it out
+        elif headers.get("X-Identity-Status", "Confirmed" if self.anonymous_admin else "") != (
+            "Confirmed"
+        ):
             return api_errors.error_response(request, 401, "This server could not verify that "
                                              "you are authorized to access the document you "
                                              "requested.")  # fmt: skip

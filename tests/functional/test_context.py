@@ -85,3 +85,20 @@ def test_user_id_does_not_change_what_a_project_sees(api):
     image = api.as_("p1", user="alice").create(visibility="private")["id"]
     assert api.as_("p1", user="bob").get(f"/v2/images/{image}").status_int == 200
     assert api.as_("p2", user="alice").get(f"/v2/images/{image}").status_int == 404
+
+
+def test_without_anonymous_admin_no_identity_is_401(app):
+    """The keystone flavor's context (no ``anonymous_admin``): a request that reached it without
+    keystonemiddleware's headers, or without its X-Identity-Status, is never anyone's."""
+    from imgreg import wsgi
+    from imgreg.api.middleware import ContextMiddleware
+    from imgreg.api.router import Router
+    from tests.conftest import Client
+
+    api = Client(ContextMiddleware(Router(wsgi.services()), wsgi.services()))
+    assert api.get("/v2/images").status_int == 401
+    assert api.post("/v2/images", {"visibility": "public"}).status_int == 401
+    headers = {"X-Project-Id": "proj-a", "X-Roles": "admin"}
+    assert api.post("/v2/images", {}, headers=headers).status_int == 401
+    confirmed = {**headers, "X-Identity-Status": "Confirmed"}
+    assert api.post("/v2/images", {}, headers=confirmed).json["owner"] == "proj-a"

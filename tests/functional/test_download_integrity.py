@@ -39,9 +39,7 @@ def test_corrupted_data_is_refused_with_503_before_any_byte(api, store_dir, capl
     assert ranged.status_int == 206  # a range has no whole-data checksum to check
 
 
-def test_large_corrupted_data_breaks_off_before_the_last_chunk(
-    api, store_dir, caplog, monkeypatch
-):
+def test_large_corrupted_data_breaks_off_before_the_last_chunk(api, store_dir, caplog, monkeypatch):
     # Above VERIFY_FIRST_MAX the check runs while streaming; lower the bound to get there.
     monkeypatch.setattr(location, "VERIFY_FIRST_MAX", 1024)
     image = api.create(name="bad")

@@ -1,0 +1,281 @@
+"""The ``keystone`` flavor against a real Keystone (``tools/keystone``: PyPI keystone, SQLite,
+fernet tokens, gunicorn on loopback) with real tokens.
+
+Keystone is started once per pytest session (its venv, ``.venv-keystone/``, is cached across
+sessions; the first one installs it, which takes a while). Each test gets its own imgreg-api
+(the e2e ``server`` fixture) with ``[paste_deploy] flavor = keystone``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from tests.e2e.clients import BIN
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 900.0  # the first run creates Keystone's venv with pip
+PASSWORD = "password"  # every user's, see tools/keystone
+
+
+@pytest.fixture(scope="session")
+def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state = tmp_path_factory.mktemp("keystone")
+    info_path = state / "keystone.json"
+    log_path = state / "tools-keystone.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(ROOT / "tools" / "keystone"), str(state)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: gunicorn goes with it
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not info_path.exists():
+            if process.poll() is not None:
+                pytest.fail(f"tools/keystone exited with {process.returncode}:\n"
+                            f"{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
+            if time.monotonic() > deadline:
+                pytest.fail(f"Keystone not ready within {START_TIMEOUT:.0f} s:\n"
+                            f"{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
+            time.sleep(0.2)
+        yield json.loads(info_path.read_text())
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def auth(keystone: dict[str, Any], user: str, project: str) -> v3.Password:
+    return v3.Password(
+        auth_url=keystone["auth_url"],
+        username=user,
+        password=PASSWORD,
+        project_name=project,
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+
+
+def token(keystone: dict[str, Any], user: str, project: str) -> str:
+    return str(ks_session.Session(auth=auth(keystone, user, project)).get_token())
+
+
+@pytest.fixture
+def server_options(keystone: dict[str, Any]) -> dict[str, object]:
+    return {
+        "paste_deploy.flavor": "keystone",
+        "keystone_authtoken.www_authenticate_uri": keystone["auth_url"],
+        "keystone_authtoken.auth_url": keystone["auth_url"],
+        "keystone_authtoken.auth_type": "password",
+        "keystone_authtoken.username": "imgreg",
+        "keystone_authtoken.password": PASSWORD,
+        "keystone_authtoken.project_name": "service",
+        "keystone_authtoken.user_domain_name": "Default",
+        "keystone_authtoken.project_domain_name": "Default",
+    }
+
+
+class As:
+    """Requests to imgreg-api with one user's token."""
+
+    def __init__(self, server: Any, tok: str | None) -> None:
+        self.url = server.url
+        self.headers = {"X-Auth-Token": tok} if tok else {}
+
+    def __call__(self, method: str, path: str, **kw: Any) -> requests.Response:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        if "json" in kw and method == "PATCH":
+            headers["Content-Type"] = "application/openstack-images-v2.1-json-patch"
+            kw["data"] = json.dumps(kw.pop("json"))
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        resp = self("POST", "/v2/images", json={"disk_format": "raw", "container_format": "bare",
+                                                **body})  # fmt: skip
+        assert resp.status_code == 201, resp.text
+        return dict(resp.json())
+
+
+@pytest.fixture(scope="session")
+def tokens(keystone: dict[str, Any]) -> dict[str, str]:
+    """Project-scoped tokens (valid an hour) of ``p1-member`` etc. (see tools/keystone) and
+    ``admin`` (project admin, role admin), fetched once: Keystone hashes passwords slowly."""
+    names = [f"{p}-{r}" for p in ("p1", "p2") for r in ("reader", "member", "admin")]
+    found = {n: token(keystone, n, n.split("-")[0]) for n in names}
+    found["admin"] = token(keystone, "admin", "admin")
+    return found
+
+
+@pytest.fixture
+def users(server: Any, tokens: dict[str, str]) -> dict[str, As]:
+    return {name: As(server, tok) for name, tok in tokens.items()}
+
+
+def test_no_token_or_bad_token_is_401(server: Any, keystone: dict[str, Any]) -> None:
+    anonymous = As(server, None)
+    resp = anonymous("GET", "/v2/images")
+    assert resp.status_code == 401
+    assert keystone["url"] in resp.headers.get("WWW-Authenticate", "")
+    assert anonymous("POST", "/v2/images", json={"name": "x"}).status_code == 401
+    assert As(server, "gAAAAAB-not-a-token")("GET", "/v2/images").status_code == 401
+    # identity headers a client makes up are never believed, with or without a token
+    forged = {
+        "X-Identity-Status": "Confirmed",
+        "X-Roles": "admin,member,reader",
+        "X-Project-Id": "p1",
+        "X-User-Id": "u1",
+    }
+    assert anonymous("GET", "/v2/images", headers=forged).status_code == 401
+    # the versions document needs no token (clients discover the API with it)
+    assert anonymous("GET", "/versions").status_code == 200
+    assert anonymous("GET", "/").status_code == 300
+
+
+def test_forged_admin_role_with_a_member_token(server: Any, users: dict[str, As]) -> None:
+    image = users["p1-member"].create(name="mine")
+    other = users["p2-member"]
+    forged = {"X-Roles": "admin", "X-Identity-Status": "Confirmed", "X-Is-Admin-Project": "True"}
+    assert other("GET", f"/v2/images/{image['id']}", headers=forged).status_code == 404
+    resp = other("POST", "/v2/images", json={"name": "p", "visibility": "public"}, headers=forged)
+    assert resp.status_code == 403, resp.text
+
+
+def test_roles_and_projects(server: Any, keystone: dict[str, Any], users: dict[str, As]) -> None:
+    p1, p2 = keystone["projects"]["p1"], keystone["projects"]["p2"]
+    private = users["p1-member"].create(name="private")
+    assert private["owner"] == p1
+    assert private["visibility"] in ("private", "shared")
+
+    # another project's member does not see it; its own project's reader does
+    assert users["p2-member"]("GET", f"/v2/images/{private['id']}").status_code == 404
+    assert users["p2-admin"]("GET", f"/v2/images/{private['id']}").status_code == 200  # admin
+    assert users["p1-reader"]("GET", f"/v2/images/{private['id']}").status_code == 200
+    listed = users["p2-member"]("GET", "/v2/images").json()["images"]
+    assert private["id"] not in {i["id"] for i in listed}
+
+    # a reader may not create or change
+    assert users["p1-reader"]("POST", "/v2/images", json={"name": "r"}).status_code == 403
+    patch = [{"op": "replace", "path": "/name", "value": "renamed"}]
+    resp = users["p1-reader"]("PATCH", f"/v2/images/{private['id']}", json=patch)
+    assert resp.status_code == 403, resp.text
+
+    # only an admin may publish; another project's member may read but not change it
+    resp = users["p1-member"]("POST", "/v2/images", json={"name": "x", "visibility": "public"})
+    assert resp.status_code == 403, resp.text
+    public = users["p1-admin"].create(name="public", visibility="public")
+    assert public["owner"] == p1
+    assert users["p2-member"]("GET", f"/v2/images/{public['id']}").status_code == 200
+    resp = users["p2-member"]("PATCH", f"/v2/images/{public['id']}", json=patch)
+    assert resp.status_code == 403, resp.text
+    resp = users["p2-member"]("DELETE", f"/v2/images/{public['id']}")
+    assert resp.status_code == 403, resp.text
+    resp = users["p1-member"]("PATCH", f"/v2/images/{private['id']}", json=patch)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name"] == "renamed"
+
+    # p2's image, then the administrator (project admin) sees every image
+    theirs = users["p2-member"].create(name="theirs")
+    assert theirs["owner"] == p2
+    seen = {i["id"] for i in users["admin"]("GET", "/v2/images").json()["images"]}
+    assert {private["id"], public["id"], theirs["id"]} <= seen
+    assert users["admin"]("DELETE", f"/v2/images/{theirs['id']}").status_code == 204
+
+
+def test_upload_and_download_with_a_token(server: Any, users: dict[str, As]) -> None:
+    member = users["p1-member"]
+    image = member.create(name="data")
+    data = os.urandom(1 << 20)
+    resp = member("PUT", f"/v2/images/{image['id']}/file", data=data,
+                  headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    assert resp.status_code == 204, resp.text
+    assert member("GET", f"/v2/images/{image['id']}/file").content == data
+    assert users["p2-member"]("GET", f"/v2/images/{image['id']}/file").status_code == 404
+
+
+@pytest.fixture
+def catalog(server: Any, keystone: dict[str, Any]) -> Iterator[None]:
+    """The image service in Keystone's catalog, pointing at this test's imgreg-api."""
+    sess = ks_session.Session(auth=auth(keystone, "admin", "admin"))
+    base = keystone["auth_url"]
+    name = f"imgreg-{uuid.uuid4().hex[:8]}"
+    service = sess.post(
+        f"{base}/services", json={"service": {"type": "image", "name": name}}
+    ).json()["service"]
+    for interface in ("public", "internal"):
+        sess.post(
+            f"{base}/endpoints",
+            json={
+                "endpoint": {
+                    "service_id": service["id"],
+                    "interface": interface,
+                    "url": server.url,
+                    "region_id": "RegionOne",
+                }
+            },
+        )
+    try:
+        yield
+    finally:
+        sess.delete(f"{base}/services/{service['id']}")  # its endpoints go with it
+
+
+def test_openstack_cli_through_the_catalog(
+    server: Any, keystone: dict[str, Any], users: dict[str, As], catalog: None
+) -> None:
+    image = users["p1-member"].create(name="via-catalog")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OS_")},
+        "OS_AUTH_URL": keystone["auth_url"],
+        "OS_USERNAME": "p1-member",
+        "OS_PASSWORD": PASSWORD,
+        "OS_PROJECT_NAME": "p1",
+        "OS_USER_DOMAIN_NAME": "Default",
+        "OS_PROJECT_DOMAIN_NAME": "Default",
+        "OS_REGION_NAME": "RegionOne",
+        "OS_IDENTITY_API_VERSION": "3",
+        "OS_INTERFACE": "public",
+    }
+    result = subprocess.run(
+        [str(BIN / "openstack"), "image", "list", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=server.store_dir.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert image["id"] in {row["ID"] for row in json.loads(result.stdout)}
+    # the p2 member's CLI does not list it
+    env |= {"OS_USERNAME": "p2-member", "OS_PROJECT_NAME": "p2"}
+    result = subprocess.run(
+        [str(BIN / "openstack"), "image", "show", image["id"], "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode != 0
