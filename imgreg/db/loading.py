@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, Select, literal, null, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Select,
+    bindparam,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from imgreg.db.models import ImageRow, LocationRow, PropertyRow, TagRow
 from imgreg.domain.image import Image
@@ -20,6 +30,16 @@ IMAGE_COLUMNS = ("id", "name", "status", "visibility", "protected", "os_hidden",
                  "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32",
                  "created_at", "updated_at")  # fmt: skip
 _COLUMNS = [ImageRow.__table__.c[name] for name in IMAGE_COLUMNS]
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# Built once: constructing this statement per request cost more than running it.
+_CHILDREN: CompoundSelect[Any] = union_all(
+    select(PropertyRow.image_id, literal("p"), PropertyRow.name, PropertyRow.value, literal(0))
+    .where(PropertyRow.image_id.in_(_IDS)),
+    select(TagRow.image_id, literal("t"), TagRow.value, null(), literal(0))
+    .where(TagRow.image_id.in_(_IDS)),
+    select(LocationRow.image_id, literal("l"), LocationRow.url, null(), LocationRow.id)
+    .where(LocationRow.image_id.in_(_IDS)),
+)  # fmt: skip
 
 
 def load_images(session: Session | Connection, stmt: Select[Any]) -> list[Image]:
@@ -30,16 +50,8 @@ def load_images(session: Session | Connection, stmt: Select[Any]) -> list[Image]
         return []
     images = {row.id: Image(**row._asdict()) for row in rows}
     ids = list(images)
-    children: CompoundSelect[Any] = union_all(
-        select(PropertyRow.image_id, literal("p"), PropertyRow.name, PropertyRow.value,
-               literal(0)).where(PropertyRow.image_id.in_(ids)),
-        select(TagRow.image_id, literal("t"), TagRow.value, null(), literal(0))
-        .where(TagRow.image_id.in_(ids)),
-        select(LocationRow.image_id, literal("l"), LocationRow.url, null(), LocationRow.id)
-        .where(LocationRow.image_id.in_(ids)),
-    )  # fmt: skip
     locations: list[tuple[int, str, str]] = []
-    for image_id, kind, key, value, order in session.execute(children):
+    for image_id, kind, key, value, order in session.execute(_CHILDREN, {"ids": ids}):
         image = images[image_id]
         if kind == "p":
             image.extra_properties[key] = value
