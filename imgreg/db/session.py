@@ -31,10 +31,15 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         # pre-ping: after the database restarts, a pooled connection that died with it is
         # replaced instead of failing the request that picks it.
+        # READ COMMITTED everywhere (PostgreSQL's default): under MariaDB's REPEATABLE READ,
+        # "DELETE … WHERE image_id = ?" on a secondary index takes gap locks that deadlock with
+        # other images' inserts (seen as 1213 under concurrent upload/delete cycles). Every
+        # status change is a compare-and-swap, which needs no stronger isolation.
         return create_engine(
             url,
             pool_pre_ping=True,
             pool_recycle=3600,
+            isolation_level="READ COMMITTED",
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
     if parsed.database and parsed.database != ":memory:":
