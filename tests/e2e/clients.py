@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,34 +15,15 @@ from typing import Any
 
 import requests
 
+from tests.images import qcow2
+
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
 
 
 def qcow2_bytes(data_mib: int = 2) -> bytes:
-    """A minimal valid qcow2 v3 header (no L1 table, no backing file) + random data."""
-    header = struct.pack(
-        ">4sIQIIQIIQQIIQQQQII",
-        b"QFI\xfb",  # magic
-        3,  # version
-        0,  # backing_file_offset
-        0,  # backing_file_size
-        16,  # cluster_bits (64 KiB clusters)
-        64 * MiB,  # virtual size
-        0,  # crypt_method
-        0,  # l1_size
-        0,  # l1_table_offset
-        0x10000,  # refcount_table_offset
-        1,  # refcount_table_clusters
-        0,  # nb_snapshots
-        0,  # snapshots_offset
-        0,  # incompatible_features
-        0,  # compatible_features
-        0,  # autoclear_features
-        4,  # refcount_order
-        104,  # header_length
-    )
-    return header + os.urandom(data_mib * MiB)
+    """A minimal valid qcow2 v3 header (padded to 512 bytes) + random data."""
+    return qcow2(os.urandom(data_mib * MiB))
 
 
 def write_image(path: Path, fmt: str = "raw", data_mib: int = 2) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import struct
 import subprocess
 import sys
 import uuid
@@ -14,37 +13,15 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.images import qcow2
+
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
 
 
 def qcow2_image(path: Path, data_mib: int = 3) -> bytes:
-    """A minimal valid qcow2 v3 header (no L1 table, no backing file) + random data."""
-    virtual_size = 64 * MiB
-    header = struct.pack(
-        ">4sIQIIQIIQQIIQQQQII",
-        b"QFI\xfb",  # magic
-        3,  # version
-        0,  # backing_file_offset
-        0,  # backing_file_size
-        16,  # cluster_bits (64 KiB clusters)
-        virtual_size,  # size
-        0,  # crypt_method
-        0,  # l1_size
-        0,  # l1_table_offset
-        0x10000,  # refcount_table_offset
-        1,  # refcount_table_clusters
-        0,  # nb_snapshots
-        0,  # snapshots_offset
-        0,  # incompatible_features
-        0,  # compatible_features
-        0,  # autoclear_features
-        4,  # refcount_order
-        104,  # header_length
-    )
-    assert len(header) == 104
-    # zeros to 512: random bytes at 510 could read as an MBR signature (a qcow2+gpt polyglot)
-    data = header.ljust(512, b"\0") + os.urandom(data_mib * MiB)
+    """A minimal valid qcow2 v3 header (padded to 512 bytes) + random data, written to path."""
+    data = qcow2(os.urandom(data_mib * MiB))
     path.write_bytes(data)
     return data
 
