@@ -118,6 +118,12 @@ image_opts = [
     cfg.IntOpt("image_tag_quota", default=128, help="Tags per image; <0 off."),
     cfg.IntOpt("image_member_quota", default=128, help="Members per image; <0 off."),
     cfg.IntOpt("image_location_quota", default=10, help="Locations per image; <0 off."),
+    cfg.IntOpt(
+        "image_count_quota",
+        default=-1,
+        help="Images one owner (project) may have, counting every image not deleted (what "
+        "Glance's unified limit image_count_total counts); a create over it gets 413. <0 off.",
+    ),
     cfg.IntOpt("limit_param_default", default=25, min=1, help="Default page size of lists."),
     cfg.IntOpt("api_limit_max", default=1000, min=1, help="Largest page size of lists."),
     cfg.BoolOpt(

@@ -52,7 +52,13 @@ def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
         result = session.execute(
             update(ImageRow)
             .where(ImageRow.id == image_id, _lease_expired(now))
-            .values(status="queued", upload_expires_at=None, updated_at=now, **cleared)
+            .values(
+                status="queued",
+                upload_expires_at=None,
+                reserved_bytes=None,
+                updated_at=now,
+                **cleared,
+            )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False

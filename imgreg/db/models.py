@@ -57,6 +57,8 @@ class ImageRow(Base):
     crc32: Mapped[int | None] = mapped_column(BigInteger)  # internal, never shown
     # The lease of the upload running while status is 'saving' (migration 0004).
     upload_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Bytes of the owner's storage quota held by the upload running while 'saving' (0005).
+    reserved_bytes: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -82,6 +84,15 @@ class ImageRow(Base):
         Index("ix_images_os_hash_value", "os_hash_value"),
         Index("ix_images_deleted_updated_at_id", "deleted", "updated_at", "id"),
     )
+
+
+class QuotaLockRow(Base):
+    """One row per owner, locked (``SELECT … FOR UPDATE``) while a quota decision for that
+    owner is taken, so that two workers never both spend the same remaining quota."""
+
+    __tablename__ = "quota_locks"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
 class PropertyRow(Base):

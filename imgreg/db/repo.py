@@ -17,6 +17,7 @@ from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from imgreg.db import usage
 from imgreg.db.loading import load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
 from imgreg.db.query import ListQuery, build_select, readable_clause
@@ -96,7 +97,10 @@ class SqlImageRepo:
                     )
             return load_images(conn, build_select(query, marker))
 
-    def add(self, image: Image) -> Image:
+    def add(self, image: Image, max_images: int | None = None) -> Image:
+        """Insert the image; with ``max_images``, only while its owner has fewer live images
+        than that (decided under the owner's quota lock, so concurrent creates cannot
+        overshoot)."""
         row = ImageRow(id=image.id, deleted=False, **{n: getattr(image, n) for n in COLUMNS})
         row.properties = [
             PropertyRow(name=k, value=stored_value(v)) for k, v in image.extra_properties.items()
@@ -104,6 +108,14 @@ class SqlImageRepo:
         row.tags = [TagRow(value=t) for t in image.tags]
         try:
             with self.db.write() as session:
+                if max_images is not None:
+                    usage.lock_owner(session, image.owner)
+                    count = usage.image_count(session, image.owner)
+                    if count >= max_images:
+                        raise errors.QuotaExceeded(
+                            f"Project {image.owner} is over a limit for image_count_total: "
+                            f"limit {max_images}, current usage {count}, delta 1"
+                        )
                 session.add(row)
         except IntegrityError:
             raise errors.Conflict(f"Image ID {image.id} already exists!") from None
@@ -124,6 +136,7 @@ class SqlImageRepo:
         if "status" in changes.fields:
             saving = image.status == "saving"
             values["upload_expires_at"] = utcnow() + self.upload_lease if saving else None
+            values["reserved_bytes"] = None  # swapped for the final size in this statement
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
         stmt = update(ImageRow).where(ImageRow.id == image.id, ImageRow.deleted == false())
@@ -244,11 +257,26 @@ class SqlImageRepo:
             return int(size or 0), int(count)
 
     def storage_used(self, owner: str | None) -> int:
-        """Bytes held by the owner's live images (the user_storage_quota measure)."""
+        """Bytes held by the owner's live images and reserved by their running uploads (the
+        ``user_storage_quota`` measure)."""
         with self.db.read() as session:
-            total = session.scalar(
-                select(func.coalesce(func.sum(ImageRow.size), 0)).where(
-                    ImageRow.owner == owner, ImageRow.deleted == false()
-                )
-            )
-            return int(total or 0)
+            return usage.storage_used(session, owner)
+
+    def reserve_storage(
+        self, image_id: str, owner: str | None, needed: int, wanted: int, quota: int
+    ) -> tuple[int, int]:
+        """Reserve for the upload running for ``image_id`` as much of ``owner``'s remaining
+        ``quota`` as there is, up to ``wanted`` bytes, but only if at least ``needed`` remain.
+        Returns (bytes reserved, bytes that remained): (0, remaining) when ``needed`` did not
+        fit. ``NotFound``/``StaleState`` when the image is gone or no longer ``saving``."""
+        with self.db.write() as session:
+            usage.lock_owner(session, owner)
+            remaining = max(0, quota - usage.storage_used(session, owner))
+            if remaining < needed:
+                return 0, remaining
+            granted = min(wanted, remaining)
+            if not usage.add_reservation(session, image_id, granted):
+                if self._exists(session, image_id):
+                    raise errors.StaleState(f"Image {image_id} is no longer saving")
+                raise errors.NotFound(f"No image found with ID {image_id}")
+            return granted, remaining

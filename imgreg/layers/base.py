@@ -25,8 +25,8 @@ class RepoLayer:
     def list(self, query: ListQuery) -> list[Image]:
         return self.inner.list(query)
 
-    def add(self, image: Image) -> Image:
-        return self.inner.add(image)
+    def add(self, image: Image, max_images: int | None = None) -> Image:
+        return self.inner.add(image, max_images=max_images)
 
     def save(self, image: Image, from_state: str | None = None) -> Image:
         return self.inner.save(image, from_state=from_state)
@@ -54,6 +54,12 @@ class RepoLayer:
 
     def storage_used(self, owner: str | None) -> int:
         return self.inner.storage_used(owner)
+
+    def reserve_storage(
+        self, image_id: str, owner: str | None, needed: int, wanted: int, quota: int
+    ) -> tuple[int, int]:
+        """Quota bookkeeping of a running upload (see ``QuotaImageRepo``): passes through."""
+        return self.inner.reserve_storage(image_id, owner, needed, wanted, quota)
 
 
 class FactoryLayer:

@@ -60,8 +60,8 @@ class NotifierImageRepo(RepoLayer):
         super().__init__(inner, ctx)
         self.notifier = notifier
 
-    def add(self, image: Image) -> Image:
-        image = self.inner.add(image)
+    def add(self, image: Image, max_images: int | None = None) -> Image:
+        image = self.inner.add(image, max_images=max_images)
         self.notifier.info("image.create", image_payload(image))
         return image
 

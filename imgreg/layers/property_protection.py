@@ -72,5 +72,5 @@ class PropertyProtectionImageRepo(RepoLayer):
         image.restore_properties(hidden)
         return self._hide(self.inner.save(image, from_state=from_state))
 
-    def add(self, image: Image) -> Image:
-        return self._hide(self.inner.add(image))
+    def add(self, image: Image, max_images: int | None = None) -> Image:
+        return self._hide(self.inner.add(image, max_images=max_images))

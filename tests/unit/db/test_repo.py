@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from imgreg.db.models import ImageRow
-from imgreg.db.repo import SqlImageRepo
-from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.factory import ImageFactory
 
@@ -17,18 +15,6 @@ FIELDS = ("id", "owner", "status", "name", "visibility", "protected", "os_hidden
           "container_format", "disk_format", "min_disk", "min_ram", "size", "virtual_size",
           "checksum", "os_hash_algo", "os_hash_value", "created_at", "updated_at", "tags",
           "extra_properties", "locations")  # fmt: skip
-
-
-@pytest.fixture
-def db(clean_db):
-    database = Database(clean_db)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def repo(db):
-    return SqlImageRepo(db)
 
 
 def new(owner="p1", **fields):

@@ -60,8 +60,8 @@ class RecordingRepo(Recorder):
     def list(self, query: Any) -> Any:
         return self._call("list", query, default=[])
 
-    def add(self, image: Image) -> Any:
-        return self._call("add", image, default=image)
+    def add(self, image: Image, max_images: int | None = None) -> Any:
+        return self._call("add", image, max_images=max_images, default=image)
 
     def save(self, image: Image, from_state: str | None = None) -> Any:
         return self._call("save", image, from_state=from_state, default=image)
@@ -83,6 +83,11 @@ class RecordingRepo(Recorder):
 
     def storage_used(self, owner: str | None) -> Any:
         return self._call("storage_used", owner, default=0)
+
+    def reserve_storage(
+        self, image_id: str, owner: str | None, needed: int, wanted: int, quota: int
+    ) -> Any:
+        return self._call("reserve_storage", image_id, owner, needed, wanted, quota)
 
 
 class RecordingFactory(Recorder):

@@ -8,9 +8,11 @@ import pytest
 
 from imgreg.domain import errors
 from imgreg.layers.quota import (
+    RESERVE_STEP,
     LimitingReader,
     QuotaImageFactory,
     QuotaImageRepo,
+    Reservation,
     parse_storage_quota,
 )
 from tests.unit.helpers import make_conf, make_image, member
@@ -95,42 +97,102 @@ def test_undeclared_stream_over_the_cap_fails_while_streaming():
         upload(repo, b"x" * 101, None)
 
 
-def test_storage_quota_remaining_from_storage_used():
-    inner = RecordingRepo(storage_used=60)
+class Ledger:
+    """``reserve_storage`` as the database answers it: ``used`` bytes of the quota are taken;
+    a grant is what remains, up to ``wanted``, if at least ``needed`` remains."""
+
+    def __init__(self, used: int) -> None:
+        self.used = used
+        self.requests: list[tuple[int, int]] = []
+
+    def __call__(self, image_id, owner, needed, wanted, quota):
+        self.requests.append((needed, wanted))
+        remaining = max(0, quota - self.used)
+        if remaining < needed:
+            return 0, remaining
+        granted = min(wanted, remaining)
+        self.used += granted
+        return granted, remaining
+
+
+def reading(image, stream, size):
+    return stream.read()
+
+
+def test_storage_quota_declared_size_reserved_before_reading():
+    ledger = Ledger(used=60)
+    inner = RecordingRepo(reserve_storage=ledger)
+    stream = io.BytesIO(b"x" * 41)
     repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100B"))
+    image = make_image(status="saving")
     with pytest.raises(errors.QuotaExceeded, match="40 bytes remaining"):
-        upload(repo, b"x" * 41, 41)
-    assert inner.names() == ["storage_used"]
-    assert inner.calls[0].args == (make_image().owner,)
+        repo.upload(image, stream, 41)
+    assert inner.names() == ["reserve_storage"]
+    assert inner.calls[0].args == (image.id, image.owner, 41, 41, 100)
+    assert stream.tell() == 0
 
 
-def test_storage_quota_allows_what_remains():
-    inner = RecordingRepo(storage_used=60)
-    QuotaImageRepo(inner, member(), conf(user_storage_quota="100B")).upload(
-        make_image(status="saving"), io.BytesIO(b"x" * 40), 40
-    )
-    assert inner.only("upload").args[1].limit == 40
+def test_storage_quota_declared_size_that_fits_is_reserved_once():
+    ledger = Ledger(used=60)
+    inner = RecordingRepo(reserve_storage=ledger, upload=reading)
+    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100B"))
+    upload(repo, b"x" * 40, 40)
+    assert ledger.requests == [(40, 40)]  # the reads after it need nothing more
+    assert ledger.used == 100
+
+
+def test_storage_quota_undeclared_stream_reserves_ahead_then_what_remains():
+    ledger = Ledger(used=1000)
+    inner = RecordingRepo(reserve_storage=ledger, upload=reading)
+    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="1KB"))
+    upload(repo, b"x" * 24, None)
+    assert ledger.requests == [(24, 24 + RESERVE_STEP)]
+    assert ledger.used == 1024  # granted only what remained
 
 
 def test_storage_quota_cuts_an_undeclared_stream():
-    inner = RecordingRepo(storage_used=1000, upload=lambda image, stream, size: stream.read())
+    inner = RecordingRepo(reserve_storage=Ledger(used=1000), upload=reading)
     repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="1KB"))
     with pytest.raises(errors.QuotaExceeded, match="24 bytes remaining"):
         upload(repo, b"x" * 25, None)
 
 
+def test_storage_quota_reads_stop_at_the_first_refused_reservation():
+    ledger = Ledger(used=0)
+    source = io.BytesIO(b"x" * 300)
+    reservation = Reservation(RecordingRepo(reserve_storage=ledger), make_image(), quota=250)
+    reader = LimitingReader(source, 10_000, errors.QuotaExceeded("cap"), reservation)
+    assert reader.read(100) == b"x" * 100
+    assert reservation.held == 250  # the first read reserved everything that remained
+    assert reader.read(100) == b"x" * 100  # covered by what is held: no new request
+    assert len(ledger.requests) == 1
+    with pytest.raises(errors.QuotaExceeded, match=" 250 bytes remaining"):
+        reader.read(100)
+
+
 def test_storage_quota_already_exceeded_leaves_nothing():
-    inner = RecordingRepo(storage_used=500)
+    inner = RecordingRepo(reserve_storage=Ledger(used=500))
     repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100"))
     with pytest.raises(errors.QuotaExceeded, match="0 bytes remaining"):
         upload(repo, b"x", 1)
+    assert "upload" not in inner.names()
 
 
 def test_cap_wins_when_smaller_than_the_storage_quota():
-    inner = RecordingRepo(storage_used=0)
+    inner = RecordingRepo(reserve_storage=Ledger(used=0))
     repo = QuotaImageRepo(inner, member(), conf(image_size_cap=10, user_storage_quota="1MB"))
     with pytest.raises(errors.QuotaExceeded, match="too large"):
         upload(repo, b"x" * 11, 11)
+    assert inner.calls == []
+
+
+def test_image_count_quota_is_passed_to_the_database():
+    inner = RecordingRepo()
+    QuotaImageRepo(inner, member(), conf(image_count_quota=3)).add(make_image())
+    assert inner.only("add").kwargs == {"max_images": 3}
+    inner = RecordingRepo()
+    QuotaImageRepo(inner, member(), conf()).add(make_image())
+    assert inner.only("add").kwargs == {"max_images": None}
 
 
 def test_no_storage_quota_does_not_ask_for_usage():
