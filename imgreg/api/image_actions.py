@@ -29,9 +29,8 @@ class ImageActionsController:
         if len(tag) > 255:
             raise errors.Invalid("Tags are at most 255 characters long.")
         repo, image = self._load(request, image_id)
-        if tag not in image.tags:
-            image.tags.add(tag)
-            repo.save(image)
+        image.tags.add(tag)
+        repo.save(image)  # even a tag it has: Glance saves (image.update), after modify_image
         return webob.Response(status=204)
 
     def delete_tag(self, request: webob.Request, image_id: str, tag: str) -> webob.Response:

@@ -78,7 +78,12 @@ class PolicyImageRepo(RepoLayer):
 
     def save(self, image: Image, from_state: str | None = None) -> Image:
         changes = image.changes()
-        if changes.fields - {"status", *DATA_FIELDS} or changes.properties or changes.tags_changed:
+        edits = (
+            changes.fields - {"status", *DATA_FIELDS} or changes.properties or changes.tags_changed
+        )
+        # A save that changes nothing (a tag added again, a PATCH setting what is there) was
+        # still asked for: Glance checks modify_image before it looks at the difference.
+        if edits or not (changes.fields or changes.locations_changed):
             self.policy.enforce(self.ctx, "modify_image", self._target(image))
             if "visibility" in changes.fields:
                 _check_visibility(self.policy, self.ctx, image)

@@ -241,41 +241,93 @@ def catalog(server: Any, keystone: dict[str, Any]) -> Iterator[None]:
         sess.delete(f"{base}/services/{service['id']}")  # its endpoints go with it
 
 
-def test_openstack_cli_through_the_catalog(
-    server: Any, keystone: dict[str, Any], users: dict[str, As], catalog: None
-) -> None:
-    image = users["p1-member"].create(name="via-catalog")
-    env = {
+def cli_env(keystone: dict[str, Any], user: str, project: str) -> dict[str, str]:
+    """The environment of an ``openstack`` CLI that logs in to Keystone as ``user``."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("OS_")},
         "OS_AUTH_URL": keystone["auth_url"],
-        "OS_USERNAME": "p1-member",
+        "OS_USERNAME": user,
         "OS_PASSWORD": PASSWORD,
-        "OS_PROJECT_NAME": "p1",
+        "OS_PROJECT_NAME": project,
         "OS_USER_DOMAIN_NAME": "Default",
         "OS_PROJECT_DOMAIN_NAME": "Default",
         "OS_REGION_NAME": "RegionOne",
         "OS_IDENTITY_API_VERSION": "3",
         "OS_INTERFACE": "public",
     }
-    result = subprocess.run(
-        [str(BIN / "openstack"), "image", "list", "-f", "json"],
+
+
+def openstack(server: Any, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``openstack ARGS``, run where no clouds.yaml is found, so only ``env`` configures it."""
+    return subprocess.run(
+        [str(BIN / "openstack"), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
         env=env,
         cwd=server.store_dir.parent,
+        stdin=subprocess.DEVNULL,  # `image create` without --file would read its stdin
     )
+
+
+def test_openstack_cli_through_the_catalog(
+    server: Any, keystone: dict[str, Any], users: dict[str, As], catalog: None
+) -> None:
+    image = users["p1-member"].create(name="via-catalog")
+    result = openstack(server, cli_env(keystone, "p1-member", "p1"), "image", "list", "-f", "json")
     assert result.returncode == 0, result.stderr
     assert image["id"] in {row["ID"] for row in json.loads(result.stdout)}
     # the p2 member's CLI does not list it
-    env |= {"OS_USERNAME": "p2-member", "OS_PROJECT_NAME": "p2"}
-    result = subprocess.run(
-        [str(BIN / "openstack"), "image", "show", image["id"], "-f", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = openstack(server, cli_env(keystone, "p2-member", "p2"), "image", "show", image["id"])
     assert result.returncode != 0
+
+
+def test_openstack_cli_shares_an_image(
+    server: Any, keystone: dict[str, Any], catalog: None, tmp_path: Path
+) -> None:
+    """``image add project`` / ``image member list`` / ``image set --accept`` (issue 4)."""
+    p1, p2 = keystone["projects"]["p1"], keystone["projects"]["p2"]
+    owner, member = cli_env(keystone, "p1-member", "p1"), cli_env(keystone, "p2-member", "p2")
+
+    def run(env: dict[str, str], *args: str) -> Any:
+        result = openstack(server, env, *args, "-f", "json")
+        assert result.returncode == 0, f"{args}: {result.stderr}\n{server.access_log()}"
+        return json.loads(result.stdout)
+
+    def members(env: dict[str, str], image_id: str) -> list[tuple[str, str]]:
+        rows = run(env, "image", "member", "list", image_id)
+        return [(row["Member ID"], row["Status"]) for row in rows]
+
+    def shared_with_p2() -> set[str]:
+        return {row["ID"] for row in run(member, "image", "list", "--shared")}
+
+    data = os.urandom(4096)
+    (tmp_path / "disk.raw").write_bytes(data)
+    image = run(owner, "image", "create", "--shared", "--file", str(tmp_path / "disk.raw"),
+                "shared-via-cli")  # fmt: skip
+    assert (image["owner"], image["visibility"]) == (p1, "shared")
+    # the CLI takes a project ID: a member may not look project names up in Keystone
+    added = run(owner, "image", "add", "project", image["id"], p2)
+    assert (added["image_id"], added["member_id"], added["status"]) == (image["id"], p2, "pending")
+    assert members(owner, image["id"]) == [(p2, "pending")]
+
+    # pending: p2 may read the image, but does not list it until it accepts
+    assert run(member, "image", "show", image["id"])["id"] == image["id"]
+    assert image["id"] not in shared_with_p2()
+    result = openstack(server, member, "image", "set", "--accept", image["id"])
+    assert result.returncode == 0, f"{result.stderr}\n{server.access_log()}"
+    assert image["id"] in shared_with_p2()
+    assert run(member, "image", "show", image["id"])["name"] == "shared-via-cli"
+    assert members(owner, image["id"]) == [(p2, "accepted")]
+    assert members(member, image["id"]) == [(p2, "accepted")]
+    saved = tmp_path / "saved.raw"
+    result = openstack(server, member, "image", "save", "--file", str(saved), image["id"])
+    assert result.returncode == 0, result.stderr
+    assert saved.read_bytes() == data
+
+    # a member may not share the image further
+    result = openstack(server, member, "image", "add", "project", image["id"], p1)
+    assert result.returncode != 0
+    assert "403" in result.stderr or "Forbidden" in result.stderr, result.stderr
+    assert members(owner, image["id"]) == [(p2, "accepted")]

@@ -245,6 +245,31 @@ def test_member_events(server, bus):
     assert deleted["deleted_at"] is not None
 
 
+def test_tag_events(server, bus):
+    """Glance saves the image for each tag PUT (a tag it has too) and DELETE: image.update.
+    Refused (a reader's) and missing (404) ones send nothing."""
+    image = create(server, OWNER, name="tagged", tags=["a"])
+    tags = f"/v2/images/{image['id']}/tags"
+    call(server, "PUT", f"{tags}/b", 204, OWNER)
+    call(server, "PUT", f"{tags}/b", 204, OWNER)
+    call(server, "PUT", f"{tags}/c", 403, {**OWNER, "X-Roles": "reader"})
+    call(server, "DELETE", f"{tags}/a", 204, OWNER)
+    call(server, "DELETE", f"{tags}/a", 404, OWNER)
+
+    messages = bus.take(4)
+    assert events(messages) == [
+        ("image.create", "INFO", "queued"),
+        ("image.update", "INFO", "queued"),
+        ("image.update", "INFO", "queued"),
+        ("image.update", "INFO", "queued"),
+    ]
+    assert [m["payload"]["tags"] for m in messages] == [["a"], ["a", "b"], ["a", "b"], ["b"]]
+    for m in messages:
+        assert m["routing_key"] == f"{bus.topic}.info"
+        assert set(m["payload"]) == IMAGE_KEYS
+        assert (m["payload"]["id"], m["payload"]["owner"]) == (image["id"], "p1")
+
+
 @pytest.mark.parametrize(
     "extra_options", [{"disabled_notifications": "image.update,image.member.*"}]
 )

@@ -64,6 +64,21 @@ def test_public_image_payload_says_is_public(api, notifications):
     assert notifications[0]["payload"]["visibility"] == "public"
 
 
+def test_tag_add_and_delete_send_image_update(api, notifications):
+    """Glance saves the image for every tag PUT, even of a tag it already has, and for every
+    DELETE of one it has; a DELETE of one it has not is 404 and sends nothing."""
+    image = api.create(name="tagged", tags=["a"])
+    url = f"/v2/images/{image['id']}/tags"
+    notifications.clear()
+    assert api.request("PUT", f"{url}/b").status_int == 204
+    assert api.request("PUT", f"{url}/b").status_int == 204
+    assert api.delete(f"{url}/a").status_int == 204
+    assert api.delete(f"{url}/a").status_int == 404
+    assert events(notifications) == [("image.update", "INFO", "queued")] * 3
+    assert [n["payload"]["tags"] for n in notifications] == [["a", "b"], ["a", "b"], ["b"]]
+    assert {n["payload"]["id"] for n in notifications} == {image["id"]}
+
+
 def test_refused_create_sends_nothing(api, notifications):
     assert api.post("/v2/images", {"status": "active"}).status_int == 403
     assert api.as_("p1").post("/v2/images", {"visibility": "public"}).status_int == 403

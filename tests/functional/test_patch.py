@@ -155,6 +155,16 @@ def test_other_projects_images_403_when_visible_404_when_not(api):
     assert patch(api.as_("p2", roles="reader"), public["id"], op).status_int == 403
 
 
+def test_a_reader_may_not_patch_even_what_changes_nothing(api, notifications):
+    """Glance checks ``modify_image`` for each operation, not for the difference it makes."""
+    image = api.as_("p1").create(name="same")
+    notifications.clear()
+    op = [{"op": "replace", "path": "/name", "value": "same"}]
+    assert patch(api.as_("p1", roles="reader"), image["id"], op).status_int == 403
+    assert notifications == []
+    assert patch(api.as_("p1"), image["id"], op).status_int == 200
+
+
 def test_empty_patch_returns_image_unchanged(api, image):
     resp = patch(api, image["id"], [])
     assert resp.status_int == 200 and resp.json["updated_at"] == image["updated_at"]

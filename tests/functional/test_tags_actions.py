@@ -61,3 +61,16 @@ def test_actions_need_the_owner_project_member(api):
     assert api.get(f"/v2/images/{image['id']}").json["status"] == "active"
     assert api.as_("p1").post(path, raw=b"{}").status_int == 400
     assert api.as_("p1").get(path).headers["Allow"] == "POST"
+
+
+def test_a_reader_may_not_add_a_tag_the_image_already_has(api, notifications):
+    """Glance checks ``modify_image`` before it adds a tag, whether the image has it or not."""
+    image = api.as_("p1").create(name="t", tags=["t1"])
+    reader = api.as_("p1", roles="reader")
+    url = f"/v2/images/{image['id']}/tags"
+    notifications.clear()
+    assert reader.request("PUT", f"{url}/t1").status_int == 403
+    assert reader.request("PUT", f"{url}/t2").status_int == 403
+    assert reader.delete(f"{url}/t1").status_int == 403
+    assert api.get(f"/v2/images/{image['id']}").json["tags"] == ["t1"]
+    assert notifications == []

@@ -60,6 +60,8 @@ OPERATIONS = {
     "get_images": (image_of, lambda repo, image: repo.list(ListQuery(None, False, 5)),
                    {"reader", "member", "admin", "other"}),  # the target is the caller's project
     "modify_image": (image_of, _modify, {"member", "admin"}),
+    "modify_image (a save that changes nothing)": (image_of, lambda repo, image: repo.save(image),
+                                                   {"member", "admin"}),
     "delete_image": (image_of, lambda repo, image: repo.remove(image), {"member", "admin"}),
     "upload_image": (lambda: image_of("saving"),
                      lambda repo, image: repo.upload(image, io.BytesIO(b""), 0),
