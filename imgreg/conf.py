@@ -126,6 +126,16 @@ image_opts = [
     ),
     cfg.IntOpt("limit_param_default", default=25, min=1, help="Default page size of lists."),
     cfg.IntOpt("api_limit_max", default=1000, min=1, help="Largest page size of lists."),
+    cfg.IntOpt(
+        "download_verify_interval",
+        default=900,
+        min=0,
+        help="Seconds for which a blob stays trusted after it was written or last read back "
+        "in full and matched its CRC-32: a whole download of an unmodified file within that "
+        "time is sent (sendfile) without being read first. 0 checks every download. "
+        "Corruption that does not change the file's mtime is found by the next check after "
+        "this interval, or by `imgreg-manage check`.",
+    ),
     cfg.BoolOpt(
         "delayed_delete",
         default=False,

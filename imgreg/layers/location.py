@@ -17,7 +17,7 @@ from imgreg.domain.image import Image
 from imgreg.inspection import InspectingReader, Rules
 from imgreg.integrity import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.store import BlobReader, Store
+from imgreg.store import BlobReader, LocalBlobReader, Store
 
 LOG = logging.getLogger(__name__)
 
@@ -56,10 +56,13 @@ class LocationImageRepo(RepoLayer):
         reader = self.store.open(image.locations[0], offset, length)
         if offset != 0 or reader.size != image.size or image.crc32 is None:
             return reader  # a range: no whole-data checksum to hold it against
-        if hasattr(reader, "crc32") and reader.size <= VERIFY_FIRST_MAX:
+        if isinstance(reader, LocalBlobReader) and reader.size <= VERIFY_FIRST_MAX:
             # Check first, then the server may send the file with sendfile(); a corrupt blob
-            # gets a clean error instead of a broken-off body.
-            verify_crc32(reader, image.crc32, image.id)
+            # gets a clean error instead of a broken-off body. A file checked (or written)
+            # within download_verify_interval and not modified since is not read twice.
+            if not reader.verified_within(image.crc32, self.conf.download_verify_interval):
+                verify_crc32(reader, image.crc32, image.id)
+                reader.mark_verified(image.crc32)
             return reader
         return VerifiedReader(reader, image.crc32, image.id)
 

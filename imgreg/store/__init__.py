@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from oslo_config import cfg
 
@@ -43,6 +43,18 @@ class BlobReader(Protocol):
 
     def __iter__(self) -> Iterator[bytes]: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LocalBlobReader(BlobReader, Protocol):
+    """A reader over a local file (the filesystem store's): it can be checksummed in place,
+    remembers when it was last found intact, and can be sent with ``sendfile``."""
+
+    file: BinaryIO
+
+    def crc32(self) -> int: ...
+    def verified_within(self, crc: int, seconds: float) -> bool: ...
+    def mark_verified(self, crc: int) -> None: ...
 
 
 class Store(Protocol):

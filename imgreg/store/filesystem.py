@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import secrets
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -33,6 +34,18 @@ from imgreg.store import PartialFile, StoredBlob, register
 
 BLOCK = 4 * 1024 * 1024
 SCHEME = "file://"
+# Extended attribute of a blob: "<crc32> <size> <mtime_ns> <checked at>", written when the blob
+# was written or last read back in full and found to match that CRC-32.
+VERIFIED_XATTR = "user.imgreg.verified"
+
+
+def _mark_verified(fd: int, crc: int) -> None:
+    """Record on the file that its content was just checked to be ``crc``. A filesystem
+    without user xattrs records nothing (every download is then checked)."""
+    st = os.fstat(fd)
+    value = f"{crc} {st.st_size} {st.st_mtime_ns} {time.time():.3f}".encode()
+    with contextlib.suppress(OSError):
+        os.setxattr(fd, VERIFIED_XATTR, value)
 
 
 class FileReader:
@@ -63,6 +76,26 @@ class FileReader:
             crc = zlib.crc32(chunk, crc)
             position += len(chunk)
         return crc
+
+    def verified_within(self, crc: int, seconds: float) -> bool:
+        """True when the whole file was checked to match ``crc`` less than ``seconds`` ago
+        and has not been written since (same size and mtime as then)."""
+        if seconds <= 0 or self.offset != 0:
+            return False
+        fd = self.file.fileno()
+        try:
+            marked_crc, size, mtime_ns, checked_at = os.getxattr(fd, VERIFIED_XATTR).split()
+            st = os.fstat(fd)
+            return (int(marked_crc), int(size), int(mtime_ns)) == (
+                crc,
+                st.st_size,
+                st.st_mtime_ns,
+            ) and 0 <= time.time() - float(checked_at) < seconds
+        except (OSError, ValueError):
+            return False
+
+    def mark_verified(self, crc: int) -> None:
+        _mark_verified(self.file.fileno(), crc)
 
     def close(self) -> None:
         self.file.close()
@@ -104,6 +137,7 @@ class FilesystemStore:
             try:
                 size, hasher = self._write(fd, stream, expected_size, hash_algo)
                 os.fsync(fd)
+                _mark_verified(fd, hasher.crc32)  # these bytes were checksummed on the way in
             finally:
                 os.close(fd)
             os.rename(temp, final)
