@@ -28,15 +28,16 @@ class DualHasher:
         first. So the caller's next read and write overlap with this buffer's hashing; the buffer
         must stay unchanged until the next ``update()`` or ``wait()``."""
         self.wait()
-        self.crc32 = zlib.crc32(data, self.crc32)
         if len(data) < PARALLEL_MIN:
             self.md5.update(data)
             self.multi.update(data)
-            return
-        self._pending = [
-            self._pool.submit(self.md5.update, data),
-            self._pool.submit(self.multi.update, data),
-        ]
+        else:
+            self._pending = [
+                self._pool.submit(self.md5.update, data),
+                self._pool.submit(self.multi.update, data),
+            ]
+        # on this thread, while the two hashes run (it only reads the buffer too)
+        self.crc32 = zlib.crc32(data, self.crc32)
 
     def wait(self) -> None:
         for future in self._pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -158,3 +159,22 @@ def test_policy_file_override(tmp_path):
     with pytest.raises(errors.Forbidden, match="add_image"):
         PolicyImageFactory(RecordingFactory(), reader(), default).new_image(PROJECT)
     PolicyImageFactory(RecordingFactory(), reader(), overridden).new_image(PROJECT)
+
+
+def test_an_edited_policy_file_takes_effect_after_the_reload_interval(tmp_path, monkeypatch):
+    rules = tmp_path / "policy.yaml"
+    rules.write_text('"delete_image": "role:admin"\n')
+    config = tmp_path / "imgreg.conf"
+    config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
+    clock = [1000.0]
+    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    policy = Policy(make_conf(config))
+    repo = PolicyImageRepo(RecordingRepo(), member(), policy)
+    with pytest.raises(errors.Forbidden):
+        repo.remove(image_of())
+    rules.write_text('"delete_image": "role:member"\n')
+    os.utime(rules, (2e9, 2e9))  # a different mtime, whatever the clock's resolution
+    with pytest.raises(errors.Forbidden):
+        repo.remove(image_of())  # the file is not looked at on every check
+    clock[0] += Policy.RELOAD_SECONDS
+    repo.remove(image_of())
