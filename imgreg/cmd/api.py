@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "limit_request_field_size": conf.max_header_line,
         "control_socket_disable": True,
         "accesslog": "-",
+        "logger_class": "imgreg.cmd.accesslog.AccessLogger",
         "proc_name": "imgreg-api",
     }
     ImgregServer(options).run()
