@@ -193,6 +193,49 @@ store_opts = [
         default="$state_path/images",
         help="Directory of the filesystem store.",
     ),
+    # The Swift store (imgreg/store/swift.py); Glance's names. Only the auth version's
+    # default differs: Glance's "2" (Keystone v2.0) no longer exists.
+    cfg.StrOpt(
+        "swift_store_auth_address",
+        help="Swift's auth URL: Keystone's (http://keystone:5000/v3) for auth version 3, "
+        "the proxy's /auth/v1.0 for tempauth (version 1).",
+    ),
+    cfg.StrOpt(
+        "swift_store_auth_version",
+        default="3",
+        choices=["1", "3"],
+        help="1: tempauth/swauth (user and key as the proxy knows them); 3: Keystone v3 "
+        "(users and projects in the domain 'default').",
+    ),
+    cfg.StrOpt(
+        "swift_store_user",
+        help="Who imgreg stores images as: 'project:user' for Keystone, 'account:user' for "
+        "tempauth.",
+    ),
+    cfg.StrOpt("swift_store_key", secret=True, help="swift_store_user's password or key."),
+    cfg.StrOpt(
+        "swift_store_container",
+        default="glance",
+        help="Container of the images; their segments go to '<container>_segments'.",
+    ),
+    cfg.BoolOpt(
+        "swift_store_create_container_on_put",
+        default=False,
+        help="Create both containers when the first image is stored, if they are missing.",
+    ),
+    cfg.IntOpt(
+        "swift_store_large_object_size",
+        default=5 * 1024,
+        min=1,
+        help="Images of this many MiB or more, and images of unknown size, are stored as "
+        "segments plus a static large object (SLO) manifest; smaller ones as one object.",
+    ),
+    cfg.IntOpt(
+        "swift_store_large_object_chunk_size",
+        default=200,
+        min=1,
+        help="Size of each segment of a large image, in MiB.",
+    ),
 ]
 
 format_opts = [

@@ -101,7 +101,7 @@ def register(name: str) -> Callable[[type], type]:
 
 
 def create(name: str, conf: cfg.ConfigOpts) -> Store:
-    from imgreg.store import filesystem  # noqa: F401 - registers the built-in driver
+    from imgreg.store import filesystem, swift  # noqa: F401 - register the built-in drivers
 
     try:
         factory = _DRIVERS[name]

@@ -8,12 +8,9 @@ sessions; the first one installs it, which takes a while). Each test gets its ow
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +21,7 @@ import requests
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
+from tests.background import tool_running
 from tests.e2e.clients import BIN
 
 pytestmark = pytest.mark.e2e
@@ -35,36 +33,8 @@ PASSWORD = "password"  # every user's, see tools/keystone
 
 @pytest.fixture(scope="session")
 def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state = tmp_path_factory.mktemp("keystone")
-    info_path = state / "keystone.json"
-    log_path = state / "tools-keystone.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(ROOT / "tools" / "keystone"), str(state)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: gunicorn goes with it
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not info_path.exists():
-            if process.poll() is not None:
-                pytest.fail(f"tools/keystone exited with {process.returncode}:\n"
-                            f"{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
-            if time.monotonic() > deadline:
-                pytest.fail(f"Keystone not ready within {START_TIMEOUT:.0f} s:\n"
-                            f"{log_path.read_text(errors='replace')[-5000:]}")  # fmt: skip
-            time.sleep(0.2)
-        yield json.loads(info_path.read_text())
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with tool_running("keystone", tmp_path_factory.mktemp("keystone"), START_TIMEOUT) as info:
+        yield info
 
 
 def auth(keystone: dict[str, Any], user: str, project: str) -> v3.Password:

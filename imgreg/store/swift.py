@@ -1,0 +1,414 @@
+"""The Swift store (python-swiftclient): one object per image, or segments plus a static large
+object (SLO) manifest for large images.
+
+Layout, with ``C`` = ``swift_store_container``::
+
+    C/<image-id>                            a blob: one object, or an SLO manifest whose
+                                            metadata ``X-Object-Meta-Segments`` names its group
+    C_segments/<image-id>.<token>/<nnnnnn>  the segments of one upload (a group)
+
+An image of known size under ``swift_store_large_object_size`` is one chunked PUT: Swift makes
+an object visible only when its PUT completes, so an aborted PUT (the source failed, the size
+was wrong: both are raised inside the request body) leaves nothing. Other images are streamed
+one segment (``swift_store_large_object_chunk_size``) per PUT, then the manifest is PUT under
+the image id. At most one block (``BLOCK``) is read ahead and hashed (``DualHasher``) while it
+is sent, whatever the image's size. A failed upload deletes the segments it wrote; ``delete``
+removes the manifest first, then its segments. Segments that no manifest names (left by a
+killed process or a delete that failed half-way) are what ``list_partials`` reports, one
+``PartialFile`` per group, for the reaper (``imgreg.recovery``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import http.client
+import json
+import logging
+import math
+import re
+import secrets
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+import swiftclient
+import urllib3
+from oslo_config import cfg
+from requests import RequestException
+from swiftclient import ClientException
+
+from imgreg.domain import errors
+from imgreg.hashing import DualHasher
+from imgreg.store import PartialFile, StoredBlob, register
+
+LOG = logging.getLogger(__name__)
+
+BLOCK = 1024 * 1024
+MiB = 1024 * 1024
+SCHEME = "swift://"
+SEGMENTS_META = "X-Object-Meta-Segments"
+MAX_SEGMENTS = 1000  # Swift's default max_manifest_segments
+RETRIES = 2  # of requests that can be repeated (data PUTs stream, so they are never repeated)
+TIMEOUT = 60.0  # seconds any one socket operation may take
+GROUP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[0-9a-f]+\Z")
+
+
+class SwiftReader:
+    """``size`` bytes of a GET's body, in blocks; a body that ends early is a store error.
+    Closing it closes the connection it reads from."""
+
+    def __init__(self, body: Iterable[bytes], size: int, on_close: Any = None) -> None:
+        self.body = body
+        self.size = size
+        self.on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self.size
+        with _translated("read the data"):
+            for chunk in self.body:
+                remaining -= len(chunk)
+                yield chunk
+        if remaining > 0:
+            raise errors.StoreError("Image data is shorter than recorded")
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+
+
+class Source:
+    """The upload stream as Swift reads it: counted, checked against the expected size, hashed.
+    An error of the stream (or a wrong size) is kept, so that ``add`` re-raises it as it was,
+    whatever the HTTP client wrapped it in."""
+
+    def __init__(self, stream: BinaryIO, expected: int | None, hasher: DualHasher) -> None:
+        self.stream = stream
+        self.expected = expected
+        self.hasher = hasher
+        self.size = 0
+        self.error: BaseException | None = None
+
+    def read(self, want: int) -> bytes:
+        try:
+            if self.expected is not None:
+                want = min(want, self.expected - self.size + 1)
+            buf = self.stream.read(want)
+            self.size += len(buf)
+            if self.expected is not None and self.size > self.expected:
+                raise errors.Invalid(
+                    f"Size exceeds: expected {self.expected} bytes, got more than that"
+                )
+            if not buf and self.expected is not None and self.size != self.expected:
+                raise errors.Invalid(
+                    f"Size mismatch: expected {self.expected} bytes, got {self.size} bytes"
+                )
+        except BaseException as exc:
+            self.error = exc
+            raise
+        if buf:
+            self.hasher.update(buf)
+        return buf
+
+    def body(self, first: bytes, limit: float) -> Iterator[bytes]:
+        """``first``, then what follows, up to ``limit`` bytes in all or the stream's end."""
+        sent = len(first)
+        yield first
+        while sent < limit:
+            buf = self.read(int(min(BLOCK, limit - sent)))
+            if not buf:
+                return
+            sent += len(buf)
+            yield buf
+
+
+@register("swift")
+class SwiftStore:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        opts = conf.glance_store
+        if not (opts.swift_store_auth_address and opts.swift_store_user):
+            raise ValueError("the swift store needs swift_store_auth_address and swift_store_user")
+        self.container = opts.swift_store_container
+        self.segments = f"{self.container}_segments"
+        self.create_containers = opts.swift_store_create_container_on_put
+        self.large_size = opts.swift_store_large_object_size * MiB
+        self.chunk_size = opts.swift_store_large_object_chunk_size * MiB
+        user, os_options = opts.swift_store_user, {}
+        if opts.swift_store_auth_version == "3":
+            project, _, user = user.rpartition(":")
+            os_options = {"project_name": project, "user_domain_id": "default",
+                          "project_domain_id": "default"}  # fmt: skip
+        self._credentials: dict[str, Any] = {
+            "authurl": opts.swift_store_auth_address,
+            "auth_version": opts.swift_store_auth_version,
+            "user": user,
+            "key": opts.swift_store_key,
+            "os_options": os_options,
+        }
+        self._lock = threading.Lock()
+        self._token: tuple[str | None, str | None] = (None, None)  # storage URL, token
+
+    # -- connections: one per operation, sharing the last token ---------------------------------
+    def _connect(self, retries: int = RETRIES) -> swiftclient.Connection:
+        with self._lock:
+            url, token = self._token
+        return swiftclient.Connection(
+            **self._credentials, preauthurl=url, preauthtoken=token, retries=retries,
+            starting_backoff=0.25, max_backoff=2, timeout=TIMEOUT, retry_on_ratelimit=False,
+        )  # fmt: skip
+
+    def _release(self, conn: swiftclient.Connection) -> None:
+        if conn.url and conn.token:  # a token swiftclient got (or renewed) is kept for reuse
+            with self._lock:
+                self._token = (conn.url, conn.token)
+        conn.close()
+
+    @contextlib.contextmanager
+    def _connection(self, retries: int = RETRIES) -> Iterator[swiftclient.Connection]:
+        conn = self._connect(retries)
+        try:
+            yield conn
+        finally:
+            self._release(conn)
+
+    def _name(self, url: str) -> str:
+        """The object name of ``url``; only ``swift://<container>/<uuid>`` is accepted."""
+        prefix = f"{SCHEME}{self.container}/"
+        name = url[len(prefix) :] if url.startswith(prefix) else ""
+        if not _is_uuid(name):
+            raise errors.NotFound("Image data not found")
+        return name
+
+    # -- Store ----------------------------------------------------------------------------------
+    def add(
+        self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str
+    ) -> StoredBlob:
+        name = str(uuid.UUID(image_id))
+        written: list[str] = []  # segments that may exist
+        with DualHasher(hash_algo) as hasher, self._connection(retries=0) as conn:
+            source = Source(stream, expected_size, hasher)
+            try:
+                with _translated("write the data"):
+                    self._prepare_containers(conn)
+                    if expected_size is not None and expected_size < self.large_size:
+                        etag = self._put_object(conn, name, source)
+                        hasher.close()
+                        if etag != hasher.md5.hexdigest():
+                            written.append(name)
+                            raise errors.StoreError("The image store stored corrupt data")
+                    else:
+                        self._put_large_object(conn, name, source, written)
+                        hasher.close()
+            except BaseException as exc:
+                self._discard(written)
+                if source.error is not None and source.error is not exc:
+                    raise source.error from None
+                raise
+        return StoredBlob(
+            url=f"{SCHEME}{self.container}/{name}",
+            size=source.size,
+            checksum=hasher.md5.hexdigest(),
+            hash_algo=hash_algo,
+            hash_value=hasher.multi.hexdigest(),
+            crc32=hasher.crc32,
+        )
+
+    def _prepare_containers(self, conn: swiftclient.Connection) -> None:
+        """A cheap request first: a data PUT cannot be repeated, so an expired token is
+        renewed here (swiftclient re-authenticates on 401), and missing containers made."""
+        try:
+            conn.head_container(self.container)
+        except ClientException as exc:
+            if exc.http_status != 404 or not self.create_containers:
+                raise
+            conn.put_container(self.container)
+            conn.put_container(self.segments)
+
+    def _put_object(self, conn: swiftclient.Connection, name: str, source: Source) -> str:
+        first = source.read(BLOCK)
+        contents = source.body(first, math.inf) if first else b""
+        etag: str = conn.put_object(self.container, name, contents)
+        return etag
+
+    def _put_large_object(
+        self, conn: swiftclient.Connection, name: str, source: Source, written: list[str]
+    ) -> None:
+        group = f"{name}.{secrets.token_hex(6)}"
+        manifest: list[dict[str, Any]] = []
+        too_large = errors.StoreFull(
+            f"Image too large for the store: over {MAX_SEGMENTS} segments of "
+            f"{self.chunk_size // MiB} MiB"
+        )
+        if (source.expected or 0) > MAX_SEGMENTS * self.chunk_size:
+            raise too_large
+        while first := source.read(BLOCK):
+            if len(manifest) == MAX_SEGMENTS:
+                raise too_large
+            segment = f"{group}/{len(manifest) + 1:06d}"
+            written.append(segment)
+            conn.head_container(self.segments)  # renews the token between long segment PUTs
+            start = source.size - len(first)
+            etag = conn.put_object(self.segments, segment, source.body(first, self.chunk_size))
+            manifest.append({"path": f"/{self.segments}/{segment}", "etag": etag,
+                             "size_bytes": source.size - start})  # fmt: skip
+        if not manifest:  # no data: an empty object, not a manifest of nothing
+            conn.put_object(self.container, name, b"")
+            return
+        conn.put_object(
+            self.container, name, json.dumps(manifest), query_string="multipart-manifest=put",
+            headers={SEGMENTS_META: group},
+        )  # fmt: skip
+
+    def _discard(self, names: list[str]) -> None:
+        """Best effort: what is left is found by ``list_partials``/``list_blobs``."""
+        if not names:
+            return
+        with self._connection() as conn:
+            for name in names:
+                container = self.segments if "/" in name else self.container
+                try:
+                    _delete_object(conn, container, name)
+                except Exception as exc:
+                    LOG.warning("swift: could not delete %s/%s: %s", container, name, exc)
+
+    def open(self, url: str, offset: int = 0, length: int | None = None) -> SwiftReader:
+        name = self._name(url)
+        if length == 0:
+            return SwiftReader([], 0)
+        headers = {}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            headers["Range"] = f"bytes={offset}-{end}"
+        conn = self._connect()
+        try:
+            with _translated("read the data", passing=(404, 416)):
+                meta, body = conn.get_object(
+                    self.container, name, headers=headers, resp_chunk_size=BLOCK
+                )
+        except ClientException as exc:
+            self._release(conn)
+            if exc.http_status == 404:
+                raise errors.NotFound("Image data not found") from None
+            return SwiftReader([], length or 0)  # 416: all of it lies past the end
+        except BaseException:
+            self._release(conn)
+            raise
+        size = int(meta["content-length"]) if length is None else length
+        return SwiftReader(body, size, on_close=lambda: self._release(conn))
+
+    def delete(self, url: str) -> None:
+        """The manifest (or object) first, then its segments: a failure half-way leaves
+        segments no manifest names, which ``list_partials`` reports."""
+        name = self._name(url)
+        with self._connection() as conn, _translated("delete the data"):
+            try:
+                meta = conn.head_object(self.container, name)
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    return
+                raise
+            _delete_object(conn, self.container, name)
+            group = meta.get(SEGMENTS_META.lower())
+            if group and GROUP.match(group):
+                self._delete_group(conn, group)
+
+    def _delete_group(self, conn: swiftclient.Connection, group: str) -> None:
+        for segment in self._listing(conn, self.segments, prefix=f"{group}/"):
+            _delete_object(conn, self.segments, segment["name"])
+
+    def _listing(
+        self, conn: swiftclient.Connection, container: str, prefix: str | None = None
+    ) -> list[dict[str, Any]]:
+        try:
+            _, objects = conn.get_container(container, prefix=prefix, full_listing=True)
+        except ClientException as exc:
+            if exc.http_status == 404:
+                return []
+            raise
+        return list(objects)
+
+    def list_blobs(self) -> list[str]:
+        """URLs of every object named by a UUID in the container (images and manifests)."""
+        with self._connection() as conn, _translated("list the images"):
+            objects = self._listing(conn, self.container)
+        return sorted(f"{SCHEME}{self.container}/{o['name']}" for o in objects
+                      if _is_uuid(o["name"]))  # fmt: skip
+
+    def list_partials(self) -> list[PartialFile]:
+        """Groups of segments that no manifest names (uploads in flight or abandoned); a
+        group's time is its newest segment's."""
+        with self._connection() as conn, _translated("list the partial uploads"):
+            groups: dict[str, float] = {}
+            for segment in self._listing(conn, self.segments):
+                group = segment["name"].split("/", 1)[0]
+                if GROUP.match(group):
+                    modified = _timestamp(segment["last_modified"])
+                    groups[group] = max(groups.get(group, modified), modified)
+            found = []
+            for group, modified in sorted(groups.items()):
+                image_id = group.split(".", 1)[0]
+                if self._manifest_group(conn, image_id) != group:
+                    found.append(PartialFile(name=group, image_id=image_id, modified=modified))
+        return found
+
+    def _manifest_group(self, conn: swiftclient.Connection, name: str) -> str | None:
+        try:
+            group: str | None = conn.head_object(self.container, name).get(SEGMENTS_META.lower())
+        except ClientException as exc:
+            if exc.http_status == 404:
+                return None
+            raise
+        return group
+
+    def delete_partial(self, name: str) -> None:
+        if not GROUP.match(name):
+            raise errors.NotFound("Partial upload not found")
+        with self._connection() as conn, _translated("delete a partial upload"):
+            self._delete_group(conn, name)
+
+
+def _delete_object(conn: swiftclient.Connection, container: str, name: str) -> None:
+    try:
+        conn.delete_object(container, name)
+    except ClientException as exc:
+        if exc.http_status != 404:
+            raise
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
+
+
+def _timestamp(last_modified: str) -> float:
+    """Seconds since the epoch of a listing's ``last_modified`` (ISO 8601, UTC, no zone)."""
+    moment = datetime.datetime.fromisoformat(last_modified)
+    return moment.replace(tzinfo=datetime.UTC).timestamp()
+
+
+@contextlib.contextmanager
+def _translated(what: str, passing: tuple[int, ...] = ()) -> Iterator[None]:
+    """Swift's and the network's errors as the store's: 413 (a quota) and 507 mean full;
+    anything else is logged here and reported without URLs or credentials. Responses with a
+    status in ``passing`` are left to the caller."""
+    try:
+        yield
+    except ClientException as exc:
+        if exc.http_status in passing:
+            raise
+        if exc.http_status in (413, 507):
+            raise errors.StoreFull("Image storage media is full") from None
+        LOG.warning("swift: could not %s: %s", what, exc)
+        raise errors.StoreError(f"The image store failed to {what}") from None
+    except (RequestException, OSError, urllib3.exceptions.HTTPError,
+            http.client.HTTPException) as exc:  # fmt: skip
+        LOG.warning("swift: could not %s: %s", what, exc)
+        raise errors.StoreError(f"The image store failed to {what}") from None

@@ -1,0 +1,158 @@
+"""One ``Backend`` per store driver, for the contract suite in ``test_contract.py``.
+
+A backend builds fresh, isolated stores of its driver (``make``), and stores in two failure
+states: full (``full``) and unreachable (``unreachable``). ``file`` runs in a temporary
+directory, with a mocked ``ENOSPC``/``EIO`` for its failures. ``swift`` runs against a real
+single-node Swift (``tools/swift``: Debian's 2.30, tempauth, loopback), started once per pytest
+session; each store gets containers of its own, a full one containers whose quota
+(``X-Container-Meta-Quota-Count: 0``, the container_quotas middleware) refuses every object,
+an unreachable one an auth address on a closed port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import swiftclient
+
+from imgreg.store import Store
+from imgreg.store import filesystem as fs
+from imgreg.store.swift import SwiftStore
+from tests.background import tool_running
+from tests.unit.helpers import make_conf
+
+ROOT = Path(__file__).resolve().parents[2]
+SWIFT_START_TIMEOUT = 300.0  # the first run installs Swift from apt
+
+
+class Backend:
+    name: str
+
+    def make(self) -> Store:
+        raise NotImplementedError
+
+    def full(self) -> Store:
+        """A store with no room for anything."""
+        raise NotImplementedError
+
+    def unreachable(self) -> Store:
+        """A store whose storage cannot be reached (or fails to write: an I/O error)."""
+        raise NotImplementedError
+
+
+class FileBackend(Backend):
+    name = "file"
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tmp_path = tmp_path
+        self.monkeypatch = monkeypatch
+        # over hashing.PARALLEL_MIN, and small enough that the test data spans many blocks
+        monkeypatch.setattr(fs, "BLOCK", 64 * 1024 + 7)
+
+    def make(self) -> Store:
+        root = self.tmp_path / f"store-{secrets.token_hex(4)}"
+        return fs.FilesystemStore(make_conf(glance_store__filesystem_store_datadir=str(root)))
+
+    def _failing_writes(self, code: int) -> Store:
+        store = self.make()
+        real_write = os.write
+        writes = []
+
+        def write(fd: int, data: Any) -> int:
+            writes.append(fd)
+            if len(writes) > 1:  # the first block lands, the second does not
+                raise OSError(code, os.strerror(code))
+            return real_write(fd, data)
+
+        self.monkeypatch.setattr(os, "write", write)
+        return store
+
+    def full(self) -> Store:
+        return self._failing_writes(errno.ENOSPC)
+
+    def unreachable(self) -> Store:
+        return self._failing_writes(errno.EIO)
+
+
+class SwiftBackend(Backend):
+    name = "swift"
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def settings(self, container: str, **overrides: Any) -> dict[str, Any]:
+        """``[glance_store]`` options for a store in ``container``."""
+        return {
+            "swift_store_auth_address": self.info["auth_url"],
+            "swift_store_auth_version": self.info["auth_version"],
+            "swift_store_user": self.info["user"],
+            "swift_store_key": self.info["key"],
+            "swift_store_container": container,
+            "swift_store_create_container_on_put": True,
+            # 1 MiB segments, so that the suite's larger data is a 3-segment SLO
+            "swift_store_large_object_size": 1,
+            "swift_store_large_object_chunk_size": 1,
+            **overrides,
+        }
+
+    def conf_overrides(self, container: str, **overrides: Any) -> dict[str, Any]:
+        """``make_conf`` arguments for a store in ``container``."""
+        settings = self.settings(container, **overrides)
+        return {f"glance_store__{k}": v for k, v in settings.items()}
+
+    def make(self, **overrides: Any) -> Store:
+        container = f"c{secrets.token_hex(6)}"
+        return SwiftStore(make_conf(**self.conf_overrides(container, **overrides)))
+
+    def client(self) -> swiftclient.Connection:
+        return swiftclient.Connection(
+            authurl=self.info["auth_url"], user=self.info["user"], key=self.info["key"]
+        )
+
+    def full(self) -> Store:
+        container = f"full{secrets.token_hex(6)}"
+        quota = {"X-Container-Meta-Quota-Count": "0"}
+        with contextlib.closing(self.client()) as conn:
+            conn.put_container(container, headers=quota)
+            conn.put_container(f"{container}_segments", headers=quota)
+        return SwiftStore(make_conf(**self.conf_overrides(container)))
+
+    def unreachable(self) -> Store:
+        with socket.socket() as sock:  # a port nothing listens on once this closes
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        overrides = {"swift_store_auth_address": f"http://127.0.0.1:{port}/auth/v1.0"}
+        return SwiftStore(make_conf(**self.conf_overrides("unreachable", **overrides)))
+
+
+@pytest.fixture(scope="session")
+def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``tools/swift`` for the whole session; its swift.json."""
+    with tool_running("swift", tmp_path_factory.mktemp("swift"), SWIFT_START_TIMEOUT) as info:
+        yield info
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
+    "file": lambda request: FileBackend(
+        request.getfixturevalue("tmp_path"), request.getfixturevalue("monkeypatch")
+    ),
+    "swift": lambda request: SwiftBackend(request.getfixturevalue("swift_server")),
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param](request)
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    return backend.make()

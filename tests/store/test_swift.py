@@ -1,0 +1,132 @@
+"""What only the Swift store has: its SLO layout as the reaper sees it, its containers, and the
+whole Images API on it (upload, ranged and whole downloads, delete) against the real Swift."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import uuid
+
+import pytest
+
+from imgreg import recovery, wsgi
+from imgreg import store as stores
+from imgreg.domain import errors
+from imgreg.store import swift as swift_store
+from imgreg.store.swift import SwiftStore
+from tests.functional.helpers import client_with, new_image
+from tests.store.conftest import SwiftBackend
+from tests.store.test_contract import LARGE, read_all
+from tests.unit.helpers import make_conf
+
+
+@pytest.fixture
+def swift(swift_server):
+    return SwiftBackend(swift_server)
+
+
+def test_created_by_name(swift):
+    conf = make_conf(**swift.conf_overrides("byname"))
+    assert isinstance(stores.create("swift", conf), SwiftStore)
+
+
+def test_a_large_image_is_an_slo_of_segments(swift):
+    store = swift.make()
+    image_id = str(uuid.uuid4())
+    blob = store.add(image_id, io.BytesIO(LARGE), len(LARGE), "sha512")
+    with contextlib.closing(swift.client()) as conn:
+        meta = conn.head_object(store.container, image_id)
+        _, segments = conn.get_container(store.segments)
+    assert meta["x-static-large-object"] == "True"
+    assert [s["bytes"] for s in segments] == [1024 * 1024, 1024 * 1024, 300_001]
+    assert {s["name"].split("/")[0] for s in segments} == {meta["x-object-meta-segments"]}
+    store.delete(blob.url)
+    with contextlib.closing(swift.client()) as conn:
+        assert conn.get_container(store.segments)[1] == []
+
+
+def test_segments_a_half_done_delete_left_are_a_partial(swift):
+    store = swift.make()
+    image_id = str(uuid.uuid4())
+    store.add(image_id, io.BytesIO(LARGE), None, "sha512")
+    with contextlib.closing(swift.client()) as conn:  # the manifest went, its segments did not
+        conn.delete_object(store.container, image_id)
+    assert store.list_blobs() == []
+    (partial,) = store.list_partials()
+    assert partial.image_id == image_id
+    store.delete_partial(partial.name)
+    assert store.list_partials() == []
+
+
+def test_segments_of_an_overwritten_manifest_are_a_partial(swift):
+    store = swift.make()
+    image_id = str(uuid.uuid4())
+    store.add(image_id, io.BytesIO(LARGE), None, "sha512")
+    newer = os.urandom(len(LARGE))
+    blob = store.add(image_id, io.BytesIO(newer), None, "sha512")
+    (partial,) = store.list_partials()
+    assert partial.image_id == image_id
+    store.delete_partial(partial.name)
+    assert read_all(store, blob.url) == newer
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["sized", "unsized"])
+def test_more_segments_than_a_manifest_takes(swift, monkeypatch, declared):
+    monkeypatch.setattr(swift_store, "MAX_SEGMENTS", 2)
+    store = swift.make()
+    with pytest.raises(errors.StoreFull, match="over 2 segments of 1 MiB"):
+        store.add(str(uuid.uuid4()), io.BytesIO(LARGE), len(LARGE) if declared else None, "md5")
+    assert store.list_blobs() == []
+    assert store.list_partials() == []
+
+
+def test_missing_container_is_not_created_unless_configured(swift):
+    store = swift.make(swift_store_create_container_on_put=False)
+    with pytest.raises(errors.StoreError):
+        store.add(str(uuid.uuid4()), io.BytesIO(LARGE), None, "sha512")
+    assert store.list_blobs() == []
+    assert store.list_partials() == []
+
+
+def api_on_swift(conf, swift, **overrides):
+    settings = swift.settings(f"api{uuid.uuid4().hex[:8]}", default_store="swift")
+    return client_with(conf, **{f"glance_store.{k}": v for k, v in settings.items()}, **overrides)
+
+
+def test_reaper_removes_what_swift_was_left_with(conf, swift):
+    api = api_on_swift(conf, swift, upload_lease_seconds=1)
+    kept = new_image(api, b"kept")
+    store = wsgi.services().store
+    orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
+    abandoned = str(uuid.uuid4())
+    store.add(abandoned, io.BytesIO(LARGE), None, "sha512")
+    with contextlib.closing(swift.client()) as conn:  # the segments of a half-done delete
+        conn.delete_object(store.container, abandoned)
+    (partial,) = store.list_partials()
+    time.sleep(1.5)  # past the lease
+    reaped = recovery.reap(wsgi.services())
+    assert (reaped.blobs, reaped.partials) == ([orphan], [partial.name])
+    (left,) = store.list_blobs()
+    assert left.endswith(kept["id"])
+    assert store.list_partials() == []
+    assert api.get(f"/v2/images/{kept['id']}/file").body == b"kept"
+
+
+def test_images_api_on_swift(conf, swift):
+    api = api_on_swift(conf, swift)
+    image = new_image(api, LARGE)
+    assert (image["status"], image["size"]) == ("active", len(LARGE))
+    resp = api.get(f"/v2/images/{image['id']}/file")
+    assert resp.status_int == 200
+    assert resp.body == LARGE
+    resp = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=1048570-1048585"})
+    assert resp.status_int == 206
+    assert resp.body == LARGE[1048570:1048586]
+    store = stores.create("swift", conf)
+    (url,) = store.list_blobs()
+    assert url.endswith(image["id"])
+    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
+    assert store.list_blobs() == []
+    assert store.list_partials() == []
