@@ -233,7 +233,7 @@ class FilesystemStore:
         return sorted(found, key=lambda p: p.name)
 
     def delete_partial(self, name: str) -> None:
-        if os.path.basename(name) != name or name in (".", ".."):
+        if not name or os.path.basename(name) != name or name in (".", ".."):
             raise errors.NotFound("Partial upload not found")
         _unlink(os.path.join(self.partial, name))
 

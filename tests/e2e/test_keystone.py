@@ -26,7 +26,6 @@ from tests.e2e.clients import BIN
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 900.0  # the first run creates Keystone's venv with pip
 PASSWORD = "password"  # every user's, see tools/keystone
 

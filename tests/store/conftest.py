@@ -29,7 +29,6 @@ from imgreg.store.swift import SwiftStore
 from tests.background import tool_running
 from tests.unit.helpers import make_conf
 
-ROOT = Path(__file__).resolve().parents[2]
 SWIFT_START_TIMEOUT = 300.0  # the first run installs Swift from apt
 
 
