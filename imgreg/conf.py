@@ -9,6 +9,7 @@ from __future__ import annotations
 import oslo_messaging
 from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
+from oslo_middleware.healthcheck import opts as healthcheck_opts
 
 CONF = cfg.ConfigOpts()
 
@@ -291,12 +292,22 @@ MESSAGING_GROUP = "oslo_messaging_notifications"
 # Glance's exchange, so consumers written for Glance (Ceilometer, indexers) hear imgreg too.
 oslo_messaging.set_transport_defaults(control_exchange="glance")
 
+# GET /healthcheck is oslo.middleware's healthcheck app (mounted beside the API by the paste
+# composite, so it needs no token), configured by [healthcheck] here, with imgreg's defaults:
+# the readiness check (imgreg.health: database and store answer) and a drain file whose
+# presence answers 503 while the API itself keeps serving.
+cfg.set_defaults(healthcheck_opts.HEALTHCHECK_OPTS, backends=["disable_by_file", "imgreg"])
+cfg.set_defaults(
+    healthcheck_opts.DISABLE_BY_FILE_OPTS, disable_by_file_path="$state_path/healthcheck_disable"
+)
+
 GROUPS = {
     None: server_opts + image_opts + notification_opts,
     "paste_deploy": paste_opts,
     "database": database_opts,
     "glance_store": store_opts,
     "image_format": format_opts,
+    "healthcheck": healthcheck_opts.HEALTHCHECK_OPTS + healthcheck_opts.DISABLE_BY_FILE_OPTS,
 }
 
 

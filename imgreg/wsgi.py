@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import webob.exc
 from oslo_config import cfg
 from oslo_utils import strutils
 from paste import deploy
@@ -24,6 +25,8 @@ from imgreg.api.middleware import (
 from imgreg.api.router import Router
 from imgreg.api.versions import MINORS
 from imgreg.db.session import Database
+from imgreg.health import PATH as HEALTHCHECK_PATH
+from imgreg.health import HealthcheckRouter
 from imgreg.layers.quota import parse_storage_quota
 from imgreg.notifications import Notifier
 from imgreg.policies import Policy
@@ -106,6 +109,24 @@ def authtoken_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     return lambda app: VersionNegotiationMiddleware(app, services(), MINORS)
+
+
+def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    """oslo.middleware's healthcheck app, reading ``[healthcheck]`` from imgreg's configuration;
+    options in the paste section (Glance sets ``backends`` there) override it. A request it
+    declines (``allowed_source_ranges``, ``ignore_proxied_requests``) gets 404."""
+    from oslo_middleware import healthcheck
+
+    for name, value in local_conf.items():
+        imgreg_conf.CONF.set_override(name, value, group="healthcheck")
+    return healthcheck.Healthcheck(webob.exc.HTTPNotFound(), imgreg_conf.CONF)
+
+
+def healthcheck_composite(loader: Any, global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    """Paste composite: ``/healthcheck`` (before any auth) to its app, the rest to ``/``."""
+    api = loader.get_app(local_conf["/"], global_conf=global_conf)
+    health = loader.get_app(local_conf[HEALTHCHECK_PATH], global_conf=global_conf)
+    return HealthcheckRouter(api, health)
 
 
 def load_app(conf: cfg.ConfigOpts = imgreg_conf.CONF) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import webob
 import webob.dec
 
+from imgreg import logs
 from imgreg.api import errors as api_errors
 from imgreg.api.versions import versions_response
 from imgreg.context import RequestContext
@@ -47,7 +48,11 @@ class RequestIdMiddleware(Middleware):
         else:
             request_id = f"req-{uuid.uuid4()}"
         request.environ["imgreg.request_id"] = request_id
-        response = request.get_response(self.app)
+        token = logs.REQUEST_ID.set(request_id)  # for the log lines this thread writes
+        try:
+            response = request.get_response(self.app)
+        finally:
+            logs.REQUEST_ID.reset(token)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
 

@@ -18,7 +18,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from imgreg import conf as imgreg_conf
-from imgreg import recovery, wsgi
+from imgreg import logs, recovery, wsgi
 from imgreg.cmd import worker
 
 LOG = logging.getLogger(__name__)
@@ -39,8 +39,7 @@ class ImgregServer(BaseApplication):
 
 def main(argv: list[str] | None = None) -> int:
     conf = imgreg_conf.parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s "
-                        "%(name)s %(message)s")  # fmt: skip
+    logs.setup()
     try:
         wsgi.load_app()  # fail here, once, with a clear message, not in every worker
     except Exception as exc:

@@ -88,6 +88,11 @@ class Store(Protocol):
         """Remove one partial file by the name ``list_partials`` gave; missing is no error."""
         ...
 
+    def check(self) -> None:
+        """Raise ``StoreError`` unless the store answers and takes writes (the readiness
+        check behind ``/healthcheck``, asked every few seconds: keep it one cheap call)."""
+        ...
+
 
 _DRIVERS: dict[str, Callable[[cfg.ConfigOpts], Any]] = {}
 

@@ -237,6 +237,12 @@ class FilesystemStore:
             raise errors.NotFound("Partial upload not found")
         _unlink(os.path.join(self.partial, name))
 
+    def check(self) -> None:
+        # access() also says EROFS for root on a file system remounted read-only; a removed
+        # or unmounted directory fails it too (the mount point left behind has no .partial)
+        if not os.access(self.partial, os.W_OK | os.X_OK):
+            raise errors.StoreError(f"store directory {self.partial} is missing or read-only")
+
 
 def _is_uuid(name: str) -> bool:
     try:

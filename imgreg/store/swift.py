@@ -372,6 +372,18 @@ class SwiftStore:
         with self._connection() as conn, _translated("delete a partial upload"):
             self._delete_group(conn, name)
 
+    def check(self) -> None:
+        """One HEAD of the container, not repeated (the balancer asks again in a second; an
+        expired token is still renewed). A container the first upload will create is fine."""
+        with self._connection(retries=0) as conn:
+            try:
+                with _translated("answer the health check", passing=(404,)):
+                    conn.head_container(self.container)
+            except ClientException as exc:
+                if not self.create_containers:
+                    LOG.warning("swift: container %s is missing: %s", self.container, exc)
+                    raise errors.StoreError("The image store has no container") from None
+
 
 def _delete_object(conn: swiftclient.Connection, container: str, name: str) -> None:
     try:

@@ -234,6 +234,12 @@ def test_unreachable_store(backend, size):
     assert "127.0.0.1" not in caught.value.message
 
 
+def test_check_passes_on_a_working_store(store):
+    store.check()  # empty: a new deployment is ready before its first upload
+    store.add(new_id(), io.BytesIO(SMALL), len(SMALL), "sha512")
+    store.check()
+
+
 # -- what the reaper sees ------------------------------------------------------------------------
 def stalled(data: bytes, fail: BaseException | None = None) -> Trickle:
     """A stream that stops after 1.5 MiB (a Swift segment is written) until ``go`` is set."""

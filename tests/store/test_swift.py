@@ -90,6 +90,25 @@ def test_missing_container_is_not_created_unless_configured(swift):
     assert store.list_partials() == []
 
 
+def test_check_asks_swift_once(swift):
+    swift.make().check()  # the container comes with the first upload: ready
+    with pytest.raises(errors.StoreError, match="no container"):
+        swift.make(swift_store_create_container_on_put=False).check()
+    with pytest.raises(errors.StoreError) as caught:
+        swift.unreachable().check()
+    assert "127.0.0.1" not in caught.value.message
+
+
+def test_healthcheck_on_swift(conf, swift):
+    api = api_on_swift(conf, swift)
+    assert api.get("/healthcheck").status_int == 200
+    conf.set_override("swift_store_create_container_on_put", False, group="glance_store")
+    wsgi.reset()  # the same store, now without its container
+    resp = api.get("/healthcheck")
+    assert resp.status_int == 503
+    assert "STORE UNAVAILABLE" in resp.text
+
+
 def api_on_swift(conf, swift, **overrides):
     settings = swift.settings(f"api{uuid.uuid4().hex[:8]}", default_store="swift")
     return client_with(conf, **{f"glance_store.{k}": v for k, v in settings.items()}, **overrides)

@@ -235,3 +235,10 @@ def test_urls_outside_the_store_are_refused(store, tmp_path_factory, index, op):
         getattr(store, op)(url)
     with open(victim, "rb") as f:
         assert f.read() == b"precious"
+
+
+def test_check_passes_on_a_writable_store_and_fails_when_it_is_gone(store):
+    store.check()
+    os.rmdir(store.partial)  # the directory was removed or its file system unmounted
+    with pytest.raises(errors.StoreError, match="missing or read-only"):
+        store.check()
