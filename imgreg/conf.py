@@ -237,6 +237,61 @@ store_opts = [
         min=1,
         help="Size of each segment of a large image, in MiB.",
     ),
+    # The S3 store (imgreg/store/s3.py); Glance's names and defaults. Unlike Glance, blob URLs
+    # (s3://<bucket>/<image-id>) never hold the keys, so changing them moves no image.
+    cfg.StrOpt(
+        "s3_store_host",
+        help="The S3 endpoint: a URL (https://s3.example.com:8080) or a host[:port] (http).",
+    ),
+    cfg.StrOpt(
+        "s3_store_region_name",
+        default="",
+        help="Region the requests are signed for; empty: us-east-1 (Swift's s3api, Ceph RGW "
+        "and MinIO accept it unless configured otherwise).",
+    ),
+    cfg.StrOpt("s3_store_access_key", secret=True, help="Access key imgreg stores images as."),
+    cfg.StrOpt("s3_store_secret_key", secret=True, help="s3_store_access_key's secret key."),
+    cfg.StrOpt("s3_store_bucket", help="Bucket of the images."),
+    cfg.BoolOpt(
+        "s3_store_create_bucket_on_put",
+        default=False,
+        help="Create the bucket when an image is stored, if it is missing.",
+    ),
+    cfg.StrOpt(
+        "s3_store_bucket_url_format",
+        default="auto",
+        choices=["auto", "virtual", "path"],
+        help="Addressing: 'path' (http://host/bucket/key: s3api, MinIO and RGW without "
+        "wildcard DNS), 'virtual' (http://bucket.host/key) or 'auto' (virtual for AWS, path "
+        "for an IP address; botocore's rule).",
+    ),
+    cfg.IntOpt(
+        "s3_store_large_object_size",
+        default=100,
+        min=1,
+        help="Images of this many MiB or more, and images of unknown size longer than one "
+        "part, are multipart uploads; smaller ones are one PUT.",
+    ),
+    cfg.IntOpt(
+        "s3_store_large_object_chunk_size",
+        default=10,
+        min=1,
+        help="Size of each part of a multipart upload, in MiB. AWS and Swift's s3api refuse "
+        "parts under 5 MiB (but the last); S3 allows 10,000 parts, so this bounds an image to "
+        "10,000 times it.",
+    ),
+    cfg.IntOpt(
+        "s3_store_thread_pools",
+        default=2,
+        min=1,
+        help="Parts of one multipart upload sent at once; each holds a part in memory while "
+        "the next is read (Glance's default is 10).",
+    ),
+    cfg.StrOpt(
+        "s3_store_cacert",
+        default="",
+        help="CA bundle to verify the endpoint's certificate with; empty: botocore's.",
+    ),
 ]
 
 format_opts = [

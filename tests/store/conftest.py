@@ -6,7 +6,9 @@ directory, with a mocked ``ENOSPC``/``EIO`` for its failures. ``swift`` runs aga
 single-node Swift (``tools/swift``: Debian's 2.30, tempauth, loopback), started once per pytest
 session; each store gets containers of its own, a full one containers whose quota
 (``X-Container-Meta-Quota-Count: 0``, the container_quotas middleware) refuses every object,
-an unreachable one an auth address on a closed port.
+an unreachable one an auth address on a closed port. ``s3`` runs against the same Swift through
+its ``s3api`` middleware (path-style, us-east-1, tempauth's user as the access key): a bucket
+per store, the same container quota for a full one, a closed port for an unreachable one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import swiftclient
 
 from imgreg.store import Store
 from imgreg.store import filesystem as fs
+from imgreg.store.s3 import S3Store
 from imgreg.store.swift import SwiftStore
 from tests.background import tool_running
 from tests.unit.helpers import make_conf
@@ -132,6 +135,49 @@ class SwiftBackend(Backend):
         return SwiftStore(make_conf(**self.conf_overrides("unreachable", **overrides)))
 
 
+class S3Backend(Backend):
+    name = "s3"
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.swift = SwiftBackend(info)
+
+    def settings(self, bucket: str, **overrides: Any) -> dict[str, Any]:
+        """``[glance_store]`` options for a store in ``bucket``."""
+        return {
+            "s3_store_host": self.info["url"],
+            "s3_store_access_key": self.info["user"],
+            "s3_store_secret_key": self.info["key"],
+            "s3_store_bucket": bucket,
+            "s3_store_bucket_url_format": "path",
+            "s3_store_create_bucket_on_put": True,
+            # 1 MiB parts (tools/swift lowers s3api's minimum to that), so that the suite's
+            # larger data is a 3-part multipart upload
+            "s3_store_large_object_size": 1,
+            "s3_store_large_object_chunk_size": 1,
+            **overrides,
+        }
+
+    def conf_overrides(self, bucket: str, **overrides: Any) -> dict[str, Any]:
+        return {f"glance_store__{k}": v for k, v in self.settings(bucket, **overrides).items()}
+
+    def make(self, **overrides: Any) -> S3Store:
+        return S3Store(make_conf(**self.conf_overrides(f"b{secrets.token_hex(6)}", **overrides)))
+
+    def full(self) -> Store:
+        bucket = f"full{secrets.token_hex(6)}"  # parts go in; completing the upload fails
+        with contextlib.closing(self.swift.client()) as conn:
+            conn.put_container(bucket, headers={"X-Container-Meta-Quota-Count": "0"})
+        return S3Store(make_conf(**self.conf_overrides(bucket)))
+
+    def unreachable(self) -> Store:
+        with socket.socket() as sock:  # a port nothing listens on once this closes
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        overrides = {"s3_store_host": f"http://127.0.0.1:{port}"}
+        return S3Store(make_conf(**self.conf_overrides("unreachable", **overrides)))
+
+
 @pytest.fixture(scope="session")
 def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``tools/swift`` for the whole session; its swift.json."""
@@ -144,6 +190,7 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
         request.getfixturevalue("tmp_path"), request.getfixturevalue("monkeypatch")
     ),
     "swift": lambda request: SwiftBackend(request.getfixturevalue("swift_server")),
+    "s3": lambda request: S3Backend(request.getfixturevalue("swift_server")),
 }
 
 

@@ -20,6 +20,7 @@ import pytest
 from imgreg.domain import errors
 from imgreg.recovery import blob_image_id
 from imgreg.store import Store, StoredBlob
+from tests.functional.helpers import new_image
 
 MiB = 1024 * 1024
 SMALL = os.urandom(300_000)  # one object (Swift), a few blocks (file)
@@ -305,3 +306,22 @@ def test_delete_partial(store):
 def test_delete_partial_refuses_other_names(store, name):
     with pytest.raises(errors.NotFound):
         store.delete_partial(name)
+
+
+def images_api_round_trip(api, store) -> str:
+    """Upload LARGE through the Images API to ``store``, read it back whole and by range,
+    delete it; the store ends empty. Returns the blob's URL (as the store listed it)."""
+    image = new_image(api, LARGE)
+    assert (image["status"], image["size"]) == ("active", len(LARGE))
+    resp = api.get(f"/v2/images/{image['id']}/file")
+    assert resp.status_int == 200
+    assert resp.body == LARGE
+    resp = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=1048570-1048585"})
+    assert resp.status_int == 206
+    assert resp.body == LARGE[1048570:1048586]
+    (url,) = store.list_blobs()
+    assert url.endswith(image["id"])
+    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
+    assert store.list_blobs() == []
+    assert store.list_partials() == []
+    return url
