@@ -32,7 +32,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests import dbs
 from tests.e2e.conftest import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,13 +41,7 @@ LEASE_SECONDS = 5  # upload_lease_seconds of the nodes: what a killed node left 
 DETECTION_SECONDS = 5.0  # errors are allowed only this long after a node dies
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        dbs.KIND != "postgresql",
-        reason="the cluster's database is PostgreSQL: runs in the postgresql pass only",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 @dataclasses.dataclass
