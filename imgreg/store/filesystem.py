@@ -31,6 +31,7 @@ from imgreg import faults
 from imgreg.domain import errors
 from imgreg.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store.source import is_uuid
 
 BLOCK = 4 * 1024 * 1024
 SCHEME = "file://"
@@ -214,7 +215,7 @@ class FilesystemStore:
         """URLs of every complete blob (files named by a UUID in the root)."""
         urls = []
         for entry in os.scandir(self.root):
-            if entry.is_file(follow_symlinks=False) and _is_uuid(entry.name):
+            if entry.is_file(follow_symlinks=False) and is_uuid(entry.name):
                 urls.append(SCHEME + entry.path)
         return sorted(urls)
 
@@ -242,13 +243,6 @@ class FilesystemStore:
         # or unmounted directory fails it too (the mount point left behind has no .partial)
         if not os.access(self.partial, os.W_OK | os.X_OK):
             raise errors.StoreError(f"store directory {self.partial} is missing or read-only")
-
-
-def _is_uuid(name: str) -> bool:
-    try:
-        return str(uuid.UUID(name)) == name
-    except ValueError:
-        return False
 
 
 def _unlink(path: str) -> None:

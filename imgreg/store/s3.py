@@ -38,7 +38,7 @@ from imgreg.domain import errors
 from imgreg.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.s3_multipart import GONE, MultipartUpload, content_md5, read_part
-from imgreg.store.swift import BLOCK, Source
+from imgreg.store.source import BLOCK, Source, is_uuid
 
 LOG = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class S3Store:
         """The key of ``url``; only ``s3://<bucket>/<uuid>`` is accepted."""
         prefix = f"{SCHEME}{self.bucket}/"
         key = url[len(prefix) :] if url.startswith(prefix) else ""
-        if not _is_uuid(key):
+        if not is_uuid(key):
             raise errors.NotFound("Image data not found")
         return key
 
@@ -244,7 +244,7 @@ class S3Store:
         keys = [
             o["Key"] for page in self._pages("list_objects_v2") for o in page.get("Contents", [])
         ]
-        return sorted(f"{SCHEME}{self.bucket}/{key}" for key in keys if _is_uuid(key))
+        return sorted(f"{SCHEME}{self.bucket}/{key}" for key in keys if is_uuid(key))
 
     def list_partials(self) -> list[PartialFile]:
         """Multipart uploads not completed nor aborted; their time is their newest part's."""
@@ -252,7 +252,7 @@ class S3Store:
         for page in self._pages("list_multipart_uploads"):
             for upload in page.get("Uploads", []):
                 key, upload_id = upload["Key"], upload["UploadId"]
-                if _is_uuid(key) and PARTIAL.match(f"{key}.{upload_id}"):
+                if is_uuid(key) and PARTIAL.match(f"{key}.{upload_id}"):
                     times = [upload["Initiated"].timestamp()]
                     parts = self._pages("list_parts", Key=key, UploadId=upload_id)
                     times += [p["LastModified"].timestamp() for page in parts
@@ -294,13 +294,6 @@ class S3Store:
 def _code(exc: botocore.exceptions.ClientError) -> str:
     code: str = exc.response.get("Error", {}).get("Code", "")
     return code
-
-
-def _is_uuid(name: str) -> bool:
-    try:
-        return str(uuid.UUID(name)) == name
-    except ValueError:
-        return False
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 import botocore.exceptions
 
 from imgreg.domain import errors
-from imgreg.store.swift import BLOCK, Source
+from imgreg.store.source import BLOCK, Source
 
 LOG = logging.getLogger(__name__)
 

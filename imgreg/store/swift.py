@@ -42,10 +42,10 @@ from swiftclient import ClientException
 from imgreg.domain import errors
 from imgreg.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store.source import BLOCK, Source, is_uuid
 
 LOG = logging.getLogger(__name__)
 
-BLOCK = 1024 * 1024
 MiB = 1024 * 1024
 SCHEME = "swift://"
 SEGMENTS_META = "X-Object-Meta-Segments"
@@ -81,51 +81,6 @@ class SwiftReader:
         finally:
             if self.on_close is not None:
                 self.on_close()
-
-
-class Source:
-    """The upload stream as Swift reads it: counted, checked against the expected size, hashed.
-    An error of the stream (or a wrong size) is kept, so that ``add`` re-raises it as it was,
-    whatever the HTTP client wrapped it in."""
-
-    def __init__(self, stream: BinaryIO, expected: int | None, hasher: DualHasher) -> None:
-        self.stream = stream
-        self.expected = expected
-        self.hasher = hasher
-        self.size = 0
-        self.error: BaseException | None = None
-
-    def read(self, want: int) -> bytes:
-        try:
-            if self.expected is not None:
-                want = min(want, self.expected - self.size + 1)
-            buf = self.stream.read(want)
-            self.size += len(buf)
-            if self.expected is not None and self.size > self.expected:
-                raise errors.Invalid(
-                    f"Size exceeds: expected {self.expected} bytes, got more than that"
-                )
-            if not buf and self.expected is not None and self.size != self.expected:
-                raise errors.Invalid(
-                    f"Size mismatch: expected {self.expected} bytes, got {self.size} bytes"
-                )
-        except BaseException as exc:
-            self.error = exc
-            raise
-        if buf:
-            self.hasher.update(buf)
-        return buf
-
-    def body(self, first: bytes, limit: float) -> Iterator[bytes]:
-        """``first``, then what follows, up to ``limit`` bytes in all or the stream's end."""
-        sent = len(first)
-        yield first
-        while sent < limit:
-            buf = self.read(int(min(BLOCK, limit - sent)))
-            if not buf:
-                return
-            sent += len(buf)
-            yield buf
 
 
 @register("swift")
@@ -181,7 +136,7 @@ class SwiftStore:
         """The object name of ``url``; only ``swift://<container>/<uuid>`` is accepted."""
         prefix = f"{SCHEME}{self.container}/"
         name = url[len(prefix) :] if url.startswith(prefix) else ""
-        if not _is_uuid(name):
+        if not is_uuid(name):
             raise errors.NotFound("Image data not found")
         return name
 
@@ -338,7 +293,7 @@ class SwiftStore:
         with self._connection() as conn, _translated("list the images"):
             objects = self._listing(conn, self.container)
         return sorted(f"{SCHEME}{self.container}/{o['name']}" for o in objects
-                      if _is_uuid(o["name"]))  # fmt: skip
+                      if is_uuid(o["name"]))  # fmt: skip
 
     def list_partials(self) -> list[PartialFile]:
         """Groups of segments that no manifest names (uploads in flight or abandoned); a
@@ -391,13 +346,6 @@ def _delete_object(conn: swiftclient.Connection, container: str, name: str) -> N
     except ClientException as exc:
         if exc.http_status != 404:
             raise
-
-
-def _is_uuid(name: str) -> bool:
-    try:
-        return str(uuid.UUID(name)) == name
-    except ValueError:
-        return False
 
 
 def _timestamp(last_modified: str) -> float:
