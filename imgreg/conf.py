@@ -292,6 +292,38 @@ store_opts = [
         default="",
         help="CA bundle to verify the endpoint's certificate with; empty: botocore's.",
     ),
+    # The RBD store (imgreg/store/rbd.py); Glance's names and layout (an RBD image named by
+    # the image id with a protected snapshot "snap"). Only rados_connect_timeout's default
+    # differs: Glance's 0 (wait for ever) would hang every upload while the monitors are down.
+    cfg.StrOpt("rbd_store_pool", default="images", help="RADOS pool of the images."),
+    cfg.StrOpt(
+        "rbd_store_user",
+        default="",
+        help="Ceph client imgreg connects as (without 'client.'); empty: librados's default.",
+    ),
+    cfg.StrOpt(
+        "rbd_store_ceph_conf",
+        default="",
+        help="ceph.conf to read (monitors, keyring); empty: librados's search path.",
+    ),
+    cfg.IntOpt(
+        "rbd_store_chunk_size",
+        default=8,
+        min=1,
+        max=32,
+        help="Size of the RADOS objects an image is striped over, in MiB (a power of 2).",
+    ),
+    cfg.IntOpt(
+        "rados_connect_timeout",
+        default=30,
+        min=1,
+        help="Seconds to wait for the cluster when connecting (and the health check).",
+    ),
+    cfg.BoolOpt(
+        "rbd_thin_provisioning",
+        default=False,
+        help="Skip writing blocks of zeros on upload: they stay unallocated in the RBD image.",
+    ),
 ]
 
 format_opts = [

@@ -38,8 +38,12 @@ class Reaped:
 
 
 def blob_image_id(url: str) -> str:
-    """Blob URLs end with the id of the image they were written for (``Store.list_blobs``)."""
-    return url.rstrip("/").rsplit("/", 1)[-1]
+    """Blob URLs end with the id of the image they were written for (``Store.list_blobs``),
+    or with it and the snapshot ``/snap`` (RBD's, as Glance names them)."""
+    parts = url.rstrip("/").split("/")
+    if len(parts) > 1 and url.startswith("rbd://") and parts[-1] == "snap":
+        return parts[-2]
+    return parts[-1]
 
 
 def reap(svc: Services) -> Reaped:

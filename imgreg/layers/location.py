@@ -17,7 +17,7 @@ from imgreg.domain.image import Image
 from imgreg.inspection import InspectingReader, Rules
 from imgreg.integrity import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.store import BlobReader, LocalBlobReader, Store
+from imgreg.store import BlobReader, CloningStore, LocalBlobReader, Store
 
 LOG = logging.getLogger(__name__)
 
@@ -74,6 +74,12 @@ class LocationImageRepo(RepoLayer):
                 LOG.exception("could not delete the data of image %s", image.id)
 
     def remove(self, image: Image) -> None:
+        store = self.store
+        if isinstance(store, CloningStore) and any(store.in_use(u) for u in image.locations):
+            # as Glance: 409, and the image stays
+            raise errors.Conflict(
+                f"Image {image.id} cannot be deleted: its data is in use (it has clones)"
+            )
         if self.conf.delayed_delete and image.locations and image.status == "active":
             image.schedule_delete()  # the data stays until `imgreg-manage scrub`
             self.inner.remove(image)

@@ -57,6 +57,14 @@ class LocalBlobReader(BlobReader, Protocol):
     def mark_verified(self, crc: int) -> None: ...
 
 
+@runtime_checkable
+class CloningStore(Protocol):
+    """A store whose blobs can have copy-on-write clones (RBD's, made by Nova or Cinder),
+    which keep the data in use: it cannot be deleted while they exist."""
+
+    def in_use(self, url: str) -> bool: ...
+
+
 class Store(Protocol):
     def add(
         self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str
@@ -106,7 +114,7 @@ def register(name: str) -> Callable[[type], type]:
 
 
 def create(name: str, conf: cfg.ConfigOpts) -> Store:
-    from imgreg.store import filesystem, s3, swift  # noqa: F401 - register the built-in drivers
+    from imgreg.store import filesystem, rbd, s3, swift  # noqa: F401 - register the built-in drivers
 
     try:
         factory = _DRIVERS[name]

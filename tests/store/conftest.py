@@ -9,30 +9,39 @@ session; each store gets containers of its own, a full one containers whose quot
 an unreachable one an auth address on a closed port. ``s3`` runs against the same Swift through
 its ``s3api`` middleware (path-style, us-east-1, tempauth's user as the access key): a bucket
 per store, the same container quota for a full one, a closed port for an unreachable one.
+``rbd`` runs against a real single-node Ceph (``tools/ceph``: Debian's 16.2, one monitor,
+manager and OSD), started once per pytest session: a pool per store, a full one a pool whose
+object quota is used up (Ceph flags it ``full_quota``), an unreachable one a monitor address on
+a closed port.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rados
 import swiftclient
 
 from imgreg.store import Store
 from imgreg.store import filesystem as fs
+from imgreg.store.rbd import RbdStore
 from imgreg.store.s3 import S3Store
 from imgreg.store.swift import SwiftStore
 from tests.background import tool_running
 from tests.unit.helpers import make_conf
 
 SWIFT_START_TIMEOUT = 300.0  # the first run installs Swift from apt
+CEPH_START_TIMEOUT = 300.0
 
 
 class Backend:
@@ -178,6 +187,82 @@ class S3Backend(Backend):
         return S3Store(make_conf(**self.conf_overrides("unreachable", **overrides)))
 
 
+class RbdBackend(Backend):
+    name = "rbd"
+
+    def __init__(self, info: dict[str, Any], tmp_path: Path) -> None:
+        self.info = info
+        self.tmp_path = tmp_path
+
+    def settings(self, pool: str, **overrides: Any) -> dict[str, Any]:
+        """``[glance_store]`` options for a store in ``pool``."""
+        return {
+            "rbd_store_ceph_conf": self.info["conf"],
+            "rbd_store_pool": pool,
+            "rbd_store_chunk_size": 1,  # 1 MiB objects: the suite's larger data spans three
+            "rados_connect_timeout": 10,
+            **overrides,
+        }
+
+    def make(self, **overrides: Any) -> RbdStore:
+        pool = f"p{secrets.token_hex(6)}"
+        self.command("osd pool create", pool=pool, pg_num=1)
+        self.command("osd pool application enable", pool=pool, app="rbd")
+        return self.store(pool, **overrides)
+
+    def store(self, pool: str, **overrides: Any) -> RbdStore:
+        settings = self.settings(pool, **overrides)
+        return RbdStore(make_conf(**{f"glance_store__{k}": v for k, v in settings.items()}))
+
+    def command(self, prefix: str, **args: Any) -> Any:
+        """A monitor command, as the ``ceph`` CLI sends it; its JSON answer."""
+        cluster = rados.Rados(conffile=self.info["conf"])
+        cluster.connect(timeout=30)
+        try:
+            ret, out, err = cluster.mon_command(
+                json.dumps({"prefix": prefix, "format": "json", **args}), b"", timeout=30
+            )
+        finally:
+            cluster.shutdown()
+        assert ret == 0, f"ceph {prefix}: {err}"
+        return json.loads(out) if out else None
+
+    def full(self) -> Store:
+        return self.store(self.info["full_pool"])
+
+    def unreachable(self) -> Store:
+        with socket.socket() as sock:  # a port nothing listens on once this closes
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        conf = self.tmp_path / f"unreachable-{secrets.token_hex(4)}.conf"
+        conf.write_text(f"[global]\nmon host = v2:127.0.0.1:{port}\n"
+                        "auth client required = none\n")  # fmt: skip
+        return self.store("images", rbd_store_ceph_conf=str(conf), rados_connect_timeout=2)
+
+
+@pytest.fixture(scope="session")
+def ceph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``tools/ceph`` for the whole session; its ceph.json, plus ``full_pool``: a pool whose
+    object quota (1) is used up, once Ceph has flagged it full."""
+    with tool_running("ceph", tmp_path_factory.mktemp("ceph"), CEPH_START_TIMEOUT) as info:
+        backend = RbdBackend(info, tmp_path_factory.mktemp("rbd"))
+        pool = "full"
+        backend.command("osd pool create", pool=pool, pg_num=8)
+        backend.command("osd pool application enable", pool=pool, app="rbd")
+        backend.command("osd pool set-quota", pool=pool, field="max_objects", val="1")
+        cluster = rados.Rados(conffile=info["conf"])
+        cluster.connect(timeout=30)
+        with contextlib.closing(cluster.open_ioctx(pool)) as ioctx:
+            ioctx.write_full("filler", b"x")
+        cluster.shutdown()
+        deadline = time.monotonic() + 60  # the manager reports usage every few seconds
+        while not any(p["pool_name"] == pool and "full_quota" in p["flags_names"]
+                      for p in backend.command("osd pool ls", detail="detail")):  # fmt: skip
+            assert time.monotonic() < deadline, "Ceph did not flag the pool full"
+            time.sleep(0.5)
+        yield {**info, "full_pool": pool}
+
+
 @pytest.fixture(scope="session")
 def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``tools/swift`` for the whole session; its swift.json."""
@@ -191,6 +276,9 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     ),
     "swift": lambda request: SwiftBackend(request.getfixturevalue("swift_server")),
     "s3": lambda request: S3Backend(request.getfixturevalue("swift_server")),
+    "rbd": lambda request: RbdBackend(
+        request.getfixturevalue("ceph_server"), request.getfixturevalue("tmp_path")
+    ),
 }
 
 
