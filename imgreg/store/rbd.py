@@ -34,6 +34,7 @@ from oslo_config import cfg
 from imgreg.domain import errors
 from imgreg.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store import rbd_removal as removal
 from imgreg.store.source import BLOCK, Source, is_uuid
 
 try:
@@ -161,7 +162,7 @@ class RbdStore:
                     rbd.RBD().rename(ioctx, temp, name)  # the blob appears, whole
             except BaseException as exc:
                 if internal_id is not None:
-                    _remove_quietly(ioctx, temp, internal_id)
+                    removal.remove_quietly(ioctx, temp, internal_id)
                 if source.error is not None and source.error is not exc:
                     raise source.error from None
                 raise
@@ -220,7 +221,7 @@ class RbdStore:
         pool, name = self._parse(url)
         with self._pool(pool) as ioctx, _translated("delete the data"):
             try:
-                _remove(ioctx, name)
+                removal.remove(ioctx, name)
             except rbd.ImageNotFound:
                 return
 
@@ -250,7 +251,7 @@ class RbdStore:
                             modified = image.modify_timestamp()
                         found.append(_partial(name, modified))
             for entry in rbd.RBD().trash_list(ioctx):
-                if PARTIAL.match(entry["name"]) and not _in_use(ioctx, entry["id"]):
+                if PARTIAL.match(entry["name"]) and not removal.in_use(ioctx, entry["id"]):
                     found.append(_partial(entry["name"], entry["deletion_time"]))
         return sorted(found, key=lambda partial: partial.name)
 
@@ -259,65 +260,21 @@ class RbdStore:
             raise errors.NotFound("Partial upload not found")
         with self._pool() as ioctx, _translated("delete a partial upload"):
             try:
-                _remove(ioctx, name)
+                removal.remove(ioctx, name)
             except rbd.ImageNotFound:
                 pass
             except rbd.ImageBusy:  # its writer has it open: out of sight now, removed later
                 rbd.RBD().trash_move(ioctx, name, 0)
                 return
             for entry in rbd.RBD().trash_list(ioctx):
-                if entry["name"] == name and not _in_use(ioctx, entry["id"]):
+                if entry["name"] == name and not removal.in_use(ioctx, entry["id"]):
                     with contextlib.suppress(rbd.ImageNotFound):
-                        _remove_trashed(ioctx, entry["id"])
+                        removal.remove_trashed(ioctx, entry["id"])
 
     def check(self) -> None:
         """The pool's statistics: one round trip to an OSD-backed answer."""
         with self._pool() as ioctx, _translated("answer the health check"):
             ioctx.get_stats()
-
-
-def _remove(ioctx: Any, name: str) -> None:
-    """Unprotect and remove the image's snapshots, then the image itself."""
-    with rbd.Image(ioctx, name) as image:
-        _remove_snapshots(image)
-    rbd.RBD().remove(ioctx, name)
-
-
-def _remove_trashed(ioctx: Any, internal_id: str) -> None:
-    """The same for an image in the trash, known by its id there."""
-    with rbd.Image(ioctx, image_id=internal_id) as image:
-        _remove_snapshots(image)
-    rbd.RBD().trash_remove(ioctx, internal_id, True)
-
-
-def _remove_snapshots(image: Any) -> None:
-    for snap in list(image.list_snaps()):
-        if image.is_protected_snap(snap["name"]):
-            try:
-                image.unprotect_snap(snap["name"])
-            except rbd.ImageBusy:
-                raise errors.Conflict("The image data is in use: it has clones") from None
-        image.remove_snap(snap["name"])
-
-
-def _remove_quietly(ioctx: Any, name: str, internal_id: str) -> None:
-    """Best effort, after a failed upload: the image, wherever ``delete_partial`` put it."""
-    try:
-        try:
-            _remove(ioctx, name)
-        except rbd.ImageNotFound:
-            with contextlib.suppress(rbd.ImageNotFound):
-                _remove_trashed(ioctx, internal_id)
-    except Exception as exc:
-        LOG.warning("rbd: could not remove the partial upload %s: %s", name, exc)
-
-
-def _in_use(ioctx: Any, internal_id: str) -> bool:
-    try:
-        with rbd.Image(ioctx, image_id=internal_id, read_only=True) as image:
-            return bool(list(image.watchers_list()))
-    except rbd.ImageNotFound:
-        return True  # being removed by someone else
 
 
 def _partial(name: str, modified: datetime.datetime) -> PartialFile:
