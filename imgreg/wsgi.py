@@ -80,6 +80,9 @@ def reset() -> None:
     global _services
     if _services is not None:
         _services.db.dispose()
+        close = getattr(_services.store, "close", None)  # a cluster connection (RBD's)
+        if close is not None:
+            close()  # before a fork: librados's threads would not follow into the workers
     _services = None
 
 

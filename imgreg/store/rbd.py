@@ -112,6 +112,13 @@ class RbdStore:
                 self._cluster = cluster
             return self._cluster
 
+    def close(self) -> None:
+        """Disconnect; the next operation connects again."""
+        with self._lock:
+            cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            cluster.shutdown()
+
     @contextlib.contextmanager
     def _pool(self, pool: str | None = None) -> Iterator[Any]:
         cluster = self._connect()

@@ -234,3 +234,16 @@ def test_images_api_refuses_to_delete_an_image_with_clones(conf, ceph):
         rbd.RBD().remove(ioctx, "vm-disk")
     assert api.delete(f"/v2/images/{image['id']}").status_int == 204
     assert store.list_blobs() == []
+
+
+def test_close_disconnects_and_the_next_call_connects_again(ceph):
+    """``wsgi.reset`` closes the store before imgreg-api forks its workers: librados's threads
+    would not follow a fork, so a connection the master made must not be inherited."""
+    store = ceph.make()
+    blob = store.add(str(uuid.uuid4()), io.BytesIO(b"data"), 4, "sha512")
+    connection = store._cluster
+    store.close()
+    assert store._cluster is None
+    assert connection.state == "shutdown"
+    assert read_all(store, blob.url) == b"data"
+    assert store._cluster is not None
