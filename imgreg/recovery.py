@@ -16,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 
 from imgreg.db import maintenance
+from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.services import Services
 
@@ -46,6 +48,17 @@ def blob_image_id(url: str) -> str:
     return parts[-1]
 
 
+def _removed(remove: Callable[[str], None], what: str) -> bool:
+    """One removal; a store error (the data still in use, say) is logged and left to the
+    next round, so that it does not stop this one."""
+    try:
+        remove(what)
+    except errors.ImgregError as exc:
+        LOG.warning("reaper: could not remove %s (next round retries): %s", what, exc)
+        return False
+    return True
+
+
 def reap(svc: Services) -> Reaped:
     lease = svc.conf.upload_lease_seconds
     blobs = svc.store.list_blobs()
@@ -61,12 +74,12 @@ def reap(svc: Services) -> Reaped:
     for url in blobs:
         if url not in owned and blob_image_id(url) not in live:
             LOG.warning("reaper: removing blob %s, which no image owns", url)
-            svc.store.delete(url)
-            done.blobs.append(url)
+            if _removed(svc.store.delete, url):
+                done.blobs.append(url)
     stale = time.time() - lease
     for partial in partials:
         if partial.modified < stale and partial.image_id not in live:
             LOG.warning("reaper: removing partial upload %s", partial.name)
-            svc.store.delete_partial(partial.name)
-            done.partials.append(partial.name)
+            if _removed(svc.store.delete_partial, partial.name):
+                done.partials.append(partial.name)
     return done

@@ -255,11 +255,13 @@ class RbdStore:
                 if PARTIAL.match(name):
                     with contextlib.suppress(rbd.ImageNotFound):
                         with rbd.Image(ioctx, name, read_only=True) as image:
-                            modified = image.modify_timestamp()
+                            # the binding gives this one in local time (naive), the others UTC
+                            modified = image.modify_timestamp().timestamp()
                         found.append(_partial(name, modified))
             for entry in rbd.RBD().trash_list(ioctx):
                 if PARTIAL.match(entry["name"]) and not removal.in_use(ioctx, entry["id"]):
-                    found.append(_partial(entry["name"], entry["deletion_time"]))
+                    deleted = entry["deletion_time"].replace(tzinfo=datetime.UTC)
+                    found.append(_partial(entry["name"], deleted.timestamp()))
         return sorted(found, key=lambda partial: partial.name)
 
     def delete_partial(self, name: str) -> None:
@@ -284,9 +286,8 @@ class RbdStore:
             ioctx.get_stats()
 
 
-def _partial(name: str, modified: datetime.datetime) -> PartialFile:
-    when = modified.replace(tzinfo=datetime.UTC).timestamp()  # librbd's times are UTC
-    return PartialFile(name=name, image_id=name.split(".", 1)[0], modified=when)
+def _partial(name: str, modified: float) -> PartialFile:
+    return PartialFile(name=name, image_id=name.split(".", 1)[0], modified=modified)
 
 
 @contextlib.contextmanager

@@ -18,8 +18,12 @@ LOG = logging.getLogger("imgreg.store.rbd")
 
 
 def remove(ioctx: Any, name: str) -> None:
-    """Unprotect and remove the image's snapshots, then the image itself."""
+    """Unprotect and remove the image's snapshots, then the image itself. An image a client
+    has open (a watch: a writer, or one that died less than ~30 s ago) is left whole:
+    ``rbd.ImageBusy`` before anything is touched, rather than a blob without its snapshot."""
     with rbd.Image(ioctx, name) as image:
+        if len(list(image.watchers_list())) > 1:  # ours, and someone else's
+            raise rbd.ImageBusy("the image is open elsewhere")
         remove_snapshots(image)
     rbd.RBD().remove(ioctx, name)
 

@@ -134,7 +134,7 @@ def test_a_trashed_partial_nobody_holds_is_listed_and_removed(ceph):
         assert list(rbd.RBD().trash_list(ioctx)) == []
 
 
-def test_reaper_removes_orphans_and_partials(conf, ceph):
+def test_reaper_removes_orphans_and_partials_and_retries_a_busy_one(conf, ceph):
     store = ceph.make()
     api = client_with(conf, **{f"glance_store.{k}": v for k, v in
                                ceph.settings(store.pool, default_store="rbd").items()},
@@ -145,9 +145,13 @@ def test_reaper_removes_orphans_and_partials(conf, ceph):
     name = f"{uuid.uuid4()}.00aa"
     with pool_of(ceph, store) as ioctx:  # a killed upload's image
         rbd.RBD().create(ioctx, name, MiB, old_format=False, features=1)
+    held_id = str(uuid.uuid4())
+    held = store.add(held_id, io.BytesIO(b"held open"), 9, "sha512").url
     time.sleep(1.5)  # past the lease
-    reaped = recovery.reap(wsgi.services())
+    with pool_of(ceph, store) as ioctx, rbd.Image(ioctx, held_id):  # a client has it open
+        reaped = recovery.reap(wsgi.services())  # which does not stop the round
     assert (reaped.blobs, reaped.partials) == ([orphan], [name])
+    assert recovery.reap(wsgi.services()).blobs == [held]  # the next round
     (left,) = store.list_blobs()
     assert recovery.blob_image_id(left) == kept["id"]
     assert store.list_partials() == []
@@ -247,3 +251,39 @@ def test_close_disconnects_and_the_next_call_connects_again(ceph):
     assert connection.state == "shutdown"
     assert read_all(store, blob.url) == b"data"
     assert store._cluster is not None
+
+
+def test_partials_carry_the_right_time_in_any_time_zone(ceph, monkeypatch):
+    """librbd's binding gives an image's modification time in local time, its trash times in
+    UTC: a partial's time must be the same instant whatever TZ the server runs in."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        store = ceph.make()
+        trashed = f"{uuid.uuid4()}.0123"
+        with pool_of(ceph, store) as ioctx:
+            rbd.RBD().create(ioctx, trashed, MiB, old_format=False, features=1)
+            rbd.RBD().trash_move(ioctx, trashed, 0)
+            rbd.RBD().create(ioctx, f"{uuid.uuid4()}.4567", MiB, old_format=False, features=1)
+        partials = store.list_partials()
+        assert len(partials) == 2
+        for partial in partials:
+            assert abs(partial.modified - time.time()) < 60, partial
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_blob_another_client_has_open_is_left_whole(ceph):
+    """A node that died holding a blob open (inside the rename, say) leaves Ceph a watch for
+    ~30 s: the delete fails before touching anything, and the reaper carries on."""
+    store = ceph.make()
+    blob = store.add(str(uuid.uuid4()), io.BytesIO(b"held"), 4, "sha512")
+    with pool_of(ceph, store) as ioctx, rbd.Image(ioctx, recovery.blob_image_id(blob.url)):
+        with pytest.raises(errors.StoreError):
+            store.delete(blob.url)
+        with rbd.Image(ioctx, recovery.blob_image_id(blob.url), read_only=True) as image:
+            assert image.is_protected_snap("snap")  # the snapshot is still there
+    assert read_all(store, blob.url) == b"held"
+    store.delete(blob.url)
+    assert store.list_blobs() == []
