@@ -27,7 +27,7 @@ from tests.conftest import write_config
 
 # The cluster (tools/cluster) always shares one PostgreSQL database between its nodes, so its
 # test belongs to the PostgreSQL pass of tools/test; the other passes do not collect it.
-collect_ignore = [] if dbs.KIND == "postgresql" else ["test_cluster.py"]
+collect_ignore = [] if dbs.KIND == "postgresql" else ["test_cluster.py", "test_cluster_rbd.py"]
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 20.0
