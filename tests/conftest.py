@@ -2,6 +2,8 @@
 
 * ``db_url``: a migrated database of the kind ``IMGREG_TEST_DB`` names (one per session,
   emptied after each test).
+* ``galera_urls``: with ``IMGREG_TEST_DB=galera``, the server URLs of the cluster's three nodes
+  (``IMGREG_TEST_GALERA_URLS``, or ``tools/galera`` started once for the session); else empty.
 * ``conf``: imgreg's configuration parsed from a per-test config directory (a copy of ``etc/``
   with the test database, a store under ``tmp_path`` and the in-memory notifier); tests change
   options with ``conf.set_override`` before asking for ``app``.
@@ -24,16 +26,31 @@ from oslo_config import cfg
 from imgreg import conf as imgreg_conf
 from imgreg import wsgi
 from tests import dbs
+from tests.background import tool_running
 
 ROOT = Path(__file__).resolve().parent.parent
 ETC = ROOT / "etc"
+GALERA_START_TIMEOUT = 180.0  # about 10 s here (mariadb-install-db, then two SSTs)
 
 
 @pytest.fixture(scope="session")
-def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = dbs.create_database(str(tmp_path_factory.mktemp("db")))
+def galera_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    if dbs.KIND != "galera":
+        yield []
+    elif dbs.GALERA_URLS:
+        yield dbs.GALERA_URLS
+    else:
+        state = tmp_path_factory.mktemp("galera")
+        with tool_running("galera", state, GALERA_START_TIMEOUT) as info:
+            yield info["urls"]
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory, galera_urls: list[str]) -> Iterator[str]:
+    server = galera_urls[0] if galera_urls else None  # Galera: made through node 1
+    url = dbs.create_database(str(tmp_path_factory.mktemp("db")), server)
     yield url
-    dbs.drop_database(url)
+    dbs.drop_database(url, server)
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
-"""The test database: SQLite, PostgreSQL or MariaDB, chosen by ``IMGREG_TEST_DB``.
+"""The test database: SQLite, PostgreSQL, MariaDB or a MariaDB Galera cluster, chosen by
+``IMGREG_TEST_DB`` (sqlite, postgresql, mysql, galera).
 
 For PostgreSQL and MariaDB a fresh database is created for the test session on the server
 (``IMGREG_TEST_PG_URL`` / ``IMGREG_TEST_MYSQL_URL``, defaulting to the local servers) and
-dropped at the end. The schema always comes from the Alembic migrations.
+dropped at the end. Galera is MariaDB to the tests: the database is made through node 1 of
+``IMGREG_TEST_GALERA_URLS`` (comma-separated server URLs), or, when that is not set, of a
+three-node cluster ``tools/galera`` runs for the session (``galera_urls`` in conftest.py).
+The schema always comes from the Alembic migrations.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from sqlalchemy.engine import make_url
 from imgreg.cmd.manage import db_sync
 
 KIND = os.environ.get("IMGREG_TEST_DB", "sqlite")
+MYSQL = KIND in ("mysql", "galera")
+GALERA_URLS = [u for u in os.environ.get("IMGREG_TEST_GALERA_URLS", "").split(",") if u]
 SERVERS = {
     "postgresql": os.environ.get(
         "IMGREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -27,30 +33,31 @@ SERVERS = {
 TABLES = ("image_members", "image_locations", "image_tags", "image_properties", "images")
 
 
-def create_database(tmp_dir: str) -> str:
-    """Make an empty, migrated database and return its URL."""
+def create_database(tmp_dir: str, server_url: str | None = None) -> str:
+    """Make an empty, migrated database and return its URL; ``server_url`` (Galera's node 1)
+    in place of the kind's server."""
     if KIND == "sqlite":
         url = f"sqlite:///{tmp_dir}/imgreg-test.sqlite"
-    elif KIND in SERVERS:
+    elif server_url or KIND in SERVERS:
         name = f"imgreg_test_{uuid.uuid4().hex[:12]}"
-        server = make_url(SERVERS[KIND])
+        server = make_url(server_url or SERVERS[KIND])
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            charset = " CHARACTER SET utf8mb4" if KIND == "mysql" else ""
+            charset = " CHARACTER SET utf8mb4" if MYSQL else ""
             conn.execute(text(f"CREATE DATABASE {name}{charset}"))
         admin.dispose()
         url = server.set(database=name).render_as_string(hide_password=False)
     else:
-        raise RuntimeError(f"IMGREG_TEST_DB={KIND!r}: use sqlite, postgresql or mysql")
+        raise RuntimeError(f"IMGREG_TEST_DB={KIND!r}: use sqlite, postgresql, mysql or galera")
     db_sync(url)
     return url
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, server_url: str | None = None) -> None:
     if KIND == "sqlite":
         return
     parsed = make_url(url)
-    admin = create_engine(SERVERS[KIND], isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url or SERVERS[KIND], isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if KIND == "postgresql":
             conn.execute(text(f"DROP DATABASE IF EXISTS {parsed.database} WITH (FORCE)"))

@@ -15,6 +15,7 @@ never counts an image twice or not at all.
 from __future__ import annotations
 
 from sqlalchemy import false, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,20 @@ def lock_owner(session: Session, owner: str | None) -> None:
     """Take the owner's quota lock for the rest of the transaction (creating its row the
     first time; a concurrent creator makes the insert fail, and the row is then there)."""
     key = owner or ""
-    stmt = select(QuotaLockRow.owner).where(QuotaLockRow.owner == key).with_for_update()
+    row = select(QuotaLockRow.owner).where(QuotaLockRow.owner == key)
+    stmt = row.with_for_update()
+    bind = session.get_bind()
+    if bind.dialect.name == "mysql":
+        # InnoDB: workers racing to create the row lock the gap with their FOR UPDATE, and
+        # their inserts deadlock (1213, Galera's certification too), which rolls back the
+        # whole transaction, savepoint or not. So a missing row is made (INSERT IGNORE) in a
+        # transaction of its own first, looked for without a lock: none is held on it yet.
+        if session.scalar(row) is None:
+            engine = bind.engine if isinstance(bind, Connection) else bind
+            with engine.begin() as conn:
+                conn.execute(insert(QuotaLockRow).prefix_with("IGNORE").values(owner=key))
+        session.scalar(stmt)
+        return
     if session.scalar(stmt) is not None:
         return
     try:
