@@ -361,26 +361,32 @@ def load_loop(cluster: Cluster, seconds: float, threads: int, kill_at: float) ->
     return result
 
 
-def test_killed_node_is_routed_around_and_leaves_nothing_behind(cluster: Cluster) -> None:
+def killed_under_load(cluster: Cluster, label: str) -> LoadResult:
+    """``load_loop`` with node b killed 3 s in: errors only while the balancer notices (none
+    before the kill, none after DETECTION_SECONDS), and every acknowledged upload intact."""
     seconds, threads, kill_at = 12.0, 6, 3.0
     result = load_loop(cluster, seconds, threads, kill_at)
-    after = [t - kill_at for t, _ in result.errors]
+    after = [round(t - kill_at, 2) for t, _ in result.errors]
     print(
-        f"\n{cluster.balancer}: {result.requests} requests in {seconds:.0f} s from {threads} "
-        f"threads, node b killed at {kill_at:.0f} s; {len(result.errors)} errors "
-        f"{[(round(t, 2), e) for t, e in zip(after, (e for _, e in result.errors), strict=True)]}"
-        f" (seconds after the kill); {len(result.uploaded)} uploads acknowledged"
+        f"\n{label}: {result.requests} requests in {seconds:.0f} s from {threads} threads, "
+        f"node b killed at {kill_at:.0f} s; {len(result.errors)} errors "
+        f"{list(zip(after, (e for _, e in result.errors), strict=True))} (seconds after the "
+        f"kill); {len(result.uploaded)} uploads acknowledged"
     )
     assert result.requests > 50
     assert all(0 <= t < DETECTION_SECONDS for t in after), after  # none before, none after
     assert len(result.errors) <= 2 * threads  # at most the requests in flight, twice
 
-    # every acknowledged upload is there, intact
     session = requests.Session()
     for image_id, md5 in result.uploaded:
         image = session.get(f"{cluster.url}/v2/images/{image_id}", timeout=30).json()
         assert (image["status"], image["checksum"]) == ("active", md5)
+    return result
 
+
+def test_killed_node_is_routed_around_and_leaves_nothing_behind(cluster: Cluster) -> None:
+    killed_under_load(cluster, cluster.balancer)
+    session = requests.Session()
     time.sleep(LEASE_SECONDS + 1)  # the leases of uploads node b held expire
     scrub = cluster.manage("scrub")
     assert scrub.returncode == 0, scrub.stderr

@@ -28,10 +28,9 @@ from imgreg.recovery import blob_image_id
 from imgreg.store.rbd import PARTIAL, RbdStore
 from tests.background import tool_running
 from tests.e2e.test_cluster import (
-    DETECTION_SECONDS,
     LEASE_SECONDS,
     Cluster,
-    load_loop,
+    killed_under_load,
     run_cluster,
     stored_on_a_served_by_b,
     upload_concurrently,
@@ -162,25 +161,7 @@ def leftovers(cluster: Cluster, store: RbdStore, pool: Any) -> list[str]:
 def test_killed_node_leaves_nothing_in_the_pool(
     cluster: Cluster, store: RbdStore, pool: Any
 ) -> None:
-    seconds, threads, kill_at = 12.0, 6, 3.0
-    result = load_loop(cluster, seconds, threads, kill_at)
-    after = [round(t - kill_at, 2) for t, _ in result.errors]
-    detection = max(after, default=0.0)
-    print(
-        f"\nrbd/haproxy: {result.requests} requests in {seconds:.0f} s from {threads} threads, "
-        f"node b killed at {kill_at:.0f} s; {len(result.errors)} errors "
-        f"{list(zip(after, (e for _, e in result.errors), strict=True))} (seconds after the "
-        f"kill; the last at {detection:.2f} s); {len(result.uploaded)} uploads acknowledged"
-    )
-    assert result.requests > 50
-    assert all(0 <= t < DETECTION_SECONDS for t in after), after  # none before, none after
-    assert len(result.errors) <= 2 * threads  # at most the requests in flight, twice
-
-    session = requests.Session()
-    for image_id, md5 in result.uploaded:
-        image = session.get(f"{cluster.url}/v2/images/{image_id}", timeout=30).json()
-        assert (image["status"], image["checksum"]) == ("active", md5)
-
+    killed_under_load(cluster, "rbd/haproxy")
     left_by_loop = leftovers(cluster, store, pool)
     time.sleep(LEASE_SECONDS + 1)  # the leases of uploads node b held expire
     started, rounds, reaped = time.monotonic(), 0, []

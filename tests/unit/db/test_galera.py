@@ -12,14 +12,12 @@ figures): that topology is not supported.
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy.engine import make_url
 
 from imgreg.db.repo import SqlImageRepo
 from imgreg.db.session import Database
 from imgreg.domain.factory import ImageFactory
-from tests.unit.db.test_usage import QUOTA, saving
+from tests.unit.db.test_usage import QUOTA, race_for_the_quota
 
 
 def on_node(db_url: str, server_url: str, **query: str) -> str:
@@ -55,27 +53,7 @@ def test_reservations_through_the_writer_node_never_exceed_the_quota(clean_db, g
     databases = [Database(on_node(clean_db, galera_urls[0])) for _ in range(6)]
     readers = [Database(on_node(clean_db, url, init_command="SET SESSION wsrep_sync_wait = 1"))
                for url in galera_urls[1:]]  # fmt: skip
-    repos = [SqlImageRepo(d) for d in databases]
-    images = [saving(r) for r in repos]
-    barrier = threading.Barrier(len(repos))
-    granted: list[int] = []
-    failures: list[str] = []
-
-    def race(repo, image):
-        barrier.wait(timeout=30)
-        for _ in range(10):
-            try:
-                got, _left = repo.reserve_storage(image.id, "p1", 30, 30, QUOTA)
-                granted.append(got)
-            except Exception as exc:  # counted and shown by the assert below
-                cause = getattr(exc.__context__, "orig", exc.__context__)
-                failures.append(f"{type(exc).__name__} ({cause})")
-
-    threads = [threading.Thread(target=race, args=pair) for pair in zip(repos, images, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    granted, failures = race_for_the_quota([SqlImageRepo(d) for d in databases])
     try:
         # every 30 that fits and not one more, and no call failing on the way
         assert sum(granted) == QUOTA // 30 * 30, f"{sum(granted)} granted, quota {QUOTA}"
