@@ -8,6 +8,7 @@ serve ``imgreg.wsgi:application`` instead; it reads ``IMGREG_CONFIG_FILE`` (defa
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import webob.exc
@@ -16,7 +17,7 @@ from oslo_utils import strutils
 from paste import deploy
 
 from imgreg import conf as imgreg_conf
-from imgreg import store
+from imgreg import logs, store, uwsgi_input
 from imgreg.api.middleware import (
     ContextMiddleware,
     RequestIdMiddleware,
@@ -144,15 +145,21 @@ def load_app(conf: cfg.ConfigOpts = imgreg_conf.CONF) -> Any:
 def init_application() -> Any:
     config_file = os.environ.get("IMGREG_CONFIG_FILE", "etc/imgreg-api.conf")
     imgreg_conf.parse(["--config-file", config_file])
+    logs.setup()
     return load_app()
 
 
 def application(environ: dict[str, Any], start_response: Any) -> Any:
-    """WSGI entry point for servers other than imgreg-api (built on first request)."""
+    """WSGI entry point for servers other than imgreg-api (built on first request; under
+    uWSGI, see ``etc/imgreg-uwsgi.ini`` and ``imgreg.uwsgi_input``)."""
     global _app
     if _app is None:
-        _app = init_application()
+        with _app_lock:  # the first requests of a threaded worker arrive together
+            if _app is None:
+                _app = init_application()
+    uwsgi_input.adapt(environ, imgreg_conf.CONF.client_socket_timeout)
     return _app(environ, start_response)
 
 
 _app: Any = None
+_app_lock = threading.Lock()

@@ -21,8 +21,9 @@ that noise from a shared machine hits both endpoints alike):
 * create + upload 1 MiB + delete cycles at concurrency 8;
 * cleanup: every image the run created is deleted (16 concurrent clients), also on failure.
 
-Every request carries ``X-Auth-Token: bench`` only. Any unexpected status, exception or hash
-mismatch is an error; the run prints them and exits 1 if there was any.
+Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
+unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
+there was any.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ class BenchError(Exception):
 
 
 class Endpoint:
-    def __init__(self, url: str, token: str, timeout: float) -> None:
+    def __init__(
+        self, url: str, token: str, timeout: float, more: dict[str, str] | None = None
+    ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SystemExit(f"bench: not an http(s) URL: {url}")
@@ -117,13 +120,14 @@ class Endpoint:
         self.prefix = parts.path.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.more = more or {}
 
     def connect(self) -> http.client.HTTPConnection:
         cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return cls(self.host, self.port, timeout=self.timeout)
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {"X-Auth-Token": self.token, **(extra or {})}
+        return {"X-Auth-Token": self.token, **self.more, **(extra or {})}
 
 
 class Conn:
@@ -1011,9 +1015,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--markdown", help="write the table here as Markdown")
     parser.add_argument("--token", default="bench", help="X-Auth-Token value")
     parser.add_argument("--timeout", type=float, default=300.0, help="socket timeout, s")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="send this header too, on every request to both endpoints (repeatable); e.g. the "
+        "identity headers Glance's trusted-headers pipeline needs",
+    )
     args = parser.parse_args(argv)
     if bool(args.url) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
+    for header in args.header:
+        name, sep, _ = header.partition(":")
+        if not sep or not name.strip():
+            parser.error(f"--header {header!r}: expected NAME:VALUE")
     return args
 
 
@@ -1041,6 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_mib is not None:
         sizes = Sizes(**{**asdict(sizes), "data_mib": args.data_mib})
     run_id = uuid.uuid4().hex[:8]
+    more = {n.strip(): v.strip() for n, _, v in (h.partition(":") for h in args.header)}
     if args.compare:
         specs = [
             (args.name_a, args.compare[0], parse_pids(args.pids_a, args.pid_file_a)),
@@ -1049,7 +1066,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         specs = [("value", args.url, parse_pids(args.server_pids, args.server_pid_file))]
     targets = [
-        Target(label, url, pids, Endpoint(url, args.token, args.timeout), run_id)
+        Target(label, url, pids, Endpoint(url, args.token, args.timeout, more), run_id)
         for label, url, pids in specs
     ]
     payload = Payload(sizes.data_mib)
