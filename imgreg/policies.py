@@ -111,9 +111,14 @@ class Policy:
     ``enforce``: about ten ``stat`` calls per check when no file exists, a fifth of a short
     request's CPU. Here the enforcer looks at the files at most every ``RELOAD_SECONDS``,
     so an edited ``policy.yaml`` still takes effect, within that time, without a restart.
+
+    ``is_admin`` runs on every request, for credentials that repeat (a few services and users
+    make most calls), and oslo.policy inspects the check function's signature on each check:
+    its answers are remembered per set of credentials until the next look at the files.
     """
 
     RELOAD_SECONDS = 2.0
+    ADMIN_CACHE_SIZE = 1024
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.enforcer = policy.Enforcer(conf, use_conf=True)
@@ -121,11 +126,13 @@ class Policy:
         self.enforcer.load_rules()
         self.enforcer.use_conf = False  # enforce() then uses the rules it has
         self._reload_at = time.monotonic() + self.RELOAD_SECONDS
+        self._admin: dict[tuple[Any, ...], bool] = {}
 
     def _fresh(self) -> policy.Enforcer:
         now = time.monotonic()
         if now >= self._reload_at:
             self._reload_at = now + self.RELOAD_SECONDS
+            self._admin = {}  # the rules may change now
             self.enforcer.use_conf = True
             try:
                 self.enforcer.load_rules()  # reloads only what changed on disk
@@ -141,4 +148,15 @@ class Policy:
             raise errors.Forbidden(f"You are not authorized to complete {rule} action.")
 
     def is_admin(self, creds: dict[str, Any]) -> bool:
-        return bool(self._fresh().enforce("context_is_admin", {}, creds))
+        enforcer = self._fresh()
+        key = tuple(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in sorted(creds.items())
+        )
+        known = self._admin.get(key)
+        if known is None:
+            known = bool(enforcer.enforce("context_is_admin", {}, creds))
+            if len(self._admin) >= self.ADMIN_CACHE_SIZE:
+                self._admin = {}
+            self._admin[key] = known
+        return known

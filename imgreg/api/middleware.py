@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import webob
@@ -37,24 +38,46 @@ class Middleware:
         self.svc = svc
 
 
-class RequestIdMiddleware(Middleware):
-    """Echo a well-formed client request id, otherwise mint ``req-<uuid>``; never fail."""
+Filter = Callable[[Any, webob.Request], "webob.Response | None"]
 
-    @webob.dec.wsgify
-    def __call__(self, request: webob.Request) -> Any:
-        given = request.headers.get(REQUEST_ID_HEADER, "")
+
+def answer_or_pass(method: Filter) -> Callable[[Any, dict[str, Any], Any], Any]:
+    """A filter method ``(self, request) -> response or None`` as a WSGI ``__call__``: None
+    hands the request on to ``self.app``. (``webob.dec.wsgify`` would build a default response
+    object for every request, also for the many each filter only passes on.)"""
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        response = method(self, webob.Request(environ))
+        return (self.app if response is None else response)(environ, start_response)
+
+    return __call__
+
+
+class RequestIdMiddleware(Middleware):
+    """Echo a well-formed client request id, otherwise mint ``req-<uuid>``; never fail.
+
+    Plain WSGI (as the other filters hand on ``self.app`` rather than a captured response):
+    a request pays for one WebOb request and response, in the controller, not one per filter.
+    """
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        given = environ.get("HTTP_X_OPENSTACK_REQUEST_ID", "")
         if len(given) <= self.svc.conf.max_request_id_length and SAFE_REQUEST_ID.match(given):
             request_id = given
         else:
             request_id = f"req-{uuid.uuid4()}"
-        request.environ["imgreg.request_id"] = request_id
+        environ["imgreg.request_id"] = request_id
+
+        def with_request_id(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            headers = [h for h in headers if h[0].lower() != REQUEST_ID_HEADER]
+            headers.append((REQUEST_ID_HEADER, request_id))
+            return start_response(status, headers, *exc_info)
+
         token = logs.REQUEST_ID.set(request_id)  # for the log lines this thread writes
         try:
-            response = request.get_response(self.app)
+            return self.app(environ, with_request_id)
         finally:
             logs.REQUEST_ID.reset(token)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
 
 
 class ContextMiddleware(Middleware):
@@ -62,8 +85,8 @@ class ContextMiddleware(Middleware):
         super().__init__(app, svc)
         self.anonymous_admin = anonymous_admin
 
-    @webob.dec.wsgify
-    def __call__(self, request: webob.Request) -> Any:
+    @answer_or_pass
+    def __call__(self, request: webob.Request) -> webob.Response | None:
         headers = request.headers
         request_id = request.environ.get("imgreg.request_id") or f"req-{uuid.uuid4()}"
         # Project and user ids land in 255-character columns (owner, member); Keystone's are
@@ -93,7 +116,7 @@ class ContextMiddleware(Middleware):
             )
             ctx.is_admin = self.svc.policy.is_admin(ctx.policy_credentials())
         request.environ["imgreg.context"] = ctx
-        return request.get_response(self.app)
+        return None
 
 
 class VersionNegotiationMiddleware(Middleware):
@@ -104,8 +127,8 @@ class VersionNegotiationMiddleware(Middleware):
         super().__init__(app, svc)
         self.minors = minors
 
-    @webob.dec.wsgify
-    def __call__(self, request: webob.Request) -> Any:
+    @answer_or_pass
+    def __call__(self, request: webob.Request) -> webob.Response | None:
         try:
             path = request.path_info
             request.GET  # noqa: B018 - decodes (and caches) the query string
@@ -119,4 +142,4 @@ class VersionNegotiationMiddleware(Middleware):
         if match is None or (match.group(1) and int(match.group(1)) not in self.minors):
             return versions_response(request, self.svc.conf, 300)
         request.path_info = "/v2" + (match.group(2) or "")
-        return request.get_response(self.app)
+        return None

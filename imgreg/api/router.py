@@ -36,11 +36,16 @@ def method_not_allowed(request: webob.Request) -> webob.Response:
 
 
 @webob.dec.wsgify
-def _dispatch(request: webob.Request) -> Any:
-    match = request.environ["wsgiorg.routing_args"][1]
+def not_found(request: webob.Request) -> webob.Response:
+    return api_errors.error_response(request, 404, "The resource could not be found.")
+
+
+def _dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+    """Plain WSGI: the matched controller builds the one WebOb request the call needs."""
+    match = environ["wsgiorg.routing_args"][1]
     if not match:
-        return api_errors.error_response(request, 404, "The resource could not be found.")
-    return match["controller"]
+        return not_found(environ, start_response)
+    return match["controller"](environ, start_response)
 
 
 class Router:
@@ -86,9 +91,10 @@ class Router:
         )
 
         # No method override: Routes would otherwise take the method from ``?_method=`` or a
-        # form field (a GET that deletes), and parse any form body to look for it.
+        # form field (a GET that deletes), and parse any form body to look for it. No
+        # singleton: that keeps each match in a thread-local "request config" nothing here reads.
         self.app = routes.middleware.RoutesMiddleware(
-            _dispatch, self.mapper, use_method_override=False
+            _dispatch, self.mapper, use_method_override=False, singleton=False
         )
 
     def route(self, path: str, resource: Resource, **actions: str) -> None:
