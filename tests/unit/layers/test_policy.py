@@ -178,3 +178,31 @@ def test_an_edited_policy_file_takes_effect_after_the_reload_interval(tmp_path, 
         repo.remove(image_of())  # the file is not looked at on every check
     clock[0] += Policy.RELOAD_SECONDS
     repo.remove(image_of())
+
+
+def test_is_admin_is_remembered_per_credentials_until_the_policy_file_is_reread(
+    tmp_path, monkeypatch
+):
+    rules = tmp_path / "policy.yaml"
+    rules.write_text('"context_is_admin": "role:admin"\n')
+    config = tmp_path / "imgreg.conf"
+    config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
+    clock = [1000.0]
+    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    policy = Policy(make_conf(config))
+    operator = {"project_id": "p", "user_id": "u", "roles": ["operator"], "is_admin": False}
+    admin = {**operator, "roles": ["admin"]}
+    checks = []
+    real_enforce = policy.enforcer.enforce
+    monkeypatch.setattr(
+        policy.enforcer, "enforce", lambda *a, **k: checks.append(a) or real_enforce(*a, **k)
+    )
+    assert [policy.is_admin(operator) for _ in range(3)] == [False] * 3
+    assert policy.is_admin(admin) is True
+    assert len(checks) == 2  # once per set of credentials
+    rules.write_text('"context_is_admin": "role:operator"\n')
+    os.utime(rules, (2e9, 2e9))
+    assert policy.is_admin(operator) is False  # not reread yet
+    clock[0] += Policy.RELOAD_SECONDS
+    assert policy.is_admin(operator) is True
+    assert policy.is_admin(admin) is False
