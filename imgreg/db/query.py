@@ -139,7 +139,28 @@ def _marker_value(marker: Any, key: str) -> Any:
     return value
 
 
+STATEMENT_CACHE_SIZE = 512
+_first_pages: dict[str, Select[ImageRow]] = {}
+
+
 def build_select(q: ListQuery, marker: Any = None) -> Select[ImageRow]:
+    """The statement for one page of ``q``. First pages (no marker) repeat: the same clients
+    ask for the same lists again and again, and building the statement cost more CPU than
+    SQLite took to run it, so each is built once (a statement is immutable: threads share it)
+    and kept among the last ``STATEMENT_CACHE_SIZE`` distinct queries."""
+    if marker is not None:
+        return _build_select(q, marker)
+    key = repr(q)
+    stmt = _first_pages.get(key)
+    if stmt is None:
+        stmt = _build_select(q, None)
+        if len(_first_pages) >= STATEMENT_CACHE_SIZE:
+            _first_pages.clear()
+        _first_pages[key] = stmt
+    return stmt
+
+
+def _build_select(q: ListQuery, marker: Any) -> Select[ImageRow]:
     stmt = select(ImageRow).where(
         ImageRow.deleted == false(),
         ImageRow.status != "killed",
