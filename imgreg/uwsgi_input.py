@@ -4,8 +4,9 @@ uWSGI's ``wsgi.input`` reads nothing of a ``Transfer-Encoding: chunked`` body (t
 glanceclient and the SDK upload a file); the body can only be had one chunk at a time through
 ``uwsgi.chunked_read()``. ``adapt`` puts a file-like reader over that call in ``wsgi.input``
 and sets ``wsgi.input_terminated``, so WebOb and the upload path read the body until its end
-exactly as they do under gunicorn. At most one chunk is held in memory (uWSGI's own buffer is
-``chunked-input-limit`` bytes; ``etc/imgreg-uwsgi.ini`` sets 16 MiB).
+exactly as they do under gunicorn. Besides the block a reader asks for (the upload path asks for
+4 MiB at a time), the adapter keeps at most the rest of one chunk; a chunk is at most
+``chunked-input-limit`` bytes (16 MiB in ``etc/imgreg-uwsgi.ini``).
 """
 
 from __future__ import annotations

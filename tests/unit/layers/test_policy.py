@@ -144,11 +144,26 @@ def test_data_only_save_needs_no_modify_rule(policy):
     assert inner.only("save").kwargs == {"from_state": "saving"}
 
 
-def test_policy_file_override(tmp_path):
+def policy_file(tmp_path, text):
+    """``policy.yaml`` holding ``text`` and a configuration naming it: (rules path, conf path)."""
     rules = tmp_path / "policy.yaml"
-    rules.write_text('"delete_image": "role:admin"\n"add_image": "role:reader"\n')
+    rules.write_text(text)
     config = tmp_path / "imgreg.conf"
     config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
+    return rules, config
+
+
+def frozen_clock(monkeypatch):
+    """``imgreg.policies``' monotonic clock, moved only by the test (``clock[0] += …``)."""
+    clock = [1000.0]
+    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    return clock
+
+
+def test_policy_file_override(tmp_path):
+    _rules, config = policy_file(
+        tmp_path, '"delete_image": "role:admin"\n"add_image": "role:reader"\n'
+    )
     default, overridden = Policy(make_conf()), Policy(make_conf(config))
     image = image_of()
 
@@ -162,12 +177,8 @@ def test_policy_file_override(tmp_path):
 
 
 def test_an_edited_policy_file_takes_effect_after_the_reload_interval(tmp_path, monkeypatch):
-    rules = tmp_path / "policy.yaml"
-    rules.write_text('"delete_image": "role:admin"\n')
-    config = tmp_path / "imgreg.conf"
-    config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
-    clock = [1000.0]
-    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    rules, config = policy_file(tmp_path, '"delete_image": "role:admin"\n')
+    clock = frozen_clock(monkeypatch)  # before Policy(): it reads the clock once
     policy = Policy(make_conf(config))
     repo = PolicyImageRepo(RecordingRepo(), member(), policy)
     with pytest.raises(errors.Forbidden):
@@ -183,12 +194,8 @@ def test_an_edited_policy_file_takes_effect_after_the_reload_interval(tmp_path, 
 def test_is_admin_is_remembered_per_credentials_until_the_policy_file_is_reread(
     tmp_path, monkeypatch
 ):
-    rules = tmp_path / "policy.yaml"
-    rules.write_text('"context_is_admin": "role:admin"\n')
-    config = tmp_path / "imgreg.conf"
-    config.write_text(f"[oslo_policy]\npolicy_file = {rules}\n")
-    clock = [1000.0]
-    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    rules, config = policy_file(tmp_path, '"context_is_admin": "role:admin"\n')
+    clock = frozen_clock(monkeypatch)  # before Policy(): it reads the clock once
     policy = Policy(make_conf(config))
     operator = {"project_id": "p", "user_id": "u", "roles": ["operator"], "is_admin": False}
     admin = {**operator, "roles": ["admin"]}
