@@ -80,7 +80,9 @@ class Server:
         return self.stdout_path.read_text(errors="replace")
 
 
-def wait_until_ready(server: Server) -> None:
+def wait_until_ready(server: Server, workers: int = 2) -> None:
+    """Until ``/versions`` answers and all ``workers`` have been forked (a test that counts
+    them, or kills them, must see every one)."""
     deadline = time.monotonic() + START_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:
@@ -91,9 +93,9 @@ def wait_until_ready(server: Server) -> None:
             )
         try:
             resp = requests.get(f"{server.url}/versions", timeout=2)
-            if resp.status_code == 200 and len(server.workers()) >= 1:
+            if resp.status_code == 200 and len(server.workers()) >= workers:
                 return
-            last = f"{resp.status_code} {resp.text[:200]}"
+            last = f"{resp.status_code} {resp.text[:200]}, {len(server.workers())} worker(s)"
         except requests.RequestException as exc:
             last = repr(exc)
         time.sleep(0.1)
@@ -157,7 +159,7 @@ def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> 
         stderr_path=stderr_path,
     )
     try:
-        wait_until_ready(srv)
+        wait_until_ready(srv, workers=2)
         yield srv
     finally:
         stop(srv)

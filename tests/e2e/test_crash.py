@@ -77,7 +77,7 @@ def launch(
         stderr_path=stderr_path,
     )
     try:
-        wait_until_ready(server)
+        wait_until_ready(server, workers=1 if prefix else 2)  # under strace: its child, the master
     except BaseException:
         kill(server)
         raise

@@ -55,7 +55,7 @@ def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
     srv = Server(f"http://127.0.0.1:{port}", port, store_dir, conf_path, process, stdout_path,
                  stderr_path)  # fmt: skip
     try:
-        wait_until_ready(srv)
+        wait_until_ready(srv, workers=2)
         yield srv
     finally:
         stop(srv)
