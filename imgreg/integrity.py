@@ -5,7 +5,7 @@ corrupted blob is never delivered complete: the response breaks off, the client 
 body (its Content-Length is not met), and the corruption is logged.
 
 Reading and checksumming run on a helper thread a couple of chunks ahead of the thread that
-sends (file reads, ``zlib.crc32`` and socket writes all release the GIL), so verification costs
+sends (file reads, ``crc32`` and socket writes all release the GIL), so verification costs
 little throughput. At most ``AHEAD`` chunks wait in between.
 """
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from imgreg.crc import crc32
 from imgreg.domain import errors
 from imgreg.store import BlobReader
 
@@ -49,7 +49,7 @@ class VerifiedReader:
         crc = 0
         try:
             for chunk in self.reader:
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 if not self._put(out, chunk):
                     return
             self._put(out, (_DONE, crc))

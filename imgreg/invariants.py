@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 
+from imgreg.crc import crc32
 from imgreg.db import maintenance
 from imgreg.db.maintenance import DataRow
 from imgreg.domain.image import utcnow
@@ -83,7 +83,7 @@ def _verify(store: Store, row: DataRow, url: str) -> list[str]:
             size += len(chunk)
             md5.update(chunk)
             algo.update(chunk)
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
     finally:
         reader.close()
     found = []

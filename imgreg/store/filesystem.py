@@ -14,26 +14,30 @@ reaper (``imgreg.recovery``).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import errno
 import os
 import secrets
+import threading
 import time
 import uuid
-import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from oslo_config import cfg
 
 from imgreg import faults
+from imgreg.crc import crc32
 from imgreg.domain import errors
 from imgreg.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.source import is_uuid
 
 BLOCK = 4 * 1024 * 1024
+DEPTH = 3  # blocks that may wait to be hashed, and to be written
+FLUSH_EVERY = 64 * 1024 * 1024
 SCHEME = "file://"
 # Extended attribute of a blob: "<crc32> <size> <mtime_ns> <checked at>", written when the blob
 # was written or last read back in full and found to match that CRC-32.
@@ -67,14 +71,14 @@ class FileReader:
 
     def crc32(self) -> int:
         """CRC-32 of this reader's byte range, read with ``pread`` (the position used by
-        ``sendfile`` is left alone). File reads and ``zlib.crc32`` release the GIL."""
+        ``sendfile`` is left alone). File reads and ``crc32`` release the GIL."""
         crc, position, end = 0, self.offset, self.offset + self.size
         fd = self.file.fileno()
         while position < end:
             chunk = os.pread(fd, min(BLOCK, end - position), position)
             if not chunk:
                 raise errors.StoreError("Image data is shorter than recorded")
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
             position += len(chunk)
         return crc
 
@@ -163,17 +167,33 @@ class FilesystemStore:
     def _write(
         fd: int, stream: BinaryIO, expected: int | None, algo: str
     ) -> tuple[int, DualHasher]:
-        # Three things happen to each block at once: it is hashed (two threads), written (one
-        # thread), and the next block is read from the client (this thread). At most two
-        # blocks are in memory.
+        # Each block is hashed (two threads), written (one thread) and, every FLUSH_EVERY
+        # bytes, handed to the disk (one more thread, so that the final fsync has little left
+        # to wait for), while this thread reads the next block from the client. At most DEPTH
+        # blocks wait in each queue; memory stays at a few blocks, whatever the image size.
         size = 0
-        written: concurrent.futures.Future[None] | None = None
-        with DualHasher(algo) as hasher, concurrent.futures.ThreadPoolExecutor(1) as writer:
+        writes: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+        failed = threading.Event()
+
+        def write(data: bytes) -> None:
+            if failed.is_set():
+                return  # a block before this one failed: the upload is over
+            try:
+                _write_all(fd, data)
+            except BaseException:
+                failed.set()
+                raise
+
+        with (
+            DualHasher(algo, depth=DEPTH) as hasher,
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write") as writer,
+            _Flusher(fd) as flusher,
+        ):
             while True:
                 want = BLOCK if expected is None else min(BLOCK, expected - size + 1)
                 buf = stream.read(want)
-                if written is not None:
-                    written.result()  # raises the write's OSError, if any
+                while writes and (len(writes) >= DEPTH or writes[0].done()):
+                    writes.popleft().result()  # raises the write's OSError, if any
                     faults.hit("mid_body")
                 if not buf:
                     break
@@ -183,7 +203,11 @@ class FilesystemStore:
                         f"Size exceeds: expected {expected} bytes, got more than that"
                     )
                 hasher.update(buf)
-                written = writer.submit(_write_all, fd, buf)
+                writes.append(writer.submit(write, buf))
+                flusher.written(size)
+            while writes:
+                writes.popleft().result()
+            flusher.finish()
             hasher.close()
         if expected is not None and size != expected:
             raise errors.Invalid(f"Size mismatch: expected {expected} bytes, got {size} bytes")
@@ -248,6 +272,39 @@ class FilesystemStore:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+class _Flusher:
+    """Starts ``fdatasync`` of what has been written so far on a thread of its own, at most one
+    at a time, each time another ``FLUSH_EVERY`` bytes have been written: the disk then writes
+    while the upload goes on, instead of all at once in the final ``fsync``."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.next_at = FLUSH_EVERY
+        self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="flush")
+        self.running: concurrent.futures.Future[None] | None = None
+
+    def written(self, size: int) -> None:
+        if size < self.next_at or (self.running is not None and not self.running.done()):
+            return
+        self.finish()
+        self.next_at = size + FLUSH_EVERY
+        self.running = self.pool.submit(os.fdatasync, self.fd)
+
+    def finish(self) -> None:
+        """Wait for the flush under way and raise its error. Linux reports a writeback error
+        to one fsync of an open file, not to every later one: the upload's final fsync would
+        not see what an early flush was told, so it is raised here."""
+        if self.running is not None:
+            running, self.running = self.running, None
+            running.result()
+
+    def __enter__(self) -> _Flusher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def _write_all(fd: int, data: bytes) -> None:

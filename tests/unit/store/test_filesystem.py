@@ -242,3 +242,33 @@ def test_check_passes_on_a_writable_store_and_fails_when_it_is_gone(store):
     os.rmdir(store.partial)  # the directory was removed or its file system unmounted
     with pytest.raises(errors.StoreError, match="missing or read-only"):
         store.check()
+
+
+def test_written_data_is_flushed_while_the_upload_goes_on(store, monkeypatch):
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+    real_fdatasync = os.fdatasync
+    flushed_at = []  # bytes on file when each early flush ran
+
+    def fdatasync(fd):
+        flushed_at.append(os.fstat(fd).st_size)
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    blob = store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    assert blob.size == len(DATA)
+    assert flushed_at, "no flush before the final fsync"
+    assert all(0 < at < len(DATA) for at in flushed_at)
+
+
+def test_a_failed_early_flush_fails_the_upload(store, monkeypatch):
+    """Linux tells one fsync of a file about a writeback error, not every later one: the
+    error an early flush saw must fail the upload itself."""
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+
+    def fdatasync(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    with pytest.raises(errors.StoreError):
+        store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    assert contents(store) == ([], [])
