@@ -47,6 +47,10 @@ def test_quick_bench_against_the_server(server, tmp_path):
     results = target["results"]
     assert results["upload"]["verified"] is True
     assert results["download"]["verified"] is True
+    for phase in ("upload", "download"):  # --quick: 2 rounds; the slowest is not above the median
+        rounds = results[phase]["round_mib_s"]
+        assert len(rounds) == 2, phase
+        assert results[phase]["slowest_mib_s"] == min(rounds) <= results[phase]["mib_s"], phase
     assert results["cleanup"]["errors"] == 0
 
     bench = bench_module()
