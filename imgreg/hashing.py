@@ -27,9 +27,10 @@ class DualHasher:
         self.algo = algo
         self.crc32 = 0  # a fast checksum, checked on every full download
         self.depth = max(1, depth)
-        # one single-thread executor per digest: each digest's updates stay in order
-        self._md5_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="md5")
-        self._multi_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hash")
+        # one single-thread executor per digest, so that each digest's updates stay in order;
+        # made at the second buffer: a one-buffer upload costs no thread at all
+        self._threads: tuple[concurrent.futures.ThreadPoolExecutor, ...] = ()
+        self._first = True
         self._pending: collections.deque[tuple[Any, Any]] = collections.deque()
 
     def update(self, data: bytes | memoryview) -> None:
@@ -38,16 +39,23 @@ class DualHasher:
         ``wait()`` have returned."""
         while len(self._pending) >= self.depth:
             self._finish_oldest()
-        if len(data) < PARALLEL_MIN and not self._pending:
+        if self._first or (len(data) < PARALLEL_MIN and not self._pending):
             self.md5.update(data)
             self.multi.update(data)
         else:
+            if not self._threads:
+                self._threads = (
+                    concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="md5"),
+                    concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hash"),
+                )
+            md5_thread, multi_thread = self._threads
             self._pending.append(
                 (
-                    self._md5_thread.submit(self.md5.update, data),
-                    self._multi_thread.submit(self.multi.update, data),
+                    md5_thread.submit(self.md5.update, data),
+                    multi_thread.submit(self.multi.update, data),
                 )
             )
+        self._first = False
         # on this thread, while the two hashes run (it only reads the buffer too)
         self.crc32 = crc32(data, self.crc32)
 
@@ -64,8 +72,8 @@ class DualHasher:
         self._shutdown(cancel=False)
 
     def _shutdown(self, cancel: bool) -> None:
-        self._md5_thread.shutdown(wait=True, cancel_futures=cancel)
-        self._multi_thread.shutdown(wait=True, cancel_futures=cancel)
+        for thread in self._threads:
+            thread.shutdown(wait=True, cancel_futures=cancel)
 
     def __enter__(self) -> DualHasher:
         return self

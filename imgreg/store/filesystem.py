@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from oslo_config import cfg
@@ -167,10 +167,11 @@ class FilesystemStore:
     def _write(
         fd: int, stream: BinaryIO, expected: int | None, algo: str
     ) -> tuple[int, DualHasher]:
-        # Each block is hashed (two threads), written (one thread) and, every FLUSH_EVERY
-        # bytes, handed to the disk (one more thread, so that the final fsync has little left
-        # to wait for), while this thread reads the next block from the client. At most DEPTH
-        # blocks wait in each queue; memory stays at a few blocks, whatever the image size.
+        # From the second block on, each block is hashed (two threads), written (one thread)
+        # and, every FLUSH_EVERY bytes, handed to the disk (one more thread, so that the final
+        # fsync has little left to wait for), while this thread reads the next block from the
+        # client. At most DEPTH blocks wait in each queue; memory stays at a few blocks,
+        # whatever the image size.
         size = 0
         writes: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         failed = threading.Event()
@@ -203,7 +204,10 @@ class FilesystemStore:
                         f"Size exceeds: expected {expected} bytes, got more than that"
                     )
                 hasher.update(buf)
-                writes.append(writer.submit(write, buf))
+                if size == len(buf):  # the first block: written here, so that a one-block
+                    writes.append(_done(write, buf))  # upload starts no thread at all
+                else:
+                    writes.append(writer.submit(write, buf))
                 flusher.written(size)
             while writes:
                 writes.popleft().result()
@@ -305,6 +309,18 @@ class _Flusher:
 
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True)
+
+
+def _done(func: Callable[[bytes], None], data: bytes) -> concurrent.futures.Future[None]:
+    """``func(data)`` called now, as a finished future (its result or its exception)."""
+    future: concurrent.futures.Future[None] = concurrent.futures.Future()
+    try:
+        func(data)
+    except BaseException as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(None)
+    return future
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -58,3 +58,14 @@ def test_crc32_comes_from_zlib_ng():
     from zlib_ng import zlib_ng as zn
 
     assert crc.crc32 is zn.crc32
+
+
+def test_one_buffer_is_hashed_without_a_thread_and_the_second_starts_them():
+    first, second = os.urandom(PARALLEL_MIN * 2), os.urandom(PARALLEL_MIN * 2)
+    with DualHasher("sha512", depth=3) as hasher:
+        hasher.update(first)
+        assert hasher._threads == ()
+        hasher.update(second)
+        assert len(hasher._threads) == 2
+        hasher.close()
+    assert hasher.md5.hexdigest() == hashlib.md5(first + second).hexdigest()

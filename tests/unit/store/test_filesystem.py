@@ -272,3 +272,20 @@ def test_a_failed_early_flush_fails_the_upload(store, monkeypatch):
     with pytest.raises(errors.StoreError):
         store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
     assert contents(store) == ([], [])
+
+
+def test_a_one_block_upload_starts_no_thread(store, monkeypatch):
+    submitted = []
+    real_submit = fs.concurrent.futures.ThreadPoolExecutor.submit
+
+    def submit(self, fn, *args, **kwargs):
+        submitted.append(fn)
+        return real_submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(fs.concurrent.futures.ThreadPoolExecutor, "submit", submit)
+    one_block = DATA[: fs.BLOCK]
+    blob = store.add(new_id(), io.BytesIO(one_block), None, "sha512")
+    assert blob.checksum == hashlib.md5(one_block).hexdigest()
+    assert submitted == []
+    store.add(new_id(), io.BytesIO(DATA), None, "sha512")  # several blocks: threads work
+    assert submitted
