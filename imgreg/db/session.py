@@ -2,8 +2,10 @@
 
 Each repository call runs in its own transaction (``read()`` or ``write()``), so no transaction
 stays open while image data streams; on SQLite that keeps the single write lock free. Writes on
-SQLite start with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of
-failing when one upgrades a read lock (the classic "database is locked" under several workers).
+SQLite start with ``BEGIN IMMEDIATE`` so that two writers queue instead of failing when one
+upgrades a read lock (the classic "database is locked" under several workers), and queue first
+on a ``WriterGate`` (``imgreg.db.sqlite_gate``) so that the next writer starts as soon as the
+last one commits.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from imgreg.db.sqlite_gate import WriterGate
 from imgreg.domain import errors
 
 LOG = logging.getLogger(__name__)
@@ -95,6 +98,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        database = make_url(url).database
+        self._gate = (
+            WriterGate(os.path.abspath(database))
+            if self.engine.dialect.name == "sqlite" and database and database != ":memory:"
+            else None
+        )
 
     @contextlib.contextmanager
     def query(self) -> Iterator[Connection]:
@@ -110,7 +119,8 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with domain_errors(), self._sessions() as session:
+        gate = self._gate.held() if self._gate is not None else contextlib.nullcontext()
+        with gate, domain_errors(), self._sessions() as session:
             if self.engine.dialect.name == "sqlite":
                 # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
