@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -127,6 +127,50 @@ def server_options() -> dict[str, object]:
     return {}
 
 
+def launch(
+    command: Sequence[str],
+    *,
+    tmp_path: Path,
+    port: int,
+    store_dir: Path,
+    conf_path: Path,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+    new_session: bool = False,
+) -> Server:
+    """Start a server process (imgreg-api, or uWSGI serving imgreg) with its output in numbered
+    files under ``tmp_path``, and wait until it answers with ``workers`` workers forked; a
+    server that does not get there is stopped."""
+    name = Path(command[0]).name
+    run = len(list(tmp_path.glob(f"{name}.*.stderr")))
+    stdout_path = tmp_path / f"{name}.{run}.stdout"
+    stderr_path = tmp_path / f"{name}.{run}.stderr"
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(
+            list(command),
+            stdout=out,
+            stderr=err,
+            cwd=tmp_path,
+            env={**os.environ, **(env or {})},
+            start_new_session=new_session,
+        )
+    srv = Server(
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        store_dir=store_dir,
+        conf_path=conf_path,
+        process=process,
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
+    )
+    try:
+        wait_until_ready(srv, workers=workers)
+    except BaseException:
+        stop(srv)
+        raise
+    return srv
+
+
 @pytest.fixture
 def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> Iterator[Server]:
     port = free_port()
@@ -140,26 +184,14 @@ def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> 
         workers=2,
         **{"oslo_messaging_notifications.driver": "log", **server_options},
     )
-    stdout_path = tmp_path / "imgreg-api.stdout"
-    stderr_path = tmp_path / "imgreg-api.stderr"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [str(BIN / "imgreg-api"), "--config-file", str(conf_path)],
-            stdout=out,
-            stderr=err,
-            cwd=tmp_path,
-        )
-    srv = Server(
-        url=f"http://127.0.0.1:{port}",
+    srv = launch(
+        [str(BIN / "imgreg-api"), "--config-file", str(conf_path)],
+        tmp_path=tmp_path,
         port=port,
         store_dir=store_dir,
         conf_path=conf_path,
-        process=process,
-        stdout_path=stdout_path,
-        stderr_path=stderr_path,
     )
     try:
-        wait_until_ready(srv, workers=2)
         yield srv
     finally:
         stop(srv)

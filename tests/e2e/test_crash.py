@@ -29,7 +29,8 @@ import requests
 
 from tests import dbs
 from tests.conftest import stored_files, write_config
-from tests.e2e.conftest import BIN, Server, child_pids, free_port, stop, wait_until_ready
+from tests.e2e.conftest import BIN, Server, child_pids, free_port, stop
+from tests.e2e.conftest import launch as launch_server
 
 MiB = 1 << 20
 DATA = os.urandom(5 * MiB) + b"tail"  # over one store block (4 MiB)
@@ -55,33 +56,17 @@ def launch(
         upload_lease_seconds=LEASE,
         **{"oslo_messaging_notifications.driver": "log"},
     )
-    run = len(list(tmp_path.glob("imgreg-api.*.stderr")))
-    stdout_path = tmp_path / f"imgreg-api.{run}.stdout"
-    stderr_path = tmp_path / f"imgreg-api.{run}.stderr"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [*prefix, str(BIN / "imgreg-api"), "--config-file", str(conf_path)],
-            stdout=out,
-            stderr=err,
-            cwd=tmp_path,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    server = Server(
-        url=f"http://127.0.0.1:{port}",
+    # under strace the master is strace's child: wait for it alone
+    return launch_server(
+        [*prefix, str(BIN / "imgreg-api"), "--config-file", str(conf_path)],
+        tmp_path=tmp_path,
         port=port,
         store_dir=tmp_path / "images",
         conf_path=conf_path,
-        process=process,
-        stdout_path=stdout_path,
-        stderr_path=stderr_path,
+        workers=1 if prefix else 2,
+        env=env,
+        new_session=True,
     )
-    try:
-        wait_until_ready(server, workers=1 if prefix else 2)  # under strace: its child, the master
-    except BaseException:
-        kill(server)
-        raise
-    return server
 
 
 def kill(server: Server) -> None:

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from tests.conftest import ETC, write_config
-from tests.e2e.conftest import BIN, Server, free_port, stop, wait_until_ready
+from tests.e2e.conftest import BIN, Server, free_port, launch, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -39,23 +38,31 @@ def shipped_ini(port: int, conf_path: Path) -> str:
 
 
 @pytest.fixture
-def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+def server_options() -> dict[str, object]:
+    """More ``write_config`` options for ``server``; a test overrides it by parametrizing."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> Iterator[Server]:
     port = free_port()
     store_dir = tmp_path / "images"
     conf_path = write_config(
-        tmp_path / "etc", clean_db, store_dir, **{"oslo_messaging_notifications.driver": "log"}
+        tmp_path / "etc",
+        clean_db,
+        store_dir,
+        **{"oslo_messaging_notifications.driver": "log", **server_options},
     )
     ini = tmp_path / "imgreg-uwsgi.ini"
     ini.write_text(shipped_ini(port, conf_path))
-    stdout_path, stderr_path = tmp_path / "uwsgi.stdout", tmp_path / "uwsgi.stderr"
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(
-            [str(BIN / "uwsgi"), "--ini", str(ini)], stdout=out, stderr=err, cwd=tmp_path
-        )
-    srv = Server(f"http://127.0.0.1:{port}", port, store_dir, conf_path, process, stdout_path,
-                 stderr_path)  # fmt: skip
+    srv = launch(
+        [str(BIN / "uwsgi"), "--ini", str(ini)],
+        tmp_path=tmp_path,
+        port=port,
+        store_dir=store_dir,
+        conf_path=conf_path,
+    )
     try:
-        wait_until_ready(srv, workers=2)
         yield srv
     finally:
         stop(srv)
@@ -172,6 +179,32 @@ def test_a_client_gone_mid_upload_leaves_the_image_queued_and_no_blob(server: Se
     deadline = time.monotonic() + 20
     while image(server, image_id)["status"] != "queued" and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert image(server, image_id)["status"] == "queued"
+    assert blobs(server) == []
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize("server_options", [{"client_socket_timeout": 2}])
+def test_a_client_that_stalls_mid_chunk_gets_400_and_leaves_no_blob(server: Server) -> None:
+    """``client_socket_timeout`` bounds the wait for each piece of a chunked body: a client
+    that goes silent mid-chunk but keeps its connection open is answered 400, the image is
+    queued again and no partial data stays behind."""
+    image_id = create(server)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(
+            f"PUT /v2/images/{image_id}/file HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        sock.sendall(b"100000\r\n" + b"z" * (1 << 20) + b"\r\n")
+        sock.sendall(b"100000\r\n" + b"z" * 1000)  # then silence, the connection kept open
+        started = time.monotonic()
+        answer = b""
+        while b"\r\n\r\n" not in answer and (piece := sock.recv(65536)):
+            answer += piece
+        waited = time.monotonic() - started
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert 1.5 <= waited < 20, waited
     assert image(server, image_id)["status"] == "queued"
     assert blobs(server) == []
     assert "Traceback" not in server.log()
