@@ -20,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from imgreg.db.sqlite_gate import WriterGate
+from imgreg.db.sqlite_gate import GateTimeout, WriterGate
 from imgreg.domain import errors
 
 LOG = logging.getLogger(__name__)
@@ -119,17 +119,22 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        gate = self._gate.held() if self._gate is not None else contextlib.nullcontext()
-        with gate, domain_errors(), self._sessions() as session:
-            if self.engine.dialect.name == "sqlite":
-                # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        try:
+            turn = self._gate.held(SQLITE_BUSY_SECONDS) if self._gate else contextlib.nullcontext()
+            with turn, domain_errors(), self._sessions() as session:
+                if self.engine.dialect.name == "sqlite":
+                    # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
+                    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except GateTimeout:
+            # as SQLite's own busy timeout would have: no turn to write came in time
+            LOG.warning("database unavailable: no turn to write in %s s", SQLITE_BUSY_SECONDS)
+            raise errors.ServiceUnavailable(UNAVAILABLE) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

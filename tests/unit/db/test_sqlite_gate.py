@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from imgreg.db import session as session_module
 from imgreg.db.session import Database
-from imgreg.db.sqlite_gate import WriterGate
+from imgreg.db.sqlite_gate import GateTimeout, WriterGate
+from imgreg.domain import errors
 
 BLOCKED_FOR = 0.3  # seconds a waiter is given to (wrongly) get through
 
@@ -19,10 +23,10 @@ def test_a_second_thread_waits_until_the_first_lets_go(tmp_path: Path) -> None:
     entered = threading.Event()
 
     def second() -> None:
-        with gate.held():
+        with gate.held(10):
             entered.set()
 
-    with gate.held():
+    with gate.held(10):
         thread = threading.Thread(target=second)
         thread.start()
         assert not entered.wait(BLOCKED_FOR)
@@ -32,15 +36,15 @@ def test_a_second_thread_waits_until_the_first_lets_go(tmp_path: Path) -> None:
 
 def test_the_same_thread_may_nest(tmp_path: Path) -> None:
     gate = WriterGate(str(tmp_path / "db.sqlite"))
-    with gate.held(), gate.held():
+    with gate.held(10), gate.held(10):
         pass
-    with gate.held():  # and it was let go of afterwards
+    with gate.held(10):  # and it was let go of afterwards
         pass
 
 
 def _hold_in_child(gate: WriterGate, started: object, entered: object, release: object) -> None:
     started.set()  # type: ignore[attr-defined]
-    with gate.held():
+    with gate.held(10):
         entered.set()  # type: ignore[attr-defined]
         release.wait(10)  # type: ignore[attr-defined]
 
@@ -51,7 +55,7 @@ def test_a_forked_child_excludes_its_parent(tmp_path: Path) -> None:
     gate = WriterGate(str(tmp_path / "db.sqlite"))
     ctx = multiprocessing.get_context("fork")
     started, entered, release = ctx.Event(), ctx.Event(), ctx.Event()
-    with gate.held():  # opens the parent's lock file before the fork
+    with gate.held(10):  # opens the parent's lock file before the fork
         child = ctx.Process(target=_hold_in_child, args=(gate, started, entered, release))
         child.start()
         assert started.wait(10)
@@ -61,7 +65,7 @@ def test_a_forked_child_excludes_its_parent(tmp_path: Path) -> None:
     got_in = threading.Event()
 
     def parent_again() -> None:
-        with gate.held():
+        with gate.held(10):
             got_in.set()
 
     thread = threading.Thread(target=parent_again)
@@ -88,11 +92,53 @@ def test_sqlite_writes_go_through_the_gate(tmp_path: Path) -> None:
             session.execute(text("INSERT INTO t VALUES (1)"))
 
     assert db._gate is not None
-    with db._gate.held():
+    with db._gate.held(10):
         thread = threading.Thread(target=write)
         thread.start()
         assert not entered.wait(BLOCKED_FOR)
     thread.join(10)
     with db.query() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+    db.dispose()
+
+
+def test_a_gate_held_elsewhere_too_long_times_out(tmp_path: Path) -> None:
+    """Another process holding the gate: the wait ends at the timeout, as SQLite's busy
+    timeout did, instead of for ever."""
+    gate = WriterGate(str(tmp_path / "db.sqlite"))
+    ctx = multiprocessing.get_context("fork")
+    started, entered, release = ctx.Event(), ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold_in_child, args=(gate, started, entered, release))
+    child.start()
+    try:
+        assert entered.wait(10)
+        t0 = time.monotonic()
+        with pytest.raises(GateTimeout), gate.held(0.3):
+            pass
+        assert 0.3 <= time.monotonic() - t0 < 5
+    finally:
+        release.set()
+        child.join(10)
+    with gate.held(10):  # let go of by the child: free again
+        pass
+
+
+def test_database_write_answers_503_when_no_turn_comes(tmp_path: Path, monkeypatch) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'imgreg.sqlite'}")
+    monkeypatch.setattr(session_module, "SQLITE_BUSY_SECONDS", 0.2)
+    assert db._gate is not None
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            with db.write():
+                pass
+        except BaseException as exc:
+            failure.append(exc)
+
+    with db._gate.held(10):
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(10)
+    assert len(failure) == 1 and isinstance(failure[0], errors.ServiceUnavailable)
     db.dispose()
