@@ -63,9 +63,21 @@ def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> 
         conf_path=conf_path,
     )
     try:
+        wait_for_apps(srv, 2)
         yield srv
     finally:
         stop(srv)
+
+
+def wait_for_apps(server: Server, count: int) -> None:
+    """Until ``count`` workers have loaded the app. With ``lazy-apps`` each worker imports it
+    after the fork: one may still be importing when another has answered, and a SIGTERM then
+    interrupts the import and leaves that worker running without an app until uWSGI's reload
+    mercy (60 s) runs out."""
+    deadline = time.monotonic() + 60
+    while server.log().count("WSGI app 0 (mountpoint='') ready") < count:
+        assert time.monotonic() < deadline, f"{count} apps not loaded:\n{server.log()}"
+        time.sleep(0.05)
 
 
 def create(server: Server, **extra: object) -> str:
