@@ -237,8 +237,10 @@ class SqlImageRepo:
             session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
 
     def member_status(self, image_id: str, member: str) -> str | None:
-        with self.db.read() as session:
-            return session.scalar(
+        # asked on every GET/PATCH of a shared image (the policy target): a plain connection,
+        # not an ORM session
+        with self.db.query() as conn:
+            return conn.scalar(
                 select(MemberRow.status).where(
                     MemberRow.image_id == image_id,
                     MemberRow.member == member,
