@@ -768,10 +768,7 @@ def phase_download(target: Target, sizes: Sizes, payload: Payload) -> dict[str, 
     verified_bytes = 0
     try:
         t0 = time.perf_counter()
-        http_conn.request("GET", target.ep.prefix + path, headers=target.ep.headers())
-        resp = http_conn.getresponse()
-        if resp.status != 200:
-            raise BenchError(f"GET {path}: HTTP {resp.status}")
+        resp = _get_ok(target, http_conn, path)
         while chunk := resp.read(MiB):
             verified_bytes += len(chunk)
             for q in queues.values():
@@ -815,16 +812,24 @@ def phase_download(target: Target, sizes: Sizes, payload: Payload) -> dict[str, 
     return result
 
 
+def _get_ok(
+    target: Target, http_conn: http.client.HTTPConnection, path: str
+) -> http.client.HTTPResponse:
+    """Send GET ``path`` on ``http_conn``; its response, whose status must be 200."""
+    http_conn.request("GET", target.ep.prefix + path, headers=target.ep.headers())
+    resp = http_conn.getresponse()
+    if resp.status != 200:
+        raise BenchError(f"GET {path}: HTTP {resp.status}")
+    return resp
+
+
 def _download_round(target: Target, path: str) -> tuple[int, float, float | None]:
     """(bytes, seconds, server CPU seconds or None) of one GET of ``path``, counting bytes."""
     http_conn = target.ep.connect()
     cpu0 = cpu_seconds(target.roots)
     try:
         t0 = time.perf_counter()
-        http_conn.request("GET", target.ep.prefix + path, headers=target.ep.headers())
-        resp = http_conn.getresponse()
-        if resp.status != 200:
-            raise BenchError(f"GET {path}: HTTP {resp.status}")
+        resp = _get_ok(target, http_conn, path)
         buf = bytearray(MiB)
         view = memoryview(buf)
         got = 0
