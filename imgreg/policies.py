@@ -7,6 +7,7 @@ live here, and ``oslopolicy-sample-generator --namespace imgreg`` prints them.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from oslo_config import cfg
@@ -140,10 +141,10 @@ class Policy:
                 self.enforcer.use_conf = False
         return self.enforcer
 
-    def check(self, ctx: RequestContext, rule: str, target: dict[str, Any]) -> bool:
+    def check(self, ctx: RequestContext, rule: str, target: Mapping[str, Any]) -> bool:
         return bool(self._fresh().enforce(rule, target, ctx.policy_credentials()))
 
-    def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any]) -> None:
+    def enforce(self, ctx: RequestContext, rule: str, target: Mapping[str, Any]) -> None:
         if not self.check(ctx, rule, target):
             raise errors.Forbidden(f"You are not authorized to complete {rule} action.")
 

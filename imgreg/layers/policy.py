@@ -5,6 +5,7 @@ A caller who may not even ``get_image`` learns nothing: that denial reads as ``N
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from imgreg.context import RequestContext
@@ -34,6 +35,29 @@ def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
     }
 
 
+class SharedImageTarget(Mapping[str, Any]):
+    """The target of a shared image, whose ``member_id`` (the caller's project, if the image
+    is shared with it) costs a query: it is looked up the first time a rule reads it, at most
+    once. Most checks never do: ``role:admin`` or the owner's project decides them first
+    (oslo.policy takes any ``Mapping`` as a target and reads keys as its rules need them)."""
+
+    def __init__(self, image: Image, find_member: Callable[[], str | None]) -> None:
+        self._values = image_target(image)
+        self._find_member: Callable[[], str | None] | None = find_member
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "member_id" and self._find_member is not None:
+            self._values["member_id"] = self._find_member()
+            self._find_member = None
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 def _check_visibility(policy: Policy, ctx: RequestContext, image: Image) -> None:
     target = image_target(image)
     if image.visibility == "public":
@@ -59,12 +83,15 @@ class PolicyImageRepo(RepoLayer):
         super().__init__(inner, ctx)
         self.policy = policy
 
-    def _target(self, image: Image) -> dict[str, Any]:
-        member = None
+    def _target(self, image: Image) -> Mapping[str, Any]:
         project = self.ctx.project_id
-        if image.visibility == "shared" and project and self.inner.member_status(image.id, project):
-            member = project
-        return image_target(image, member)
+        if image.visibility != "shared" or not project:
+            return image_target(image)
+
+        def find_member() -> str | None:
+            return project if self.inner.member_status(image.id, project) else None
+
+        return SharedImageTarget(image, find_member)
 
     def get(self, image_id: str) -> Image:
         image = self.inner.get(image_id)

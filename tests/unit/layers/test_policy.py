@@ -135,6 +135,28 @@ def test_shared_image_member_may_download(policy):
     assert inner.names() == ["member_status", "open_data"]
 
 
+@pytest.mark.parametrize("who", ["admin", "member", "reader"])
+def test_the_owner_or_an_admin_costs_no_member_lookup(policy, who):
+    # the rules decide on role:admin or the owner's project before they read member_id
+    image = image_of("active", visibility="shared")
+    inner = RecordingRepo(get=image, member_status="accepted")
+    repo = PolicyImageRepo(inner, PERSONAS[who](), policy)
+    repo.get(image.id)
+    if who != "reader":
+        _modify(repo, image)
+    assert "member_status" not in inner.names()
+
+
+@pytest.mark.parametrize("status", ["accepted", None])
+def test_a_non_owner_is_looked_up_once(policy, status):
+    # the caller is no owner and no admin: get_image reads member_id, which is then known
+    image = image_of("active", visibility="shared")
+    inner = RecordingRepo(get=image, member_status=status)
+    repo = PolicyImageRepo(inner, member(OTHER_PROJECT), policy)
+    repo.get(image.id)  # a reader may see any shared image (Glance's rule)
+    assert inner.names() == ["get", "member_status"]
+
+
 def test_data_only_save_needs_no_modify_rule(policy):
     image = image_of("saving")
     image.size = 10
