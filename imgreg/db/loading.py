@@ -7,13 +7,16 @@ and location of those images in one ``UNION ALL``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
     Connection,
+    Row,
     Select,
     bindparam,
+    false,
     literal,
     null,
     select,
@@ -42,10 +45,26 @@ _CHILDREN: CompoundSelect[Any] = union_all(
 )  # fmt: skip
 
 
+# One live image by id (show, and the read before every PATCH, upload and delete).
+_BY_ID: Select[Any] = select(*_COLUMNS).where(
+    ImageRow.id == bindparam("image_id"), ImageRow.deleted == false()
+)
+
+
+def load_image(conn: Connection, image_id: str) -> Image | None:
+    """The live image ``image_id``, complete, or None."""
+    found = _complete(conn, conn.execute(_BY_ID, {"image_id": image_id}).all())
+    return found[0] if found else None
+
+
 def load_images(session: Session | Connection, stmt: Select[Any]) -> list[Image]:
     """Run ``stmt`` (a select of ``ImageRow``, with its filters, order and limit) and return
     complete images in the same order."""
-    rows = session.execute(stmt.with_only_columns(*_COLUMNS)).all()
+    return _complete(session, session.execute(stmt.with_only_columns(*_COLUMNS)).all())
+
+
+def _complete(session: Session | Connection, rows: Sequence[Row[Any]]) -> list[Image]:
+    """``Image`` objects of these image rows, with their properties, tags and locations."""
     if not rows:
         return []
     images = {row.id: Image(**row._asdict()) for row in rows}

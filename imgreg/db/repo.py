@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 from oslo_config import cfg
-from sqlalchemy import delete, false, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imgreg.db import usage
-from imgreg.db.loading import load_images
+from imgreg.db.loading import load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
 from imgreg.db.query import ListQuery, build_select, readable_clause
 from imgreg.db.session import Database
@@ -48,6 +50,34 @@ def stored_value(value: str | None) -> str:
     return "" if value is None else value
 
 
+# Statements of the hot write paths, built once (building one cost about as much as running
+# it). Executed with parameters, an UPDATE without values() sets the columns named by them.
+_IMAGES = cast(Table, ImageRow.__table__)
+_LIVE = (_IMAGES.c.id == bindparam("_id")) & (_IMAGES.c.deleted == false())
+_UPDATE = update(_IMAGES).where(_LIVE)
+_UPDATE_FROM = _UPDATE.where(_IMAGES.c.status == bindparam("_from_state"))
+_EXISTS = select(_IMAGES.c.id).where(_LIVE)
+_PROPERTIES = cast(Table, PropertyRow.__table__)
+_TAGS = cast(Table, TagRow.__table__)
+_LOCATIONS = cast(Table, LocationRow.__table__)
+_MEMBER_STATUS = select(MemberRow.status).where(
+    MemberRow.image_id == bindparam("image_id"),
+    MemberRow.member == bindparam("member"),
+    MemberRow.deleted == false(),
+)
+
+
+def _property_rows(image: Image, names: Iterable[str]) -> list[dict[str, str]]:
+    props = image.extra_properties
+    return [
+        {"image_id": image.id, "name": k, "value": stored_value(props[k])} for k in sorted(names)
+    ]
+
+
+def _tag_rows(image_id: str, tags: Iterable[str]) -> list[dict[str, str]]:
+    return [{"image_id": image_id, "value": t} for t in sorted(tags)]
+
+
 DEFAULT_LEASE = dt.timedelta(seconds=60)
 
 
@@ -70,13 +100,10 @@ class SqlImageRepo:
 
     def get(self, image_id: str) -> Image:
         with self.db.query() as conn:
-            found = load_images(
-                conn,
-                select(ImageRow).where(ImageRow.id == image_id, ImageRow.deleted == false()),
-            )
-        if not found:
+            found = load_image(conn, image_id)
+        if found is None:
             raise errors.NotFound(f"No image found with ID {image_id}")
-        return found[0]
+        return found
 
     def list(self, query: ListQuery) -> list[Image]:
         with self.db.query() as conn:
@@ -101,11 +128,6 @@ class SqlImageRepo:
         """Insert the image; with ``max_images``, only while its owner has fewer live images
         than that (decided under the owner's quota lock, so concurrent creates cannot
         overshoot)."""
-        row = ImageRow(id=image.id, deleted=False, **{n: getattr(image, n) for n in COLUMNS})
-        row.properties = [
-            PropertyRow(name=k, value=stored_value(v)) for k, v in image.extra_properties.items()
-        ]
-        row.tags = [TagRow(value=t) for t in image.tags]
         try:
             with self.db.write() as session:
                 if max_images is not None:
@@ -116,7 +138,15 @@ class SqlImageRepo:
                             f"Project {image.owner} is over a limit for image_count_total: "
                             f"limit {max_images}, current usage {count}, delta 1"
                         )
-                session.add(row)
+                # plain INSERTs: the ORM's unit of work cost more than the statements
+                row = {"id": image.id, "deleted": False, **{n: getattr(image, n) for n in COLUMNS}}
+                session.execute(insert(_IMAGES), row)
+                if image.extra_properties:
+                    session.execute(
+                        insert(_PROPERTIES), _property_rows(image, image.extra_properties)
+                    )
+                if image.tags:
+                    session.execute(insert(_TAGS), _tag_rows(image.id, image.tags))
         except IntegrityError:
             raise errors.Conflict(f"Image ID {image.id} already exists!") from None
         image.mark_clean()
@@ -139,43 +169,45 @@ class SqlImageRepo:
             values["reserved_bytes"] = None  # swapped for the final size in this statement
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
-        stmt = update(ImageRow).where(ImageRow.id == image.id, ImageRow.deleted == false())
+        stmt, params = _UPDATE, {**values, "_id": image.id}
         if from_state is not None:
-            stmt = stmt.where(ImageRow.status == from_state)
-        with self.db.write() as session:
-            if session.execute(stmt.values(**values)).rowcount != 1:  # type: ignore[attr-defined]
-                if from_state is not None and self._exists(session, image.id):
+            stmt, params["_from_state"] = _UPDATE_FROM, from_state
+        with self.db.change() as conn:
+            if conn.execute(stmt, params).rowcount != 1:
+                if from_state is not None and self._exists(conn, image.id):
                     raise errors.StaleState(
                         f"Image {image.id} is no longer {from_state}; another request changed it"
                     )
                 raise errors.NotFound(f"No image found with ID {image.id}")
-            self._write_children(session, image, changes)
+            self._write_children(conn, image, changes)
         image.mark_clean()
         return image
 
     @staticmethod
-    def _write_children(session: Session, image: Image, changes: Changes) -> None:
+    def _write_children(conn: Connection, image: Image, changes: Changes) -> None:
         gone = changes.removed | changes.updated
         if gone:
-            session.execute(
-                delete(PropertyRow).where(
-                    PropertyRow.image_id == image.id, PropertyRow.name.in_(gone)
+            conn.execute(
+                delete(_PROPERTIES).where(
+                    _PROPERTIES.c.image_id == image.id, _PROPERTIES.c.name.in_(gone)
                 )
             )
-        session.add_all(
-            PropertyRow(image_id=image.id, name=k, value=stored_value(image.extra_properties[k]))
-            for k in sorted(changes.added | changes.updated)
-        )
+        if added := changes.added | changes.updated:
+            conn.execute(insert(_PROPERTIES), _property_rows(image, added))
         if changes.tags_removed:
-            session.execute(
-                delete(TagRow).where(
-                    TagRow.image_id == image.id, TagRow.value.in_(changes.tags_removed)
+            conn.execute(
+                delete(_TAGS).where(
+                    _TAGS.c.image_id == image.id, _TAGS.c.value.in_(changes.tags_removed)
                 )
             )
-        session.add_all(TagRow(image_id=image.id, value=t) for t in sorted(changes.tags_added))
+        if changes.tags_added:
+            conn.execute(insert(_TAGS), _tag_rows(image.id, changes.tags_added))
         if changes.locations_changed:
-            session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
-            session.add_all(LocationRow(image_id=image.id, url=u) for u in image.locations)
+            conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
+            if image.locations:
+                conn.execute(
+                    insert(_LOCATIONS), [{"image_id": image.id, "url": u} for u in image.locations]
+                )
 
     def renew_upload_lease(self, image_id: str) -> None:
         """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the
@@ -194,27 +226,20 @@ class SqlImageRepo:
                     raise errors.StaleState(f"Image {image_id} is no longer saving")
                 raise errors.NotFound(f"No image found with ID {image_id}")
 
-    def _exists(self, session: Session, image_id: str) -> bool:
-        found = session.scalar(
-            select(ImageRow.id).where(ImageRow.id == image_id, ImageRow.deleted == false())
-        )
-        return found is not None
+    def _exists(self, conn: Session | Connection, image_id: str) -> bool:
+        return conn.scalar(_EXISTS, {"_id": image_id}) is not None
 
     def remove(self, image: Image) -> None:
         """Soft-delete: the row stays (its id is never reused). An image marked
         ``pending_delete`` keeps its locations for the scrubber; any other becomes ``deleted``."""
         status = "pending_delete" if image.status == "pending_delete" else "deleted"
         now = utcnow()
-        with self.db.write() as session:
-            result = session.execute(
-                update(ImageRow)
-                .where(ImageRow.id == image.id, ImageRow.deleted == false())
-                .values(status=status, deleted=True, deleted_at=now, updated_at=now)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+        with self.db.change() as conn:
+            values = {"status": status, "deleted": True, "deleted_at": now, "updated_at": now}
+            if conn.execute(_UPDATE, {**values, "_id": image.id}).rowcount != 1:
                 raise errors.NotFound(f"Failed to find image {image.id} to delete")
             if status == "deleted":
-                session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
+                conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
         image.status = status
 
     def pending_deletes(self, older_than: dt.datetime) -> builtins.list[Image]:
@@ -240,13 +265,7 @@ class SqlImageRepo:
         # asked on every GET/PATCH of a shared image (the policy target): a plain connection,
         # not an ORM session
         with self.db.query() as conn:
-            return conn.scalar(
-                select(MemberRow.status).where(
-                    MemberRow.image_id == image_id,
-                    MemberRow.member == member,
-                    MemberRow.deleted == false(),
-                )
-            )
+            return conn.scalar(_MEMBER_STATUS, {"image_id": image_id, "member": member})
 
     def usage(self, owner: str | None) -> tuple[int, int]:
         """(bytes stored, live images) of one owner."""

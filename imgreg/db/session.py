@@ -118,23 +118,39 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
+    def _turn(self) -> Iterator[None]:
+        """The right to write: on a SQLite file, a turn at the ``WriterGate``."""
         try:
             turn = self._gate.held(SQLITE_BUSY_SECONDS) if self._gate else contextlib.nullcontext()
-            with turn, domain_errors(), self._sessions() as session:
-                if self.engine.dialect.name == "sqlite":
-                    # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
-                    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            with turn:
+                yield
         except GateTimeout:
             # as SQLite's own busy timeout would have: no turn to write came in time
             LOG.warning("database unavailable: no turn to write in %s s", SQLITE_BUSY_SECONDS)
             raise errors.ServiceUnavailable(UNAVAILABLE) from None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._turn(), domain_errors(), self._sessions() as session:
+            if self.engine.dialect.name == "sqlite":
+                # Starts the transaction with BEGIN IMMEDIATE (see the "begin" hook).
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextlib.contextmanager
+    def change(self) -> Iterator[Connection]:
+        """``write()`` on a plain connection: for the hot write paths (PATCH, status changes,
+        delete), which issue their own statements and need no ORM unit of work."""
+        with self._turn(), domain_errors(), self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
