@@ -194,6 +194,15 @@ store_opts = [
         default="$state_path/images",
         help="Directory of the filesystem store.",
     ),
+    cfg.BoolOpt(
+        "filesystem_store_keep_cache",
+        default=False,
+        help="Keep an uploaded image in the page cache. By default each range of an upload "
+        "leaves the page cache once it is on disk (as Swift's object server does with what it "
+        "writes): a stream of write-once data then neither evicts what the node reads often "
+        "nor claims fresh memory for every block. Set it where disk reads are slow and images "
+        "are read back from the same node right after their upload.",
+    ),
     # The Swift store (imgreg/store/swift.py); Glance's names. Only the auth version's
     # default differs: Glance's "2" (Keystone v2.0) no longer exists.
     cfg.StrOpt(

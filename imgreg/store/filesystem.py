@@ -37,7 +37,11 @@ from imgreg.store.source import is_uuid
 
 BLOCK = 4 * 1024 * 1024
 DEPTH = 3  # blocks that may wait to be hashed, and to be written
-FLUSH_EVERY = 64 * 1024 * 1024
+# fdatasync of the upload so far, then (unless filesystem_store_keep_cache) the flushed range
+# leaves the page cache: the next blocks reuse that memory. On this project's VMs, memory the
+# page cache had not held for a few seconds cost 2-3 s of CPU per GiB to write into (the host
+# takes back free memory); dropping behind a 32 MiB window made 512 MiB uploads 20-30% faster.
+FLUSH_EVERY = 32 * 1024 * 1024
 SCHEME = "file://"
 # Extended attribute of a blob: "<crc32> <size> <mtime_ns> <checked at>", written when the blob
 # was written or last read back in full and found to match that CRC-32.
@@ -111,6 +115,7 @@ class FilesystemStore:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.root = os.path.abspath(conf.glance_store.filesystem_store_datadir)
         self.partial = os.path.join(self.root, ".partial")
+        self.drop_cache = not conf.glance_store.filesystem_store_keep_cache
         os.makedirs(self.partial, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------------
@@ -142,6 +147,8 @@ class FilesystemStore:
             try:
                 size, hasher = self._write(fd, stream, expected_size, hash_algo)
                 os.fsync(fd)
+                if self.drop_cache:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
                 _mark_verified(fd, hasher.crc32)  # these bytes were checksummed on the way in
             finally:
                 os.close(fd)
@@ -163,9 +170,8 @@ class FilesystemStore:
             crc32=hasher.crc32,
         )
 
-    @staticmethod
     def _write(
-        fd: int, stream: BinaryIO, expected: int | None, algo: str
+        self, fd: int, stream: BinaryIO, expected: int | None, algo: str
     ) -> tuple[int, DualHasher]:
         # From the second block on, each block is hashed (two threads), written (one thread)
         # and, every FLUSH_EVERY bytes, handed to the disk (one more thread, so that the final
@@ -188,7 +194,7 @@ class FilesystemStore:
         with (
             DualHasher(algo, depth=DEPTH) as hasher,
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write") as writer,
-            _Flusher(fd) as flusher,
+            _Flusher(fd, self.drop_cache) as flusher,
         ):
             while True:
                 want = BLOCK if expected is None else min(BLOCK, expected - size + 1)
@@ -281,11 +287,15 @@ def _unlink(path: str) -> None:
 class _Flusher:
     """Starts ``fdatasync`` of what has been written so far on a thread of its own, at most one
     at a time, each time another ``FLUSH_EVERY`` bytes have been written: the disk then writes
-    while the upload goes on, instead of all at once in the final ``fsync``."""
+    while the upload goes on, instead of all at once in the final ``fsync``. With
+    ``drop_cache``, each flushed range then leaves the page cache (clean pages only: nothing
+    unwritten is dropped)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, drop_cache: bool) -> None:
         self.fd = fd
+        self.drop_cache = drop_cache
         self.next_at = FLUSH_EVERY
+        self.dropped = 0
         self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="flush")
         self.running: concurrent.futures.Future[None] | None = None
 
@@ -294,7 +304,13 @@ class _Flusher:
             return
         self.finish()
         self.next_at = size + FLUSH_EVERY
-        self.running = self.pool.submit(os.fdatasync, self.fd)
+        self.running = self.pool.submit(self._flush, self.dropped, size)
+        self.dropped = size
+
+    def _flush(self, start: int, end: int) -> None:
+        os.fdatasync(self.fd)
+        if self.drop_cache:
+            os.posix_fadvise(self.fd, start, end - start, os.POSIX_FADV_DONTNEED)
 
     def finish(self) -> None:
         """Wait for the flush under way and raise its error. Linux reports a writeback error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import itertools
 import os
 import uuid
 
@@ -289,3 +290,55 @@ def test_a_one_block_upload_starts_no_thread(store, monkeypatch):
     assert submitted == []
     store.add(new_id(), io.BytesIO(DATA), None, "sha512")  # several blocks: threads work
     assert submitted
+
+
+def _record_flushes(monkeypatch):
+    """Calls of fdatasync/fsync/posix_fadvise during an add, in order."""
+    events = []
+    real = {name: getattr(os, name) for name in ("fdatasync", "fsync", "posix_fadvise")}
+
+    def recorder(name):
+        def call(fd, *args):
+            events.append((name, *args))
+            return real[name](fd, *args)
+
+        return call
+
+    for name in real:
+        monkeypatch.setattr(os, name, recorder(name))
+    return events
+
+
+def test_flushed_ranges_leave_the_page_cache(store, monkeypatch):
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+    events = _record_flushes(monkeypatch)
+    image_id = new_id()
+    store.add(image_id, io.BytesIO(DATA), len(DATA), "sha512")
+    drops = [e for e in events if e[0] == "posix_fadvise"]
+    assert all(advice == os.POSIX_FADV_DONTNEED for _, _, _, advice in drops)
+    # each early drop follows a flush and starts where the last one ended; the last drop
+    # (offset 0, length 0: the whole file) comes after the final fsync
+    early = [(offset, length) for _, offset, length, _ in drops[:-1]]
+    assert early and early[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(early))
+    for i, event in enumerate(events):
+        if event[0] == "posix_fadvise" and event is not drops[-1]:
+            assert events[i - 1][0] == "fdatasync"
+    # the file's fsync, the drop, then the directory's fsync after the rename
+    assert events[-3:] == [("fsync",), ("posix_fadvise", 0, 0, os.POSIX_FADV_DONTNEED), ("fsync",)]
+    with open(os.path.join(store.root, image_id), "rb") as f:
+        assert f.read() == DATA
+
+
+def test_keep_cache_leaves_the_page_cache_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+    store = fs.FilesystemStore(
+        make_conf(
+            glance_store__filesystem_store_datadir=str(tmp_path),
+            glance_store__filesystem_store_keep_cache=True,
+        )
+    )
+    events = _record_flushes(monkeypatch)
+    store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    assert "fdatasync" in [e[0] for e in events]  # the early flushes still run
+    assert "posix_fadvise" not in [e[0] for e in events]
