@@ -195,13 +195,13 @@ store_opts = [
         help="Directory of the filesystem store.",
     ),
     cfg.BoolOpt(
-        "filesystem_store_keep_cache",
+        "filesystem_store_drop_cache",
         default=False,
-        help="Keep an uploaded image in the page cache. By default each range of an upload "
-        "leaves the page cache once it is on disk (as Swift's object server does with what it "
-        "writes): a stream of write-once data then neither evicts what the node reads often "
-        "nor claims fresh memory for every block. Set it where disk reads are slow and images "
-        "are read back from the same node right after their upload.",
+        help="Drop what an upload wrote from the page cache once it is on disk (every 32 MiB, "
+        "as Swift's object server does): a large upload then neither evicts what the node "
+        "reads often nor claims fresh memory block after block, but the first download of the "
+        "image reads it from the disk. Off by default, as in Glance: a new image is often "
+        "downloaded right after its upload.",
     ),
     # The Swift store (imgreg/store/swift.py); Glance's names. Only the auth version's
     # default differs: Glance's "2" (Keystone v2.0) no longer exists.

@@ -37,10 +37,11 @@ from imgreg.store.source import is_uuid
 
 BLOCK = 4 * 1024 * 1024
 DEPTH = 3  # blocks that may wait to be hashed, and to be written
-# fdatasync of the upload so far, then (unless filesystem_store_keep_cache) the flushed range
-# leaves the page cache: the next blocks reuse that memory. On this project's VMs, memory the
-# page cache had not held for a few seconds cost 2-3 s of CPU per GiB to write into (the host
-# takes back free memory); dropping behind a 32 MiB window made 512 MiB uploads 20-30% faster.
+# fdatasync of the upload so far, then (with filesystem_store_drop_cache) the flushed range
+# leaves the page cache and the next blocks reuse that memory. On this project's VMs, memory
+# the page cache had not held for a few seconds cost 2-3 s of CPU per GiB to write into (the
+# host takes free memory back); dropping behind a 32 MiB window made 512 MiB uploads 20-30%
+# faster, but the first download then read from the disk at a third of the cached speed.
 FLUSH_EVERY = 32 * 1024 * 1024
 SCHEME = "file://"
 # Extended attribute of a blob: "<crc32> <size> <mtime_ns> <checked at>", written when the blob
@@ -115,7 +116,7 @@ class FilesystemStore:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.root = os.path.abspath(conf.glance_store.filesystem_store_datadir)
         self.partial = os.path.join(self.root, ".partial")
-        self.drop_cache = not conf.glance_store.filesystem_store_keep_cache
+        self.drop_cache = conf.glance_store.filesystem_store_drop_cache
         os.makedirs(self.partial, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------------

@@ -309,8 +309,14 @@ def _record_flushes(monkeypatch):
     return events
 
 
-def test_flushed_ranges_leave_the_page_cache(store, monkeypatch):
+def test_flushed_ranges_leave_the_page_cache_with_drop_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+    store = fs.FilesystemStore(
+        make_conf(
+            glance_store__filesystem_store_datadir=str(tmp_path),
+            glance_store__filesystem_store_drop_cache=True,
+        )
+    )
     events = _record_flushes(monkeypatch)
     image_id = new_id()
     store.add(image_id, io.BytesIO(DATA), len(DATA), "sha512")
@@ -330,14 +336,8 @@ def test_flushed_ranges_leave_the_page_cache(store, monkeypatch):
         assert f.read() == DATA
 
 
-def test_keep_cache_leaves_the_page_cache_alone(tmp_path, monkeypatch):
+def test_by_default_the_page_cache_is_left_alone(store, monkeypatch):
     monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
-    store = fs.FilesystemStore(
-        make_conf(
-            glance_store__filesystem_store_datadir=str(tmp_path),
-            glance_store__filesystem_store_keep_cache=True,
-        )
-    )
     events = _record_flushes(monkeypatch)
     store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
     assert "fdatasync" in [e[0] for e in events]  # the early flushes still run
