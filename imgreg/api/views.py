@@ -11,6 +11,11 @@ from imgreg.domain.image import Image
 
 
 def _isotime(value: Any) -> str:
+    """Glance's timestamps (UTC, whole seconds, "Z"). The database hands back naive UTC
+    datetimes; isoformat() formats them in a fraction of strftime's time (two per image, 50
+    per page of a list)."""
+    if value.tzinfo is None:
+        return value.isoformat(timespec="seconds") + "Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

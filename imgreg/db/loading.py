@@ -28,11 +28,11 @@ from sqlalchemy.sql.elements import BindParameter
 from imgreg.db.models import ImageRow, LocationRow, PropertyRow, TagRow
 from imgreg.domain.image import Image
 
-IMAGE_COLUMNS = ("id", "name", "status", "visibility", "protected", "os_hidden", "owner",
+COLUMN_NAMES = ("id", "name", "status", "visibility", "protected", "os_hidden", "owner",
                  "container_format", "disk_format", "min_disk", "min_ram", "size",
                  "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32",
                  "created_at", "updated_at")  # fmt: skip
-_COLUMNS = [ImageRow.__table__.c[name] for name in IMAGE_COLUMNS]
+IMAGE_COLUMNS = [ImageRow.__table__.c[name] for name in COLUMN_NAMES]
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 # Built once: constructing this statement per request cost more than running it.
 _CHILDREN: CompoundSelect[Any] = union_all(
@@ -46,7 +46,7 @@ _CHILDREN: CompoundSelect[Any] = union_all(
 
 
 # One live image by id (show, and the read before every PATCH, upload and delete).
-_BY_ID: Select[Any] = select(*_COLUMNS).where(
+_BY_ID: Select[Any] = select(*IMAGE_COLUMNS).where(
     ImageRow.id == bindparam("image_id"), ImageRow.deleted == false()
 )
 
@@ -58,16 +58,16 @@ def load_image(conn: Connection, image_id: str) -> Image | None:
 
 
 def load_images(session: Session | Connection, stmt: Select[Any]) -> list[Image]:
-    """Run ``stmt`` (a select of ``ImageRow``, with its filters, order and limit) and return
-    complete images in the same order."""
-    return _complete(session, session.execute(stmt.with_only_columns(*_COLUMNS)).all())
+    """Run ``stmt`` (a select of ``IMAGE_COLUMNS``, with its filters, order and limit) and
+    return complete images in the same order."""
+    return _complete(session, session.execute(stmt).all())
 
 
 def _complete(session: Session | Connection, rows: Sequence[Row[Any]]) -> list[Image]:
     """``Image`` objects of these image rows, with their properties, tags and locations."""
     if not rows:
         return []
-    images = {row.id: Image(**row._asdict()) for row in rows}
+    images = {row[0]: Image(**dict(zip(COLUMN_NAMES, row, strict=True))) for row in rows}
     ids = list(images)
     locations: list[tuple[int, str, str]] = []
     for image_id, kind, key, value, order in session.execute(_CHILDREN, {"ids": ids}):

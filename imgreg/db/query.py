@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from imgreg.db.loading import IMAGE_COLUMNS
 from imgreg.db.models import ImageRow, MemberRow, PropertyRow, TagRow
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
@@ -188,4 +189,6 @@ def _build_select(q: ListQuery, marker: Any) -> Select[ImageRow]:
     for key, direction in q.sort:
         col = _sort_column(key)
         order.append(col.desc() if direction == "desc" else col.asc())
-    return stmt.order_by(*order).limit(q.limit)
+    # the image columns only (what load_images reads), chosen here so that a cached statement
+    # is executed as it is, with its cache key computed once
+    return stmt.order_by(*order).limit(q.limit).with_only_columns(*IMAGE_COLUMNS)
