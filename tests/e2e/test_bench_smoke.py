@@ -51,6 +51,11 @@ def test_quick_bench_against_the_server(server, tmp_path):
         rounds = results[phase]["round_mib_s"]
         assert len(rounds) == 2, phase
         assert results[phase]["slowest_mib_s"] == min(rounds) <= results[phase]["mib_s"], phase
+    # then as many rounds with the canary, which got answers while they uploaded
+    canary = results["upload"]["canary"]
+    assert len(canary["round_mib_s"]) == 2
+    assert canary["upload_mib_s"] == max(canary["round_mib_s"])  # of 2 rounds, as for the plain
+    assert canary["requests"] >= 2 and canary["errors"] == 0
     assert results["cleanup"]["errors"] == 0
 
     bench = bench_module()
