@@ -180,7 +180,9 @@ class FilesystemStore:
         # client. At most DEPTH blocks wait in each queue; memory stays at a few blocks,
         # whatever the image size.
         size = 0
-        writes: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+        # each queued write, with the upload's size once it is written
+        writes: collections.deque[tuple[concurrent.futures.Future[None], int]]
+        writes = collections.deque()
         failed = threading.Event()
 
         def write(data: bytes) -> None:
@@ -200,8 +202,11 @@ class FilesystemStore:
             while True:
                 want = BLOCK if expected is None else min(BLOCK, expected - size + 1)
                 buf = stream.read(want)
-                while writes and (len(writes) >= DEPTH or writes[0].done()):
-                    writes.popleft().result()  # raises the write's OSError, if any
+                while writes and (len(writes) >= DEPTH or writes[0][0].done()):
+                    done, written = writes.popleft()
+                    done.result()  # raises the write's OSError, if any
+                    if buf:  # at the end the final fsync follows: no early flush then
+                        flusher.written(written)
                     faults.hit("mid_body")
                 if not buf:
                     break
@@ -212,12 +217,11 @@ class FilesystemStore:
                     )
                 hasher.update(buf)
                 if size == len(buf):  # the first block: written here, so that a one-block
-                    writes.append(_done(write, buf))  # upload starts no thread at all
+                    writes.append((_done(write, buf), size))  # upload starts no thread at all
                 else:
-                    writes.append(writer.submit(write, buf))
-                flusher.written(size)
+                    writes.append((writer.submit(write, buf), size))
             while writes:
-                writes.popleft().result()
+                writes.popleft()[0].result()
             flusher.finish()
             hasher.close()
         if expected is not None and size != expected:
@@ -287,7 +291,8 @@ def _unlink(path: str) -> None:
 
 class _Flusher:
     """Starts ``fdatasync`` of what has been written so far on a thread of its own, at most one
-    at a time, each time another ``FLUSH_EVERY`` bytes have been written: the disk then writes
+    at a time, each time another ``FLUSH_EVERY`` bytes have been written (``written`` is told
+    the size written, not queued, so a dropped range holds only written pages): the disk writes
     while the upload goes on, instead of all at once in the final ``fsync``. With
     ``drop_cache``, each flushed range then leaves the page cache (clean pages only: nothing
     unwritten is dropped)."""

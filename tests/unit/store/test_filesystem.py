@@ -7,6 +7,8 @@ import hashlib
 import io
 import itertools
 import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -245,20 +247,39 @@ def test_check_passes_on_a_writable_store_and_fails_when_it_is_gone(store):
         store.check()
 
 
+class HoldBack(io.BytesIO):
+    """Hands out its last block only once ``until`` is set (or after 10 s)."""
+
+    def __init__(self, data, until):
+        super().__init__(data)
+        self.size = len(data)
+        self.until = until
+
+    def read(self, size=-1):
+        if size >= 0 and self.tell() + size >= self.size:
+            self.until.wait(10)
+        return super().read(size)
+
+
 def test_written_data_is_flushed_while_the_upload_goes_on(store, monkeypatch):
+    # one write in flight at a time: the second block's write is done when the third block
+    # is read, and the flush it starts must run before the last block is even read
+    monkeypatch.setattr(fs, "DEPTH", 1)
     monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
     real_fdatasync = os.fdatasync
     flushed_at = []  # bytes on file when each early flush ran
+    flushed = threading.Event()
 
     def fdatasync(fd):
         flushed_at.append(os.fstat(fd).st_size)
+        flushed.set()
         real_fdatasync(fd)
 
     monkeypatch.setattr(os, "fdatasync", fdatasync)
-    blob = store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    blob = store.add(new_id(), HoldBack(DATA, flushed), len(DATA), "sha512")
     assert blob.size == len(DATA)
     assert flushed_at, "no flush before the final fsync"
-    assert all(0 < at < len(DATA) for at in flushed_at)
+    assert 0 < flushed_at[0] < len(DATA)  # a later one may find the last block written
 
 
 def test_a_failed_early_flush_fails_the_upload(store, monkeypatch):
@@ -309,14 +330,18 @@ def _record_flushes(monkeypatch):
     return events
 
 
-def test_flushed_ranges_leave_the_page_cache_with_drop_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
-    store = fs.FilesystemStore(
-        make_conf(
-            glance_store__filesystem_store_datadir=str(tmp_path),
-            glance_store__filesystem_store_drop_cache=True,
-        )
+def _dropping_store(root):
+    conf = make_conf(
+        glance_store__filesystem_store_datadir=str(root),
+        glance_store__filesystem_store_drop_cache=True,
     )
+    return fs.FilesystemStore(conf)
+
+
+def test_flushed_ranges_leave_the_page_cache_with_drop_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(fs, "BLOCK", 64 * 1024 + 7)  # five blocks: at least one early flush
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 100_000)
+    store = _dropping_store(tmp_path)
     events = _record_flushes(monkeypatch)
     image_id = new_id()
     store.add(image_id, io.BytesIO(DATA), len(DATA), "sha512")
@@ -334,6 +359,37 @@ def test_flushed_ranges_leave_the_page_cache_with_drop_cache(tmp_path, monkeypat
     assert events[-3:] == [("fsync",), ("posix_fadvise", 0, 0, os.POSIX_FADV_DONTNEED), ("fsync",)]
     with open(os.path.join(store.root, image_id), "rb") as f:
         assert f.read() == DATA
+
+
+def test_a_dropped_range_was_written_before_its_flush(tmp_path, monkeypatch):
+    # small blocks and a writer that lags behind the reader: a range handed to the flusher
+    # must end at bytes written, not at bytes still queued for the writer
+    monkeypatch.setattr(fs, "BLOCK", 16_384)
+    monkeypatch.setattr(fs, "FLUSH_EVERY", 50_000)
+    store = _dropping_store(tmp_path)
+    events = _record_flushes(monkeypatch)
+    real_write = os.write
+
+    def slow_write(fd, data):
+        time.sleep(0.003)
+        written = real_write(fd, data)
+        events.append(("write", written))
+        return written
+
+    monkeypatch.setattr(os, "write", slow_write)
+    store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
+    written, at_flush, checked = 0, None, 0
+    for event in events:  # the writer's writes interleave with the flusher's calls
+        if event[0] == "write":
+            written += event[1]
+        elif event[0] == "fdatasync":
+            at_flush = written
+        elif event[0] == "posix_fadvise" and event[2]:  # an early drop (not the whole file)
+            assert at_flush is not None
+            offset, length = event[1], event[2]
+            assert offset + length <= at_flush, (offset, length, at_flush)
+            checked += 1
+    assert checked  # the first flush always runs (later ones are skipped while one runs)
 
 
 def test_by_default_the_page_cache_is_left_alone(store, monkeypatch):
