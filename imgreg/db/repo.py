@@ -78,6 +78,10 @@ def _tag_rows(image_id: str, tags: Iterable[str]) -> list[dict[str, str]]:
     return [{"image_id": image_id, "value": t} for t in sorted(tags)]
 
 
+def _location_rows(image: Image) -> list[dict[str, str]]:
+    return [{"image_id": image.id, "url": url} for url in image.locations]  # in order
+
+
 DEFAULT_LEASE = dt.timedelta(seconds=60)
 
 
@@ -205,9 +209,7 @@ class SqlImageRepo:
         if changes.locations_changed:
             conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
             if image.locations:
-                conn.execute(
-                    insert(_LOCATIONS), [{"image_id": image.id, "url": u} for u in image.locations]
-                )
+                conn.execute(insert(_LOCATIONS), _location_rows(image))
 
     def renew_upload_lease(self, image_id: str) -> None:
         """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the
