@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import uuid
 
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from imgreg.cmd.manage import db_sync
+from imgreg.cmd.manage import alembic_config, db_sync
 
 KIND = os.environ.get("IMGREG_TEST_DB", "sqlite")
 MYSQL = KIND in ("mysql", "galera")
@@ -33,9 +34,9 @@ SERVERS = {
 TABLES = ("image_members", "image_locations", "image_tags", "image_properties", "images")
 
 
-def create_database(tmp_dir: str, server_url: str | None = None) -> str:
-    """Make an empty, migrated database and return its URL; ``server_url`` (Galera's node 1)
-    in place of the kind's server."""
+def create_database(tmp_dir: str, server_url: str | None = None, revision: str = "head") -> str:
+    """Make an empty database migrated to ``revision`` and return its URL; ``server_url``
+    (Galera's node 1) in place of the kind's server."""
     if KIND == "sqlite":
         url = f"sqlite:///{tmp_dir}/imgreg-test.sqlite"
     elif server_url or KIND in SERVERS:
@@ -49,7 +50,10 @@ def create_database(tmp_dir: str, server_url: str | None = None) -> str:
         url = server.set(database=name).render_as_string(hide_password=False)
     else:
         raise RuntimeError(f"IMGREG_TEST_DB={KIND!r}: use sqlite, postgresql, mysql or galera")
-    db_sync(url)
+    if revision == "head":
+        db_sync(url)
+    else:
+        command.upgrade(alembic_config(url), revision)
     return url
 
 

@@ -1,6 +1,10 @@
 """Typed SQLAlchemy models. The schema itself is created only by the Alembic migrations in
 ``imgreg/db/migrations``; these classes must agree with them (a test compares the two).
 
+On MariaDB/MySQL every table, hence every string column, is in a binary collation that does not
+pad (``utf8mb4_nopad_bin``, migration 0006): strings compare exactly there too, as on PostgreSQL
+and SQLite (``FOO``, ``föo`` and ``foo `` are not ``foo``).
+
 Rows are never hard-deleted: a deleted image keeps its row (``deleted = true``) so that its id
 can never be handed out again (OSSN-0075).
 """

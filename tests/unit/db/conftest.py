@@ -11,6 +11,9 @@ from tests import dbs
 # test_galera.py needs the three nodes of a Galera cluster, so it belongs to the Galera pass
 # (IMGREG_TEST_DB=galera); the other passes do not collect it.
 collect_ignore = [] if dbs.KIND == "galera" else ["test_galera.py"]
+# test_mysql_collation.py reads MariaDB's information_schema: the mysql and galera passes only.
+if not dbs.MYSQL:
+    collect_ignore.append("test_mysql_collation.py")
 
 
 @pytest.fixture
