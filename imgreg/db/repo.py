@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterable
 from typing import cast
 
 from oslo_config import cfg
@@ -19,13 +18,13 @@ from sqlalchemy import Connection, Table, bindparam, delete, false, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from imgreg.db import usage
+from imgreg.db import children, usage
 from imgreg.db.loading import load_image, load_images
-from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
+from imgreg.db.models import ImageRow, LocationRow, MemberRow
 from imgreg.db.query import ListQuery, build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
-from imgreg.domain.image import Changes, Image, utcnow
+from imgreg.domain.image import Image, utcnow
 
 COLUMNS = ("name", "status", "visibility", "protected", "os_hidden", "owner", "container_format",
            "disk_format", "min_disk", "min_ram", "size", "virtual_size", "checksum",
@@ -44,12 +43,6 @@ def to_domain(row: ImageRow) -> Image:
     return image
 
 
-def stored_value(value: str | None) -> str:
-    """A property the schema lets be null (``ramdisk_id: null``) is kept as ``""``, which is
-    how Glance shows a null property."""
-    return "" if value is None else value
-
-
 # Statements of the hot write paths, built once (building one cost about as much as running
 # it). Executed with parameters, an UPDATE without values() sets the columns named by them.
 _IMAGES = cast(Table, ImageRow.__table__)
@@ -57,29 +50,12 @@ _LIVE = (_IMAGES.c.id == bindparam("_id")) & (_IMAGES.c.deleted == false())
 _UPDATE = update(_IMAGES).where(_LIVE)
 _UPDATE_FROM = _UPDATE.where(_IMAGES.c.status == bindparam("_from_state"))
 _EXISTS = select(_IMAGES.c.id).where(_LIVE)
-_PROPERTIES = cast(Table, PropertyRow.__table__)
-_TAGS = cast(Table, TagRow.__table__)
-_LOCATIONS = cast(Table, LocationRow.__table__)
+_LOCATIONS = children.LOCATIONS
 _MEMBER_STATUS = select(MemberRow.status).where(
     MemberRow.image_id == bindparam("image_id"),
     MemberRow.member == bindparam("member"),
     MemberRow.deleted == false(),
 )
-
-
-def _property_rows(image: Image, names: Iterable[str]) -> list[dict[str, str]]:
-    props = image.extra_properties
-    return [
-        {"image_id": image.id, "name": k, "value": stored_value(props[k])} for k in sorted(names)
-    ]
-
-
-def _tag_rows(image_id: str, tags: Iterable[str]) -> list[dict[str, str]]:
-    return [{"image_id": image_id, "value": t} for t in sorted(tags)]
-
-
-def _location_rows(image: Image) -> list[dict[str, str]]:
-    return [{"image_id": image.id, "url": url} for url in image.locations]  # in order
 
 
 DEFAULT_LEASE = dt.timedelta(seconds=60)
@@ -132,27 +108,26 @@ class SqlImageRepo:
         """Insert the image; with ``max_images``, only while its owner has fewer live images
         than that (decided under the owner's quota lock, so concurrent creates cannot
         overshoot)."""
-        try:
-            with self.db.write() as session:
-                if max_images is not None:
-                    usage.lock_owner(session, image.owner)
-                    count = usage.image_count(session, image.owner)
-                    if count >= max_images:
-                        raise errors.QuotaExceeded(
-                            f"Project {image.owner} is over a limit for image_count_total: "
-                            f"limit {max_images}, current usage {count}, delta 1"
-                        )
-                # plain INSERTs: the ORM's unit of work cost more than the statements
-                row = {"id": image.id, "deleted": False, **{n: getattr(image, n) for n in COLUMNS}}
-                session.execute(insert(_IMAGES), row)
-                if image.extra_properties:
-                    session.execute(
-                        insert(_PROPERTIES), _property_rows(image, image.extra_properties)
+        with self.db.write() as session:
+            if max_images is not None:
+                usage.lock_owner(session, image.owner)
+                count = usage.image_count(session, image.owner)
+                if count >= max_images:
+                    raise errors.QuotaExceeded(
+                        f"Project {image.owner} is over a limit for image_count_total: "
+                        f"limit {max_images}, current usage {count}, delta 1"
                     )
-                if image.tags:
-                    session.execute(insert(_TAGS), _tag_rows(image.id, image.tags))
-        except IntegrityError:
-            raise errors.Conflict(f"Image ID {image.id} already exists!") from None
+            # plain INSERTs: the ORM's unit of work cost more than the statements
+            row = {"id": image.id, "deleted": False, **{n: getattr(image, n) for n in COLUMNS}}
+            try:
+                session.execute(insert(_IMAGES), row)
+            except IntegrityError:  # only the id can collide: the rest of the rows are new
+                raise errors.Conflict(f"Image ID {image.id} already exists!") from None
+            if image.extra_properties:
+                props = children.property_rows(image, image.extra_properties)
+                session.execute(insert(children.PROPERTIES), props)
+            if image.tags:
+                session.execute(insert(children.TAGS), children.tag_rows(image.id, image.tags))
         image.mark_clean()
         return image
 
@@ -183,33 +158,9 @@ class SqlImageRepo:
                         f"Image {image.id} is no longer {from_state}; another request changed it"
                     )
                 raise errors.NotFound(f"No image found with ID {image.id}")
-            self._write_children(conn, image, changes)
+            children.write_changes(conn, image, changes)
         image.mark_clean()
         return image
-
-    @staticmethod
-    def _write_children(conn: Connection, image: Image, changes: Changes) -> None:
-        gone = changes.removed | changes.updated
-        if gone:
-            conn.execute(
-                delete(_PROPERTIES).where(
-                    _PROPERTIES.c.image_id == image.id, _PROPERTIES.c.name.in_(gone)
-                )
-            )
-        if added := changes.added | changes.updated:
-            conn.execute(insert(_PROPERTIES), _property_rows(image, added))
-        if changes.tags_removed:
-            conn.execute(
-                delete(_TAGS).where(
-                    _TAGS.c.image_id == image.id, _TAGS.c.value.in_(changes.tags_removed)
-                )
-            )
-        if changes.tags_added:
-            conn.execute(insert(_TAGS), _tag_rows(image.id, changes.tags_added))
-        if changes.locations_changed:
-            conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
-            if image.locations:
-                conn.execute(insert(_LOCATIONS), _location_rows(image))
 
     def renew_upload_lease(self, image_id: str) -> None:
         """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the
