@@ -7,12 +7,15 @@ private images of ``proja``; a property ``FOO`` beside ``foo`` broke the primary
 table, hence every string column, now uses a binary collation that does not pad:
 ``utf8mb4_nopad_bin`` on MariaDB (``utf8mb4_bin`` is PAD SPACE there: ``'foo' = 'foo '``),
 ``utf8mb4_0900_bin`` on MySQL 8, which has no ``nopad_bin``. The database's default becomes the
-same, so that a table made later without a collation of its own gets it too.
+same, so that a table a later migration makes with no charset of its own gets it too (one made
+with ``mysql_charset="utf8mb4"`` alone gets that charset's default, ``utf8mb4_general_ci``,
+back: name the collation too; ``tests/unit/db/test_mysql_collation.py`` checks every table).
 
 Going from a case-insensitive collation to a binary one only splits keys that were equal, so
 no row can collide. InnoDB refuses to change the collation of a column a foreign key joins
 (1833, whatever ``foreign_key_checks`` says), so the foreign keys are dropped first and made
-again afterwards, as they were. SQLite and PostgreSQL already compare bytes: nothing to do.
+again afterwards, as they were. SQLite and PostgreSQL (deterministic collations) already
+compare exactly: nothing to do.
 
 Revision ID: 0006
 Revises: 0005
