@@ -51,14 +51,14 @@ def location_rows(image: Image) -> list[dict[str, str]]:
 def _upsert(dialect: str, table: Table, update: str | None) -> Insert:
     """INSERT that, on its primary key's conflict, sets column ``update`` from the new row
     (None: keeps the row there)."""
+    keys = [c.name for c in table.primary_key]
     if dialect == "mysql":
         stmt: Any = mysql.insert(table)
-        # MariaDB has no DO NOTHING; re-setting a key column to itself changes nothing (and,
+        # MariaDB has no DO NOTHING; setting a key column to itself changes nothing (and,
         # unlike INSERT IGNORE, hides no other error)
-        column = update or "value"
+        column = update or keys[-1]  # the last: not the foreign key image_id
         return cast(Insert, stmt.on_duplicate_key_update({column: stmt.inserted[column]}))
     stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    keys = [c.name for c in table.primary_key]
     if update is None:
         return cast(Insert, stmt.on_conflict_do_nothing(index_elements=keys))
     return cast(
