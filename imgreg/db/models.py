@@ -95,6 +95,18 @@ class QuotaLockRow(Base):
     owner: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
+class SweepLockRow(Base):
+    """A cluster-wide periodic job's lock (``imgreg.db.sweep_lock``, migration 0006): taken
+    with a conditional UPDATE, never a database's own lock, which Galera keeps per node."""
+
+    __tablename__ = "sweep_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # held until
+    swept_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # last finished sweep
+
+
 class PropertyRow(Base):
     __tablename__ = "image_properties"
 

@@ -1,0 +1,89 @@
+"""The reaper on a timer inside a running ``imgreg-api`` (``imgreg.reaper``): a worker
+SIGKILLed mid-upload is respawned by gunicorn while the master keeps serving, and within one
+upload lease plus one reaper period its image is back to ``queued``, a re-upload works and
+``imgreg-manage check`` is clean; no restart, no ``imgreg-manage scrub``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Server, stop
+from tests.e2e.test_crash import DATA, MiB, create, launch, manage, show, upload, wait_for
+
+LEASE = 2  # seconds (test_crash's): the lease runs out soon after the kill
+PERIOD = 1  # seconds between two reaper runs
+SLACK = 1.0  # scheduling, the 1 s resolution of the lease's timestamps, polling
+
+
+def worker_writing(pids: list[int], partial_dir: Path) -> int:
+    """The worker that has a partial file of ``partial_dir`` open: the one serving the upload."""
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir():
+            try:
+                if os.readlink(fd).startswith(f"{partial_dir}/"):
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no worker of {pids} has a file of {partial_dir} open")
+
+
+@pytest.fixture
+def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+    """imgreg-api (2 workers) with the short lease and period, in its own process group."""
+    srv = launch(tmp_path, clean_db, {}, upload_reaper_interval=PERIOD)
+    yield srv
+    stop(srv)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(srv.pid, signal.SIGKILL)
+
+
+def test_worker_killed_mid_upload_is_reaped_without_a_restart(server):
+    image_id = create(server)
+    release = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield DATA[: 4 * MiB + 1]
+        release.wait(30)
+        yield DATA[4 * MiB + 1 :]
+
+    sender = threading.Thread(target=lambda: _ignore_errors(upload, server, image_id, body()))
+    sender.start()
+    partial = server.store_dir / ".partial"
+    wait_for(
+        lambda: any(p.stat().st_size >= 4 * MiB for p in partial.glob(f"{image_id}.*")),
+        "4 MiB in the partial file",
+    )
+    victim = worker_writing(server.workers(), partial)
+    os.kill(victim, signal.SIGKILL)
+    killed = time.monotonic()
+    release.set()
+    sender.join(30)
+    assert show(server, image_id)["status"] == "saving"  # served by the other worker
+
+    wait_for(lambda: show(server, image_id)["status"] == "queued", "queued", timeout=15)
+    elapsed = time.monotonic() - killed
+    print(f"kill to queued: {elapsed:.2f} s (lease {LEASE} s, period {PERIOD} s)")
+    assert elapsed <= LEASE + PERIOD + SLACK
+    assert server.process.poll() is None  # the same master all along
+    assert victim not in server.workers()
+
+    assert upload(server, image_id, DATA).status_code == 204
+    got = requests.get(f"{server.url}/v2/images/{image_id}/file", timeout=30)
+    assert (got.status_code, got.content == DATA) == (200, True)
+    check = manage(server, "check")
+    assert (check.returncode, check.stdout.strip()) == (0, "check: ok"), check.stdout
+
+
+def _ignore_errors(send, *args) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(requests.RequestException):  # its worker was killed
+        send(*args)
