@@ -50,8 +50,32 @@ def hold_seconds(conf: cfg.ConfigOpts) -> float:
     return max(2 * interval(conf), float(conf.upload_lease_seconds), MIN_HOLD_SECONDS)
 
 
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        return "-"
+
+
 def holder_name() -> str:
-    return f"{socket.gethostname()[:200]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """``host:pid-namespace:pid:random``: unique, and says where the holder runs."""
+    host = socket.gethostname()[:160]
+    return f"{host}:{_pid_namespace()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def gone_from_here(holder: str) -> bool:
+    """True when ``holder`` names a process of this host and PID namespace that no longer
+    exists (a worker killed mid-sweep); a process elsewhere is never judged."""
+    host, namespace, pid, _ = [*holder.rsplit(":", 3), "", "", "", ""][:4]
+    if host != socket.gethostname()[:160] or namespace != _pid_namespace() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, someone else's
+        return False
+    return False
 
 
 def sweep(svc: Services, holder: str, due_only: bool = True) -> recovery.Reaped | None:
@@ -61,7 +85,12 @@ def sweep(svc: Services, holder: str, due_only: bool = True) -> recovery.Reaped 
     # a tenth of a period's slack, so that the process that swept last is due on its next tick
     every = dt.timedelta(seconds=0.9 * interval(svc.conf)) if due_only else None
     if not sweep_lock.take(svc.db, LOCK, holder, _now(), hold, every):
-        return None
+        held_by = sweep_lock.holder_of(svc.db, LOCK)
+        if held_by is None or not gone_from_here(held_by):
+            return None
+        if not sweep_lock.take_over(svc.db, LOCK, held_by, holder, _now(), hold):
+            return None
+        LOG.warning("reaper: took the lock over from %s, which died mid-sweep", held_by)
 
     def heartbeat() -> None:
         if not sweep_lock.renew(svc.db, LOCK, holder, _now(), hold):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -29,6 +30,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# To the microsecond on MariaDB too, whose DATETIME keeps whole seconds (the lock's times).
+PRECISE_TIME = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -103,8 +107,8 @@ class SweepLockRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(255))
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # held until
-    swept_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # last finished sweep
+    expires_at: Mapped[dt.datetime | None] = mapped_column(PRECISE_TIME)  # held until
+    swept_at: Mapped[dt.datetime | None] = mapped_column(PRECISE_TIME)  # last finished sweep
 
 
 class PropertyRow(Base):

@@ -5,7 +5,8 @@ on any node sharing the database, sweeps at a time, and that the next sweep anyw
 period after the last one finished. It is taken and renewed only by conditional UPDATEs that
 commit (``holder``, ``expires_at``), so it works alike on SQLite, PostgreSQL, MariaDB and
 Galera, where a conflicting take on another node fails certification at commit. A holder
-killed mid-sweep stops renewing; its hold runs out and the next process takes the row.
+killed mid-sweep stops renewing; its hold runs out and the next process takes the row, or
+(``take_over``) at once, a process of the same node that sees that the holder is gone.
 """
 
 from __future__ import annotations
@@ -53,6 +54,31 @@ def take(
     except exc.IntegrityError:
         return False
     return True
+
+
+def holder_of(db: Database, name: str) -> str | None:
+    """Who holds the lock now (None when it is free)."""
+    with db.read() as session:
+        row = session.get(SweepLockRow, name)
+        return row.holder if row is not None and row.expires_at is not None else None
+
+
+def take_over(
+    db: Database, name: str, dead: str, holder: str, now: dt.datetime, hold: dt.timedelta
+) -> bool:
+    """Take the lock from ``dead``, a holder the caller knows to be gone, if it still holds
+    it; True once committed."""
+    with db.write() as session:
+        result = session.execute(
+            update(SweepLockRow)
+            .where(
+                SweepLockRow.name == name,
+                SweepLockRow.holder == dead,
+                SweepLockRow.expires_at.is_not(None),
+            )
+            .values(holder=holder, expires_at=now + hold)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def renew(db: Database, name: str, holder: str, now: dt.datetime, hold: dt.timedelta) -> bool:

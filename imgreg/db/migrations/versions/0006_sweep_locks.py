@@ -13,6 +13,10 @@ Revises: 0005
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+# to the microsecond (MariaDB's DATETIME keeps whole seconds): a period may be under a second
+TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision = "0006"
 down_revision = "0005"
@@ -23,8 +27,8 @@ def upgrade() -> None:
         "sweep_locks",
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("holder", sa.String(255)),
-        sa.Column("expires_at", sa.DateTime()),
-        sa.Column("swept_at", sa.DateTime()),
+        sa.Column("expires_at", TIME),
+        sa.Column("swept_at", TIME),
         sa.PrimaryKeyConstraint("name", name="pk_sweep_locks"),
     )
     op.bulk_insert(table, [{"name": "reaper"}])
