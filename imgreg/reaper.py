@@ -15,6 +15,7 @@ SIGKILLed worker takes it along. imgreg-api starts it in each gunicorn worker af
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -162,6 +163,7 @@ def start(services: Callable[[], Services], conf: cfg.ConfigOpts) -> PeriodicRea
     if _running is None and period > 0:
         _running = PeriodicReaper(services, period)
         _running.start()
+        atexit.register(stop)  # a worker that exits (uWSGI's too) stops it first
     return _running
 
 

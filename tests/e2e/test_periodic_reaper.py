@@ -1,7 +1,8 @@
-"""The reaper on a timer inside a running ``imgreg-api`` (``imgreg.reaper``): a worker
-SIGKILLed mid-upload is respawned by gunicorn while the master keeps serving, and within one
-upload lease plus one reaper period its image is back to ``queued``, a re-upload works and
-``imgreg-manage check`` is clean; no restart, no ``imgreg-manage scrub``."""
+"""The reaper on a timer inside a running server (``imgreg.reaper``): a worker SIGKILLed
+mid-upload is respawned while the master keeps serving, and within one upload lease plus one
+reaper period its image is back to ``queued``, a re-upload works and ``imgreg-manage check``
+is clean; no restart, no ``imgreg-manage scrub``. Under ``imgreg-api`` (gunicorn) and under
+uWSGI with the shipped ``etc/imgreg-uwsgi.ini``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import Server, stop
+from tests.conftest import write_config
+from tests.e2e.conftest import BIN, Server, free_port, stop
+from tests.e2e.conftest import launch as launch_server
 from tests.e2e.test_crash import DATA, MiB, create, launch, manage, show, upload, wait_for
+from tests.e2e.test_uwsgi import shipped_ini, wait_for_apps
 
 LEASE = 2  # seconds (test_crash's): the lease runs out soon after the kill
 PERIOD = 1  # seconds between two reaper runs
@@ -48,6 +52,45 @@ def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
 
 
 def test_worker_killed_mid_upload_is_reaped_without_a_restart(server):
+    kill_mid_upload_and_wait_for_queued(server)
+
+
+@pytest.fixture
+def uwsgi_server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+    """The shipped etc/imgreg-uwsgi.ini (2 processes) with the short lease and period."""
+    port = free_port()
+    conf_path = write_config(
+        tmp_path / "etc",
+        clean_db,
+        tmp_path / "images",
+        upload_lease_seconds=LEASE,
+        upload_reaper_interval=PERIOD,
+        **{"oslo_messaging_notifications.driver": "log"},
+    )
+    ini = tmp_path / "imgreg-uwsgi.ini"
+    ini.write_text(shipped_ini(port, conf_path))
+    srv = launch_server(
+        [str(BIN / "uwsgi"), "--ini", str(ini)],
+        tmp_path=tmp_path,
+        port=port,
+        store_dir=tmp_path / "images",
+        conf_path=conf_path,
+    )
+    try:
+        wait_for_apps(srv, 2)
+        yield srv
+    finally:
+        stop(srv)
+
+
+def test_under_uwsgi_too(uwsgi_server):
+    kill_mid_upload_and_wait_for_queued(uwsgi_server)
+
+
+def kill_mid_upload_and_wait_for_queued(server: Server) -> None:
+    """SIGKILL the worker serving an upload mid-body; the server's master respawns it and
+    keeps serving, and the image must be queued within a lease and a period, uploadable, and
+    the store clean."""
     image_id = create(server)
     release = threading.Event()
 
