@@ -155,8 +155,9 @@ image_opts = [
         min=1,
         help="An image stays 'saving' only while its upload holds a lease in the database, "
         "renewed every third of this while data arrives. When it expires (a killed worker, a "
-        "client silent that long), the start-up reaper and `imgreg-manage scrub` put the image "
-        "back to queued and remove its data; partial files older than this are removed too.",
+        "client silent that long), the reaper (at start-up, every upload_reaper_interval and "
+        "in `imgreg-manage scrub`) puts the image back to queued and removes its data; "
+        "partial files older than this are removed too.",
     ),
     cfg.FloatOpt(
         "upload_reaper_interval",
