@@ -48,10 +48,11 @@ class Overlap:
             self.inside -= 1
 
 
-def race(clean_db: str, attempt) -> None:  # type: ignore[no-untyped-def]
-    """``RACERS`` threads, each with its own Database, calling ``attempt(db, name)`` for
-    ``SECONDS``; a conflict the database refuses (Galera's certification) counts as lost."""
-    dbs = [Database(clean_db) for _ in range(RACERS)]
+def race(urls: list[str], attempt) -> None:  # type: ignore[no-untyped-def]
+    """``RACERS`` threads, each with its own Database (on ``urls`` in turn), calling
+    ``attempt(db, name)`` for ``SECONDS``; a conflict the database refuses (Galera's
+    certification) counts as lost."""
+    dbs = [Database(urls[i % len(urls)]) for i in range(RACERS)]
     start = threading.Barrier(RACERS)
     failures: list[BaseException] = []
 
@@ -78,6 +79,10 @@ def race(clean_db: str, attempt) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_racing_takers_never_both_hold_the_lock(clean_db):
+    racing_takers([clean_db])
+
+
+def racing_takers(urls: list[str]) -> None:
     overlap = Overlap()
 
     def attempt(db: Database, name: str) -> None:
@@ -87,7 +92,7 @@ def test_racing_takers_never_both_hold_the_lock(clean_db):
             overlap.leave()
             sweep_lock.release(db, "reaper", name, now(), swept=False)
 
-    race(clean_db, attempt)
+    race(urls, attempt)
     assert overlap.most == 1
     assert len(overlap.entries) > 10
     assert len(set(overlap.entries)) > 1  # really a race: more than one of them won
@@ -117,7 +122,7 @@ def test_racing_reapers_never_both_sweep(clean_db, monkeypatch, due_only):
         svc.holder = name
         reaper.sweep(svc, name, due_only=due_only)  # type: ignore[arg-type]
 
-    race(clean_db, attempt)
+    race([clean_db], attempt)
     assert overlap.most == 1
     assert len(set(overlap.entries)) > 1
     if due_only:  # about one sweep a period, whoever runs it
