@@ -341,7 +341,7 @@ def test_a_worker_killed_mid_upload_is_reaped_by_one_node(cluster: Cluster) -> N
     print(
         f"\n{cluster.balancer}: a worker of node b killed mid-upload; queued {elapsed:.2f} s later"
     )
-    assert elapsed <= LEASE_SECONDS + LEASE_SECONDS / 2 + 1.0
+    assert elapsed <= LEASE_SECONDS + LEASE_SECONDS / 2 + 1.5  # 1 s: timestamps to the second
     assert upload(session, cluster.url, image_id, data).status_code == 204
     reclaimed = f"image {image_id} was saving past its upload lease; now queued"
     logs = [(cluster.node_dir(n) / "imgreg-api.log").read_text(errors="replace") for n in "ab"]
