@@ -155,8 +155,18 @@ image_opts = [
         min=1,
         help="An image stays 'saving' only while its upload holds a lease in the database, "
         "renewed every third of this while data arrives. When it expires (a killed worker, a "
-        "client silent that long), the start-up reaper and `imgreg-manage scrub` put the image "
-        "back to queued and remove its data; partial files older than this are removed too.",
+        "client silent that long), the reaper (at start-up, every upload_reaper_interval and "
+        "in `imgreg-manage scrub`) puts the image back to queued and removes its data; "
+        "partial files older than this are removed too.",
+    ),
+    cfg.FloatOpt(
+        "upload_reaper_interval",
+        min=0,
+        help="Seconds between two runs of the reaper inside the server (every worker process "
+        "keeps a timer; a lock row in the database lets one process on one node at a time "
+        "sweep, a period after the last sweep anywhere), so an upload whose worker was killed "
+        "is back to queued within about upload_lease_seconds plus this, without a restart. "
+        "Unset: half of upload_lease_seconds. 0: only at start-up and `imgreg-manage scrub`.",
     ),
     cfg.StrOpt("property_protection_file", help="Glance-format property protection rules."),
     cfg.StrOpt(

@@ -1,19 +1,24 @@
-"""The reaper: repairs what killed uploads leave behind. Runs in ``imgreg-api``'s master before
-it forks workers, and in ``imgreg-manage scrub``; safe while other servers serve.
+"""The reaper: repairs what killed uploads leave behind. Runs periodically in every server
+process and in ``imgreg-manage scrub``, one process at a time across the nodes sharing the
+database (``imgreg.reaper``); safe while other processes serve.
 
 1. every image still ``saving`` after its upload lease expired goes back to ``queued`` with no
    size, checksums or locations (a guarded update: an upload that renewed meanwhile keeps it);
 2. every blob no row points at is deleted, unless its image's upload still holds its lease
-   (that upload renamed its blob into place and is about to commit);
+   (that upload renamed its blob into place and is about to commit), judged again on
+   committed state with the image's row locked while it is deleted, and only once the row has
+   settled (unchanged for a lease, or taken back to ``queued`` by this sweep);
 3. every partial file older than the lease is deleted, unless its upload holds its lease.
 
-The store is listed before the database is read, so a blob an upload renames into place and
-commits meanwhile is either not listed or already owned.
+The store is listed before the database is read, and the live uploads are read before the
+owned blobs, so a blob an upload renames into place and commits meanwhile is either not
+listed, or live in the first read, or owned in the second.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +43,9 @@ class Reaped:
             f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) removed"
         )
 
+    def __bool__(self) -> bool:
+        return bool(self.images or self.blobs or self.partials)
+
 
 def blob_image_id(url: str) -> str:
     """Blob URLs end with the id of the image they were written for (``Store.list_blobs``),
@@ -59,26 +67,42 @@ def _removed(remove: Callable[[str], None], what: str) -> bool:
     return True
 
 
-def reap(svc: Services) -> Reaped:
+def _nothing() -> None:
+    pass
+
+
+def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
+    """One sweep. ``heartbeat`` is called before each step that changes something (the
+    periodic reaper renews its cluster-wide lock there, and raises to stop when it lost it)."""
     lease = svc.conf.upload_lease_seconds
     blobs = svc.store.list_blobs()
     partials = svc.store.list_partials()
+    heartbeat()
     now = utcnow()
     done = Reaped()
     for image_id in maintenance.expired_uploads(svc.db, now):
         if maintenance.reclaim_upload(svc.db, image_id, now):
             LOG.warning("reaper: image %s was saving past its upload lease; now queued", image_id)
             done.images.append(image_id)
-    owned = maintenance.owned_urls(svc.db)
     live = maintenance.live_uploads(svc.db, utcnow())
+    owned = maintenance.owned_urls(svc.db)
+    settled = utcnow() - dt.timedelta(seconds=lease)
+    reclaimed = set(done.images)
     for url in blobs:
-        if url not in owned and blob_image_id(url) not in live:
-            LOG.warning("reaper: removing blob %s, which no image owns", url)
-            if _removed(svc.store.delete, url):
+        image_id = blob_image_id(url)
+        if url in owned or image_id in live:
+            continue
+        heartbeat()
+        with maintenance.orphan_blob(svc.db, url, image_id, settled, reclaimed) as orphan:
+            if not orphan:
+                LOG.info("reaper: blob %s is not settled yet; a later round judges it", url)
+            elif _removed(svc.store.delete, url):
+                LOG.warning("reaper: removed blob %s, which no image owns", url)
                 done.blobs.append(url)
     stale = time.time() - lease
     for partial in partials:
         if partial.modified < stale and partial.image_id not in live:
+            heartbeat()
             LOG.warning("reaper: removing partial upload %s", partial.name)
             if _removed(svc.store.delete_partial, partial.name):
                 done.partials.append(partial.name)

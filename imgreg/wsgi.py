@@ -2,7 +2,8 @@
 
 ``imgreg-api`` parses the configuration and serves the paste pipeline. Another WSGI server can
 serve ``imgreg.wsgi:application`` instead; it reads ``IMGREG_CONFIG_FILE`` (default
-``etc/imgreg-api.conf``).
+``etc/imgreg-api.conf``), and each of its worker processes starts the periodic reaper
+(``imgreg.reaper``) with the app.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from oslo_utils import strutils
 from paste import deploy
 
 from imgreg import conf as imgreg_conf
-from imgreg import logs, store, uwsgi_input
+from imgreg import logs, reaper, store, uwsgi_input
 from imgreg.api.middleware import (
     ContextMiddleware,
     RequestIdMiddleware,
@@ -146,7 +147,9 @@ def init_application() -> Any:
     config_file = os.environ.get("IMGREG_CONFIG_FILE", "etc/imgreg-api.conf")
     imgreg_conf.parse(["--config-file", config_file])
     logs.setup()
-    return load_app()
+    app = load_app()
+    reaper.start(services, imgreg_conf.CONF)  # in the worker: this runs after any fork
+    return app
 
 
 def application(environ: dict[str, Any], start_response: Any) -> Any:

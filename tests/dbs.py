@@ -31,7 +31,14 @@ SERVERS = {
         "IMGREG_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql?charset=utf8mb4"
     ),
 }
-TABLES = ("image_members", "image_locations", "image_tags", "image_properties", "images")
+TABLES = (
+    "sweep_locks",
+    "image_members",
+    "image_locations",
+    "image_tags",
+    "image_properties",
+    "images",
+)
 
 
 def create_database(tmp_dir: str, server_url: str | None = None, revision: str = "head") -> str:

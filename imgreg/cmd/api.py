@@ -6,7 +6,8 @@ sized, 1 MiB chunks included), answer ``Expect: 100-continue``, and hand downloa
 
 Before forking, the master runs the reaper (``imgreg.recovery``): uploads a killed process
 left ``saving`` past their lease go back to ``queued``, and orphan blobs and stale partial
-files are removed.
+files are removed. Each worker then runs it on a timer (``imgreg.reaper``), one process at a
+time across the nodes, so a worker killed mid-upload needs no restart either.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from imgreg import conf as imgreg_conf
-from imgreg import logs, recovery, wsgi
+from imgreg import logs, reaper, wsgi
 from imgreg.cmd import worker
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +38,15 @@ class ImgregServer(BaseApplication):
         return wsgi.load_app()
 
 
+def _start_reaper(_worker: Any) -> None:
+    """In each worker, after the fork: the periodic reaper's thread."""
+    reaper.start(wsgi.services, imgreg_conf.CONF)
+
+
+def _stop_reaper(_server: Any, _worker: Any) -> None:
+    reaper.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     conf = imgreg_conf.parse(sys.argv[1:] if argv is None else argv)
     logs.setup()
@@ -46,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imgreg-api: cannot start: {exc}", file=sys.stderr)
         return 2
     try:
-        LOG.info("start-up reaper: %s", recovery.reap(wsgi.services()))
+        done = reaper.sweep(wsgi.services(), reaper.holder_name(), due_only=False)
+        LOG.info("start-up reaper: %s", "skipped: another process sweeps" if done is None else done)
     except Exception:  # serving comes first; the next start or `imgreg-manage scrub` retries
         LOG.exception("start-up reaper failed")
     wsgi.reset()
@@ -67,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         "accesslog": "-",
         "logger_class": "imgreg.cmd.accesslog.AccessLogger",
         "proc_name": "imgreg-api",
+        "post_worker_init": _start_reaper,
+        "worker_exit": _stop_reaper,
     }
     ImgregServer(options).run()
     return 0

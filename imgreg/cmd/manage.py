@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -55,12 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     conf(args=sys.argv[1:] if argv is None else argv, project="imgreg", prog="imgreg-manage")
     url = conf.database.connection
     if conf.category.name == "scrub":
-        from imgreg import recovery, scrubber, wsgi
+        from imgreg import scrubber, wsgi
 
         svc = wsgi.build_services(conf)
         print(f"scrubbed {scrubber.scrub(svc)} image(s)")
-        print(f"reaped: {recovery.reap(svc)}")
-        return 0
+        return _reap(svc)
     if conf.category.name == "check":
         return _check(conf)
     if conf.category.action == "sync":
@@ -68,6 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database at revision {db_version(url)}")
     else:
         print(db_version(url) or "none")
+    return 0
+
+
+def _reap(svc: Any) -> int:
+    """The reaper, once its lock is free: a server's periodic sweep may be running."""
+    from imgreg import reaper
+
+    holder = reaper.holder_name()
+    deadline = time.monotonic() + reaper.hold_seconds(svc.conf)
+    while (done := reaper.sweep(svc, holder, due_only=False)) is None:
+        if time.monotonic() > deadline:
+            print("reaped: nothing, another process held the reaper's lock throughout")
+            return 1
+        time.sleep(0.2)
+    print(f"reaped: {done}")
     return 0
 
 

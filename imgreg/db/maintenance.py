@@ -5,14 +5,16 @@ hold data. Not part of the request path; no layer sees these.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 
 from sqlalchemy import ColumnElement, delete, false, or_, select, update
 
 from imgreg.db.models import ImageRow, LocationRow
 from imgreg.db.session import Database
-from imgreg.domain.image import DATA_FIELDS
+from imgreg.domain.image import DATA_FIELDS, utcnow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,38 @@ def live_uploads(db: Database, now: dt.datetime) -> set[str]:
                 )
             )
         )
+
+
+@contextlib.contextmanager
+def orphan_blob(
+    db: Database, url: str, image_id: str, settled: dt.datetime, reclaimed: set[str]
+) -> Iterator[bool]:
+    """Judge one blob the reaper found unowned again, on committed state, with the image's row
+    locked until the block ends (the caller deletes the blob inside it): an upload of that image
+    cannot start, and so cannot rename a new blob to the same name, while it is deleted. Yields
+    True when the blob is an orphan: no row, or a row that does not point at it, holds no live
+    lease, and is settled: last changed before ``settled`` (an age margin for clocks and
+    replicas), or taken back to ``queued`` by this very sweep (``reclaimed``)."""
+    with db.write() as session:
+        row = session.execute(
+            select(ImageRow.status, ImageRow.upload_expires_at, ImageRow.updated_at)
+            .where(ImageRow.id == image_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            yield True
+            return
+        now = utcnow()
+        owned = session.scalar(
+            select(LocationRow.id).where(LocationRow.image_id == image_id, LocationRow.url == url)
+        )
+        live = (
+            row.status == "saving"
+            and row.upload_expires_at is not None
+            and row.upload_expires_at >= now
+        )
+        settled_row = row.updated_at < settled or (image_id in reclaimed and row.status == "queued")
+        yield owned is None and not live and settled_row
 
 
 def owned_urls(db: Database) -> set[str]:

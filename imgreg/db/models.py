@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -33,6 +34,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# To the microsecond on MariaDB too, whose DATETIME keeps whole seconds (the lock's times).
+PRECISE_TIME = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -97,6 +101,18 @@ class QuotaLockRow(Base):
     __tablename__ = "quota_locks"
 
     owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class SweepLockRow(Base):
+    """A cluster-wide periodic job's lock (``imgreg.db.sweep_lock``, migration 0006): taken
+    with a conditional UPDATE, never a database's own lock, which Galera keeps per node."""
+
+    __tablename__ = "sweep_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(PRECISE_TIME)  # held until
+    swept_at: Mapped[dt.datetime | None] = mapped_column(PRECISE_TIME)  # last finished sweep
 
 
 class PropertyRow(Base):

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import BIN
+from tests.e2e.conftest import BIN, child_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tools" / "cluster"
@@ -294,6 +294,60 @@ class LoadResult:
     requests: int = 0
     errors: list[tuple[float, str]] = dataclasses.field(default_factory=list)
     uploaded: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (id, md5)
+
+
+def test_a_worker_killed_mid_upload_is_reaped_by_one_node(cluster: Cluster) -> None:
+    """One of node b's workers SIGKILLed mid-upload, both nodes serving on: within a lease and
+    a reaper period (the default, half the lease) the image is queued again, taken back by
+    exactly one sweep on one of the nodes, and uploadable through the balancer."""
+    from tests.e2e.test_periodic_reaper import worker_writing
+
+    session = requests.Session()
+    image_id = create(session, cluster.url).json()["id"]
+    data = os.urandom(5 * MiB)
+    release = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield data[: 4 * MiB + 1]
+        release.wait(30)
+        yield data[4 * MiB + 1 :]
+
+    outcome: list[object] = []
+
+    def send() -> None:
+        try:
+            outcome.append(upload(requests.Session(), cluster.node_urls["b"], image_id, body()))  # type: ignore[arg-type]
+        except requests.RequestException as exc:  # its worker is killed
+            outcome.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    partial = cluster.state / "images" / ".partial"
+    deadline = time.monotonic() + 30
+    while not any(p.stat().st_size >= 4 * MiB for p in partial.glob(f"{image_id}.*")):
+        assert time.monotonic() < deadline, f"the upload did not reach node b's store: {outcome}"
+        time.sleep(0.02)
+    master = int((cluster.node_dir("b") / "pid").read_text())
+    os.kill(worker_writing(child_pids(master), partial), signal.SIGKILL)
+    killed = time.monotonic()
+    release.set()
+    sender.join(30)
+    while session.get(f"{cluster.url}/v2/images/{image_id}", timeout=30).json()["status"] != (
+        "queued"
+    ):
+        assert time.monotonic() - killed < 3 * LEASE_SECONDS, "still saving"
+        time.sleep(0.05)
+    elapsed = time.monotonic() - killed
+    print(
+        f"\n{cluster.balancer}: a worker of node b killed mid-upload; queued {elapsed:.2f} s later"
+    )
+    assert elapsed <= LEASE_SECONDS + LEASE_SECONDS / 2 + 1.5  # 1 s: timestamps to the second
+    assert upload(session, cluster.url, image_id, data).status_code == 204
+    reclaimed = f"image {image_id} was saving past its upload lease; now queued"
+    logs = [(cluster.node_dir(n) / "imgreg-api.log").read_text(errors="replace") for n in "ab"]
+    assert sum(log.count(reclaimed) for log in logs) == 1
+    check = cluster.manage("check")
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def load_loop(cluster: Cluster, seconds: float, threads: int, kill_at: float) -> LoadResult:

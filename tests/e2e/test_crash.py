@@ -42,9 +42,11 @@ def launch(
     db_url: str,
     env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
+    **options: object,
 ) -> Server:
     """Start imgreg-api (2 workers) on ``db_url`` and the store under ``tmp_path``, in its own
-    process group; ``prefix`` runs it under another program (strace)."""
+    process group; ``prefix`` runs it under another program (strace); ``options`` go to its
+    configuration."""
     port = free_port()
     conf_path = write_config(
         tmp_path / "etc",
@@ -54,7 +56,7 @@ def launch(
         bind_port=port,
         workers=2,
         upload_lease_seconds=LEASE,
-        **{"oslo_messaging_notifications.driver": "log"},
+        **{"oslo_messaging_notifications.driver": "log", **options},
     )
     # under strace the master is strace's child: wait for it alone
     return launch_server(

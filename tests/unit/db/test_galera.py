@@ -63,3 +63,12 @@ def test_reservations_through_the_writer_node_never_exceed_the_quota(clean_db, g
     finally:
         for d in databases + readers:
             d.dispose()
+
+
+def test_the_reaper_lock_holds_with_takers_on_all_three_nodes(clean_db, galera_urls):
+    """Unlike its row locks (above), a conditional UPDATE of one row that two nodes commit at
+    once fails certification on one of them: the reaper's lock (imgreg.db.sweep_lock) holds
+    even with writers on every node."""
+    from tests.unit.db.test_sweep_lock import racing_takers
+
+    racing_takers([on_node(clean_db, url) for url in galera_urls])

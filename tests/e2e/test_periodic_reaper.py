@@ -1,0 +1,132 @@
+"""The reaper on a timer inside a running server (``imgreg.reaper``): a worker SIGKILLed
+mid-upload is respawned while the master keeps serving, and within one upload lease plus one
+reaper period its image is back to ``queued``, a re-upload works and ``imgreg-manage check``
+is clean; no restart, no ``imgreg-manage scrub``. Under ``imgreg-api`` (gunicorn) and under
+uWSGI with the shipped ``etc/imgreg-uwsgi.ini``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import write_config
+from tests.e2e.conftest import BIN, Server, free_port, stop
+from tests.e2e.conftest import launch as launch_server
+from tests.e2e.test_crash import DATA, MiB, create, launch, manage, show, upload, wait_for
+from tests.e2e.test_uwsgi import shipped_ini, wait_for_apps
+
+LEASE = 2  # seconds (test_crash's): the lease runs out soon after the kill
+PERIOD = 1  # seconds between two reaper runs
+SLACK = 1.5  # the 1 s resolution of the lease's timestamps, then scheduling and polling
+
+
+def worker_writing(pids: list[int], partial_dir: Path) -> int:
+    """The worker that has a partial file of ``partial_dir`` open: the one serving the upload."""
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir():
+            try:
+                if os.readlink(fd).startswith(f"{partial_dir}/"):
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no worker of {pids} has a file of {partial_dir} open")
+
+
+@pytest.fixture
+def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+    """imgreg-api (2 workers) with the short lease and period, in its own process group."""
+    srv = launch(tmp_path, clean_db, {}, upload_reaper_interval=PERIOD)
+    yield srv
+    stop(srv)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(srv.pid, signal.SIGKILL)
+
+
+def test_worker_killed_mid_upload_is_reaped_without_a_restart(server):
+    kill_mid_upload_and_wait_for_queued(server)
+
+
+@pytest.fixture
+def uwsgi_server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
+    """The shipped etc/imgreg-uwsgi.ini (2 processes) with the short lease and period."""
+    port = free_port()
+    conf_path = write_config(
+        tmp_path / "etc",
+        clean_db,
+        tmp_path / "images",
+        upload_lease_seconds=LEASE,
+        upload_reaper_interval=PERIOD,
+        **{"oslo_messaging_notifications.driver": "log"},
+    )
+    ini = tmp_path / "imgreg-uwsgi.ini"
+    ini.write_text(shipped_ini(port, conf_path))
+    srv = launch_server(
+        [str(BIN / "uwsgi"), "--ini", str(ini)],
+        tmp_path=tmp_path,
+        port=port,
+        store_dir=tmp_path / "images",
+        conf_path=conf_path,
+    )
+    try:
+        wait_for_apps(srv, 2)
+        yield srv
+    finally:
+        stop(srv)
+
+
+def test_under_uwsgi_too(uwsgi_server):
+    kill_mid_upload_and_wait_for_queued(uwsgi_server)
+
+
+def kill_mid_upload_and_wait_for_queued(server: Server) -> None:
+    """SIGKILL the worker serving an upload mid-body; the server's master respawns it and
+    keeps serving, and the image must be queued within a lease and a period, uploadable, and
+    the store clean."""
+    image_id = create(server)
+    release = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        yield DATA[: 4 * MiB + 1]
+        release.wait(30)
+        yield DATA[4 * MiB + 1 :]
+
+    sender = threading.Thread(target=lambda: _ignore_errors(upload, server, image_id, body()))
+    sender.start()
+    partial = server.store_dir / ".partial"
+    wait_for(
+        lambda: any(p.stat().st_size >= 4 * MiB for p in partial.glob(f"{image_id}.*")),
+        "4 MiB in the partial file",
+    )
+    victim = worker_writing(server.workers(), partial)
+    os.kill(victim, signal.SIGKILL)
+    killed = time.monotonic()
+    release.set()
+    sender.join(30)
+    assert show(server, image_id)["status"] == "saving"  # served by the other worker
+
+    wait_for(lambda: show(server, image_id)["status"] == "queued", "queued", timeout=15)
+    elapsed = time.monotonic() - killed
+    print(f"kill to queued: {elapsed:.2f} s (lease {LEASE} s, period {PERIOD} s)")
+    assert elapsed <= LEASE + PERIOD + SLACK
+    assert server.process.poll() is None  # the same master all along
+    assert victim not in server.workers()
+
+    assert upload(server, image_id, DATA).status_code == 204
+    got = requests.get(f"{server.url}/v2/images/{image_id}/file", timeout=30)
+    assert (got.status_code, got.content == DATA) == (200, True)
+    check = manage(server, "check")
+    assert (check.returncode, check.stdout.strip()) == (0, "check: ok"), check.stdout
+
+
+def _ignore_errors(send, *args) -> None:  # type: ignore[no-untyped-def]
+    with contextlib.suppress(requests.RequestException):  # its worker was killed
+        send(*args)
