@@ -104,7 +104,7 @@ class QuotaLockRow(Base):
 
 
 class SweepLockRow(Base):
-    """A cluster-wide periodic job's lock (``imgreg.db.sweep_lock``, migration 0006): taken
+    """A cluster-wide periodic job's lock (``imgreg.db.sweep_lock``, migration 0007): taken
     with a conditional UPDATE, never a database's own lock, which Galera keeps per node."""
 
     __tablename__ = "sweep_locks"

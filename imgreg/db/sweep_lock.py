@@ -1,4 +1,4 @@
-"""A cluster-wide lock for a periodic job, held in a row of ``sweep_locks`` (migration 0006).
+"""A cluster-wide lock for a periodic job, held in a row of ``sweep_locks`` (migration 0007).
 
 Every server process runs the reaper on its own timer; the row makes sure that only one of them,
 on any node sharing the database, sweeps at a time, and that the next sweep anywhere waits a

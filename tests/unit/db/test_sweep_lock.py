@@ -124,11 +124,12 @@ def test_racing_reapers_never_both_sweep(clean_db, monkeypatch, due_only):
 
     race([clean_db], attempt)
     assert overlap.most == 1
-    assert len(set(overlap.entries)) > 1
-    if due_only:  # about one sweep a period, whoever runs it
+    if due_only:  # about one sweep a period, whoever runs it (three or so: one racer may win
+        # them all on a busy machine, so who won is not asserted)
         assert 2 <= len(overlap.entries) <= SECONDS / (0.9 * period) + 1
     else:
         assert len(overlap.entries) > 10
+        assert len(set(overlap.entries)) > 1  # really a race: more than one of them won
 
 
 def test_a_hold_that_ran_out_passes_on_and_the_old_holder_stops(db, monkeypatch):

@@ -7,8 +7,8 @@ that a killed holder lets run out) and, when done, releases it with ``swept_at``
 sweep anywhere waits a period. A plain row, not GET_LOCK or advisory locks, which are local to
 one node on Galera.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import mysql
 # to the microsecond (MariaDB's DATETIME keeps whole seconds): a period may be under a second
 TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
