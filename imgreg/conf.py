@@ -37,8 +37,28 @@ server_opts = [
         "client_header_timeout",
         default=60,
         min=1,
-        help="Seconds a client has, from the first byte of a request, to send its request "
-        "line and headers; a client that drips them more slowly is disconnected.",
+        help="Seconds a client has to send a request's line and headers, from the moment it "
+        "connects (on a kept-alive connection, from the request's first byte); one that is "
+        "silent or drips them more slowly is disconnected. Until its headers are complete a "
+        "connection holds no request thread.",
+    ),
+    cfg.IntOpt(
+        "client_body_timeout",
+        default=60,
+        min=1,
+        help="Seconds a request body (an upload) may stay silent before the server drops the "
+        "connection and rolls the upload back (nginx's name for the same limit); at most "
+        "client_socket_timeout. A request waiting for body bytes holds a thread but none of "
+        "the 'threads' slots other requests run in.",
+    ),
+    cfg.IntOpt(
+        "worker_connections",
+        default=2048,
+        min=16,
+        help="Most client connections one worker process holds at once (idle, sending their "
+        "headers, or being served); past it the worker stops accepting until one closes. "
+        "Lowered at start-up to fit the open-file limit, whose soft value imgreg-api raises "
+        "to the hard one.",
     ),
     cfg.IntOpt(
         "keepalive_timeout",

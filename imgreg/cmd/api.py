@@ -61,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # serving comes first; the next start or `imgreg-manage scrub` retries
         LOG.exception("start-up reaper failed")
     wsgi.reset()
-    worker.configure(conf.client_socket_timeout, conf.client_header_timeout)  # forked into workers
+    timeouts = (conf.client_socket_timeout, conf.client_header_timeout, conf.client_body_timeout)
+    worker.configure(*timeouts)  # forked into the workers
+    # Each worker also holds its listening socket, log files, database and store handles.
+    connections = min(conf.worker_connections, worker.raise_nofile_limit() - 64)
     options = {
         "bind": f"{conf.bind_host}:{conf.bind_port}",
         "workers": conf.workers,
         "worker_class": "imgreg.cmd.worker.TimedThreadWorker",
         "threads": conf.threads,
+        "worker_connections": max(connections, conf.threads + 1),
         # gthread's main loop reports in every second whatever its threads do, so this only
         # catches a wedged worker; the client timeouts are the worker's (imgreg.cmd.worker).
         "timeout": conf.client_socket_timeout,

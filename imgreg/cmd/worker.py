@@ -1,44 +1,52 @@
-"""``TimedThreadWorker``: gunicorn's gthread worker with read timeouts on client sockets.
+"""``TimedThreadWorker``: gunicorn's gthread worker, hardened against slow and idle clients.
 
-gthread reads a request's headers and body with blocking reads and no timeout, so a client
-that sends one byte now and then holds a thread for as long as it likes; with a few of them
-every thread of a worker is gone. Here each client socket gets two limits:
+gthread gives each connection to a request thread as soon as it is accepted, and that thread
+reads the request with blocking reads and no timeout: a few dozen clients that connect and
+say nothing, drip their headers or stall in their upload hold every thread of every worker.
+Here:
 
-* ``client_socket_timeout``: the longest silence on any read or write (a stalled upload, a
-  client that declared a Content-Length and stopped sending). In the body, the app sees a
-  ``TimeoutError`` and rolls the upload back.
-* ``client_header_timeout``: from the first byte of a request to the end of its headers. A
-  client that drips headers is cut off when it runs out, however steadily it drips.
+* request heads are read on the worker's main loop (``imgreg.cmd.heads``): a connection gets
+  a request thread only once its request line and headers are complete, and is closed if
+  they are not within ``client_header_timeout``;
+* a request thread reads the body with a ``client_body_timeout`` limit on each silence, and
+  writes with ``client_socket_timeout``; in the body, the app sees a ``TimeoutError`` and
+  rolls the upload back;
+* the pool has a thread for every connection a worker accepts (``worker_connections``, made
+  lazily), but only ``threads`` of them run a request at once: a thread gives its slot up
+  while it waits for body bytes and takes it back once they are there. Stalled uploads cost
+  a thread and a file descriptor each, never the slots the other requests run in.
 
 A connection waiting for its next request holds no thread (gunicorn's poller keeps it for
-``keepalive_timeout``), so neither limit applies there.
+``keepalive_timeout``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import resource
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from concurrent import futures
 from typing import Any
 
-from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import ThreadWorker
 
-LOG = logging.getLogger(__name__)
+from imgreg.cmd.heads import HeadReader
 
 
 class TimedSocket(socket.socket):
-    """A client socket whose blocking mode always carries a timeout, and which can be given a
-    deadline for the headers of the request being read."""
+    """A client socket whose blocking mode carries a read timeout, a longer write timeout,
+    and which gives up its request slot (``slots``, while a request thread owns it) for as
+    long as a read waits."""
 
-    idle_timeout: float = 900.0
-    header_timeout: float = 60.0
+    read_timeout: float = 60.0
+    write_timeout: float = 900.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_deadline: float | None = None
-        self.reading_headers = False
+        self.slots: threading.Semaphore | None = None
 
     @classmethod
     def adopt(cls, sock: socket.socket) -> TimedSocket:
@@ -49,71 +57,80 @@ class TimedSocket(socket.socket):
 
     def setblocking(self, flag: bool) -> None:
         if flag:
-            self.settimeout(self.idle_timeout)
+            self.settimeout(self.read_timeout)
         else:
             super().setblocking(False)
 
-    def expect_request(self) -> None:
-        """The next bytes start a request: its headers must be complete in time."""
-        self.reading_headers = True
-        self.header_deadline = None
-
-    def headers_done(self) -> None:
-        self.reading_headers = False
-        self.header_deadline = None
-
-    def _arm(self) -> None:
-        if not self.reading_headers or self.gettimeout() == 0.0:
-            return
-        now = time.monotonic()
-        if self.header_deadline is None:
-            self.header_deadline = now + self.header_timeout
-        left = self.header_deadline - now
-        if left <= 0:
-            raise self._give_up("request headers not complete")
-        self.settimeout(min(left, self.idle_timeout))
-
-    def _give_up(self, why: str) -> NoMoreData:
-        """Drop the connection the way gunicorn drops a client that went away."""
-        try:
-            peer = self.getpeername()
-        except OSError:
-            peer = "?"
-        LOG.info("closing connection from %s: %s in time", peer, why)
-        self.headers_done()
-        # Shut both ways now, so gunicorn's graceful close (on its main loop) finds nothing
-        # to drain from a client that is still dripping.
-        with contextlib.suppress(OSError):
-            super().shutdown(socket.SHUT_RDWR)
-        return NoMoreData(b"")
-
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        self._arm()
+        slots = self.slots
+        if slots is None:
+            return super().recv(bufsize, flags)
+        slots.release()
         try:
             return super().recv(bufsize, flags)
-        except TimeoutError:
-            if self.reading_headers:
-                raise self._give_up("request headers not complete") from None
-            raise
+        finally:
+            slots.acquire()
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        self._arm()
+        slots = self.slots
+        if slots is None:
+            return super().recv_into(buffer, nbytes, flags)
+        slots.release()
         try:
             return super().recv_into(buffer, nbytes, flags)
-        except TimeoutError:
-            if self.reading_headers:
-                raise self._give_up("request headers not complete") from None
-            raise
+        finally:
+            slots.acquire()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Writes wait ``write_timeout``; a timeout someone else set is left alone."""
+        if self.gettimeout() != self.read_timeout or self.read_timeout == self.write_timeout:
+            yield
+            return
+        self.settimeout(self.write_timeout)
+        try:
+            yield
+        finally:
+            self.settimeout(self.read_timeout)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        with self._writing():
+            return super().send(data, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        with self._writing():
+            super().sendall(data, flags)
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        with self._writing():
+            return super().sendfile(file, offset, count)
 
 
-def configure(idle_timeout: float, header_timeout: float) -> None:
-    """Set both limits; called by ``imgreg-api`` before gunicorn forks the workers."""
-    TimedSocket.idle_timeout = idle_timeout
-    TimedSocket.header_timeout = header_timeout
+class Limits:
+    """The client limits, set by ``configure`` before gunicorn forks the workers."""
+
+    header_timeout = 60.0
+
+
+def configure(socket_timeout: float, header_timeout: float, body_timeout: float) -> None:
+    TimedSocket.write_timeout = socket_timeout
+    TimedSocket.read_timeout = min(body_timeout, socket_timeout)
+    Limits.header_timeout = header_timeout
+
+
+def raise_nofile_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit (every held connection is a descriptor);
+    returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class TimedThreadWorker(ThreadWorker):
-    """gthread whose client sockets are ``TimedSocket``s (limits set by ``configure``).
+    """gthread with a head reader on its main loop, ``TimedSocket`` client sockets, and a
+    pool of ``worker_connections`` threads sharing ``threads`` slots.
 
     gthread also tells the arbiter it is alive (a ``utime`` on its heartbeat file) on every
     turn of its event loop, that is for every request: a tenth of the CPU of a small GET.
@@ -130,15 +147,34 @@ class TimedThreadWorker(ThreadWorker):
             self._heartbeat_at = now
             super().notify()
 
+    def get_thread_pool(self) -> futures.ThreadPoolExecutor:
+        self.slots = threading.Semaphore(self.cfg.threads)
+        size = max(self.cfg.threads, self.cfg.worker_connections)
+        return futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="request")
+
+    def run(self) -> None:
+        self.heads = HeadReader(self, Limits.header_timeout)
+        super().run()
+
     def enqueue_req(self, conn: Any) -> None:
+        """Every way gthread has of giving a connection to the pool comes here: it goes to
+        the head reader first, and to the pool once its head is in."""
         if not isinstance(conn.sock, TimedSocket):
             conn.sock = TimedSocket.adopt(conn.sock)
-        super().enqueue_req(conn)
+        if getattr(conn, "head_ready", False):
+            conn.head_ready = False
+            super().enqueue_req(conn)
+        else:
+            self.heads.watch(conn)
+
+    def murder_pending(self) -> None:
+        super().murder_pending()
+        self.heads.expire()
 
     def handle(self, conn: Any) -> Any:
-        conn.sock.expect_request()
-        return super().handle(conn)
-
-    def handle_request(self, req: Any, conn: Any) -> Any:
-        conn.sock.headers_done()
-        return super().handle_request(req, conn)
+        with self.slots:
+            conn.sock.slots = self.slots
+            try:
+                return super().handle(conn)
+            finally:
+                conn.sock.slots = None
