@@ -7,7 +7,7 @@ live here, and ``oslopolicy-sample-generator --namespace imgreg`` prints them.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from oslo_config import cfg
@@ -105,6 +105,30 @@ def get_enforcer() -> policy.Enforcer:
     return enforcer
 
 
+class KnownValues(Mapping[str, Any]):
+    """A policy target in which a missing value (``None`` or ``""``: an image without owner,
+    a caller who is no member) is a missing key. oslo.policy fails a check on a missing key,
+    but formats ``None`` as ``"None"``: ``project_id:%(project_id)s`` would then match a
+    caller without a project against an image without owner. Every target goes through this,
+    so no rule, default or from ``policy.yaml``, can match on a missing value. Keys are read
+    as the rules ask for them (a lazy target, ``SharedImageTarget``, stays lazy)."""
+
+    def __init__(self, target: Mapping[str, Any]) -> None:
+        self._target = target
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._target[key]
+        if value is None or value == "":
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key in self._target if key in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _key in self)
+
+
 class Policy:
     """Loaded once per process; ``enforce`` raises the domain's ``Forbidden``.
 
@@ -142,7 +166,11 @@ class Policy:
         return self.enforcer
 
     def check(self, ctx: RequestContext, rule: str, target: Mapping[str, Any]) -> bool:
-        return bool(self._fresh().enforce(rule, target, ctx.policy_credentials()))
+        """Whether ``rule`` allows the caller this on ``target``. False, too, where the rule's
+        scope_types do not include the token's scope (a system- or domain-scoped token and
+        imgreg's project rules: oslo.policy always checks the scope)."""
+        creds = ctx.policy_credentials()
+        return bool(self._fresh().enforce(rule, KnownValues(target), creds))
 
     def enforce(self, ctx: RequestContext, rule: str, target: Mapping[str, Any]) -> None:
         if not self.check(ctx, rule, target):

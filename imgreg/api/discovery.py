@@ -38,7 +38,9 @@ class DiscoveryController:
         ctx = request.environ["imgreg.context"]
         repo = SqlImageRepo(self.svc.db)
         quota = parse_storage_quota(self.svc.conf.user_storage_quota)
-        used, count = repo.usage(ctx.project_id)
+        # a caller without a project owns nothing (``usage(None)`` would count every image
+        # without owner)
+        used, count = repo.usage(ctx.project_id) if ctx.project_id else (0, 0)
         return json_response(
             {
                 "usage": {

@@ -166,10 +166,14 @@ class ImageDataController:
         if image.status == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden("The requested image has been deactivated. Image data "
                                    "download is forbidden.")  # fmt: skip
-        if not image.locations or image.size is None:
+        # Glance's order: deactivated, then the download policy, then no data (204) or the range
+        try:
+            repo.check_download(image)
+        except errors.NoData:
             return webob.Response(status=204)
+        size = image.size or 0  # not None: check_download said there is data
         span = requested_range(
-            request.headers.get("Range"), request.headers.get("Content-Range"), image.size
+            request.headers.get("Range"), request.headers.get("Content-Range"), size
         )
         response = webob.Response(content_type="application/octet-stream", charset=None)
         if image.checksum:

@@ -1,7 +1,10 @@
 """Paste filters: request id, request context, version negotiation.
 
 The context reads identity the way keystonemiddleware leaves it in the headers
-(``X-Identity-Status``, ``X-Roles``, ``X-Project-Id``/``X-Tenant-Id``, ``X-User-Id``). Only in
+(``X-Identity-Status``, ``X-Roles``, ``X-Project-Id``/``X-Tenant-Id``, ``X-User-Id``, and the
+scope of a token without a project: ``OpenStack-System-Scope``, ``X-Domain-Id``), each through
+``identity_header``: keystonemiddleware sets every header it knows, those the token has no
+value for (a system-scoped token's project) to None, so present and empty reads as absent. Only in
 the noauth pipeline (``anonymous_admin``, set by its paste filter) is a request with no identity
 headers at all an administrator's, as in Glance's trusted-auth set-up: run that pipeline only
 where the headers cannot come from untrusted clients. Otherwise (behind keystonemiddleware) such
@@ -26,7 +29,8 @@ from imgreg.services import Services
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
-IDENTITY_HEADERS = ("X-Identity-Status", "X-Roles", "X-Project-Id", "X-Tenant-Id", "X-User-Id")
+IDENTITY_HEADERS = ("X-Identity-Status", "X-Roles", "X-Project-Id", "X-Tenant-Id", "X-User-Id",
+                    "X-Domain-Id", "OpenStack-System-Scope")  # fmt: skip
 # DOTALL: a decoded path may hold a newline (``%0A``) and is still under /v2; the minor is
 # ASCII digits, few enough that int() never sees thousands of them.
 VERSIONED_PATH = re.compile(r"^/v2(?:\.([0-9]{1,9}))?(/.*)?$", re.DOTALL)
@@ -80,6 +84,14 @@ class RequestIdMiddleware(Middleware):
             logs.REQUEST_ID.reset(token)
 
 
+def identity_header(headers: Any, name: str) -> str | None:
+    """The value of one identity header, or None when it is absent, empty (or blank), or
+    present with no value at all (webob gives None for the headers keystonemiddleware set to
+    None)."""
+    value = headers.get(name)
+    return value if value and value.strip() else None
+
+
 class ContextMiddleware(Middleware):
     def __init__(self, app: Any, svc: Services, anonymous_admin: bool = False) -> None:
         super().__init__(app, svc)
@@ -87,32 +99,35 @@ class ContextMiddleware(Middleware):
 
     @answer_or_pass
     def __call__(self, request: webob.Request) -> webob.Response | None:
-        headers = request.headers
         request_id = request.environ.get("imgreg.request_id") or f"req-{uuid.uuid4()}"
-        # Project and user ids land in 255-character columns (owner, member); Keystone's are
-        # 32-64 characters, so anything longer, or with NUL, is not an identity.
-        ids = map(headers.get, ("X-Project-Id", "X-Tenant-Id", "X-User-Id"))
-        if any(len(v) > 255 for v in ids if v) or any(
-            "\x00" in headers.get(h, "") for h in IDENTITY_HEADERS
+        given = {h: identity_header(request.headers, h) for h in IDENTITY_HEADERS}
+        # Project, user and domain ids land in 255-character columns (owner, member);
+        # Keystone's are 32-64 characters, so anything longer, or with NUL, is not an identity.
+        if any(len(v) > 255 for h, v in given.items() if v and h.endswith("-Id")) or any(
+            "\x00" in v for v in given.values() if v
         ):
             return api_errors.error_response(request, 400, "Malformed identity headers.")
-        anonymous = not any(h in headers for h in IDENTITY_HEADERS)
+        # Presence, not value: a request that carries any identity header, even an empty one,
+        # is somebody's, never the noauth pipeline's anonymous administrator.
+        anonymous = not any(h in request.headers for h in IDENTITY_HEADERS)
         if anonymous and self.anonymous_admin:
             ctx = RequestContext(request_id, roles=["admin", "member", "reader"], is_admin=True)
         # keystonemiddleware always says Confirmed or Invalid; only noauth may leave it out
-        elif headers.get("X-Identity-Status", "Confirmed" if self.anonymous_admin else "") != (
+        elif (given["X-Identity-Status"] or ("Confirmed" if self.anonymous_admin else "")) != (
             "Confirmed"
         ):
             return api_errors.error_response(request, 401, "This server could not verify that "
                                              "you are authorized to access the document you "
                                              "requested.")  # fmt: skip
         else:
-            roles = [r.strip() for r in headers.get("X-Roles", "").split(",") if r.strip()]
+            roles = [r.strip() for r in (given["X-Roles"] or "").split(",") if r.strip()]
             ctx = RequestContext(
                 request_id,
-                project_id=headers.get("X-Project-Id") or headers.get("X-Tenant-Id"),
-                user_id=headers.get("X-User-Id"),
+                project_id=given["X-Project-Id"] or given["X-Tenant-Id"],
+                user_id=given["X-User-Id"],
                 roles=roles,
+                system_scope=given["OpenStack-System-Scope"],
+                domain_id=given["X-Domain-Id"],
             )
             ctx.is_admin = self.svc.policy.is_admin(ctx.policy_credentials())
         request.environ["imgreg.context"] = ctx

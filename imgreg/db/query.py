@@ -52,10 +52,19 @@ class ListQuery:
     properties: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+def _owned_by(project_id: str | None) -> ColumnElement[bool]:
+    """The caller's own images: none for a caller without a project (its missing project is
+    no owner, neither ``NULL`` nor ``""``)."""
+    return ImageRow.owner == project_id if project_id else false()
+
+
 def _membership(project_id: str | None, member_status: str) -> ColumnElement[bool]:
+    """Images shared with the caller's project; none for a caller without one."""
+    if not project_id:
+        return false()
     cond = and_(
         MemberRow.image_id == ImageRow.id,
-        MemberRow.member == (project_id or ""),
+        MemberRow.member == project_id,
         MemberRow.deleted == false(),
     )
     if member_status != "all":
@@ -64,7 +73,7 @@ def _membership(project_id: str | None, member_status: str) -> ColumnElement[boo
 
 
 def visibility_clause(q: ListQuery) -> ColumnElement[bool]:
-    own = ImageRow.owner == (q.project_id or "")
+    own = _owned_by(q.project_id)
     shared = and_(ImageRow.visibility == "shared", _membership(q.project_id, q.member_status))
     if q.visibility == "community":
         return ImageRow.visibility == "community"
@@ -92,16 +101,11 @@ def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[boo
     visibility filter: a marker must be one of them."""
     if is_admin:
         return true()
-    member = exists().where(
-        MemberRow.image_id == ImageRow.id,
-        MemberRow.member == (project_id or ""),
-        MemberRow.deleted == false(),
-    )
     return or_(
         ImageRow.visibility.in_(("public", "community")),
-        ImageRow.owner == (project_id or ""),
+        _owned_by(project_id),
         ImageRow.owner.is_(None),
-        and_(ImageRow.visibility == "shared", member),
+        and_(ImageRow.visibility == "shared", _membership(project_id, "all")),
     )
 
 

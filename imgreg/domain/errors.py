@@ -24,6 +24,10 @@ class NotFound(ImgregError):
     """The thing does not exist or the caller may not know that it exists (404)."""
 
 
+class NoData(NotFound):
+    """The image has no data (yet) to read; a download answers it with 204, no error."""
+
+
 class Forbidden(ImgregError):
     """The caller is known and may see the thing, but may not do this (403)."""
 

@@ -1,10 +1,12 @@
 """Authorization, the outermost layer: ownership and visibility, whatever the policy says.
 
-* Nobody but an admin creates an image owned by another project.
+* Nobody but an admin creates an image owned by another project; a caller without a project
+  owns nothing, so it creates nothing (not even an image without owner).
 * An image the caller may not see is ``NotFound`` (never ``Forbidden``: its existence is not
   disclosed).
 * Only the owner or an admin changes, deletes or uploads to an image; only an admin changes
-  the owner.
+  the owner. "The owner" is ``ctx.is_project(image.owner)``: an image without owner has none,
+  whoever asks.
 * Lists are scoped to what the caller may see.
 """
 
@@ -21,7 +23,10 @@ from imgreg.layers.base import FactoryLayer, RepoLayer
 
 class AuthorizationImageFactory(FactoryLayer):
     def new_image(self, owner: str | None, **kwargs: Any) -> Image:
-        if not self.ctx.is_admin and owner != self.ctx.project_id:
+        if not (self.ctx.is_admin or self.ctx.is_project(owner)):
+            if not self.ctx.project_id:
+                raise errors.Forbidden("You are not permitted to create images: you have no "
+                                       "project to own them.")  # fmt: skip
             raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
         return self.inner.new_image(owner, **kwargs)
 
@@ -31,14 +36,14 @@ class AuthorizationImageRepo(RepoLayer):
         ctx = self.ctx
         if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
             return True
-        if ctx.project_id is not None and image.owner == ctx.project_id:
+        if ctx.is_project(image.owner):
             return True
-        if image.visibility == "shared" and ctx.project_id is not None:
+        if image.visibility == "shared" and ctx.project_id:
             return self.inner.member_status(image.id, ctx.project_id) is not None
         return False
 
     def _check_owner(self, image: Image) -> None:
-        if not (self.ctx.is_admin or image.owner == self.ctx.project_id):
+        if not (self.ctx.is_admin or self.ctx.is_project(image.owner)):
             raise errors.Forbidden("You do not own this image")
 
     def get(self, image_id: str) -> Image:

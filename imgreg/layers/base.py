@@ -37,6 +37,12 @@ class RepoLayer:
     def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
         return self.inner.upload(image, stream, size)
 
+    def check_download(self, image: Image) -> None:
+        """Raise unless the caller may download the image's data and there is data
+        (``NoData``): what a download decides before it reads a range or any byte. Ends at the
+        location layer, which knows the data."""
+        self.inner.check_download(image)
+
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
         return self.inner.open_data(image, offset, length)
 

@@ -50,9 +50,13 @@ class LocationImageRepo(RepoLayer):
         image.activate()
         return image
 
+    def check_download(self, image: Image) -> None:
+        if not image.locations or image.size is None:
+            raise errors.NoData(f"Image {image.id} has no data")
+
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
         if not image.locations:
-            raise errors.NotFound(f"Image {image.id} has no data")
+            raise errors.NoData(f"Image {image.id} has no data")
         reader = self.store.open(image.locations[0], offset, length)
         if offset != 0 or reader.size != image.size or image.crc32 is None:
             return reader  # a range: no whole-data checksum to hold it against

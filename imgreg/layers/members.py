@@ -59,11 +59,10 @@ class AuthorizationMemberRepo(MemberRepoLayer):
             raise errors.Forbidden("Only shared images have members.")
 
     def _owner(self) -> bool:
-        project = self.ctx.project_id
-        return self.ctx.is_admin or (project is not None and self.image.owner == project)
+        return self.ctx.is_admin or self.ctx.is_project(self.image.owner)
 
     def _may_see(self, member: Member) -> bool:
-        return self._owner() or member.member_id == self.ctx.project_id
+        return self._owner() or self.ctx.is_project(member.member_id)
 
     def get(self, member_id: str) -> Member:
         self._check_shared()
@@ -86,7 +85,7 @@ class AuthorizationMemberRepo(MemberRepoLayer):
 
     def save(self, member: Member) -> Member:
         self._check_shared()
-        if not (self.ctx.is_admin or member.member_id == self.ctx.project_id):
+        if not (self.ctx.is_admin or self.ctx.is_project(member.member_id)):
             raise errors.Forbidden("You are not permitted to modify 'status' on this image member.")
         return self.inner.save(member)
 
@@ -143,7 +142,7 @@ class PolicyMemberRepo(MemberRepoLayer):
     def _enforce(self, rule: str) -> None:
         project = self.ctx.project_id
         member = None
-        if project is not None and project != self.image.owner:
+        if project and not self.ctx.is_project(self.image.owner):
             with contextlib.suppress(errors.NotFound):
                 member = self.inner.get(project).member_id
         self.policy.enforce(self.ctx, rule, image_target(self.image, member))

@@ -127,6 +127,10 @@ class PolicyImageRepo(RepoLayer):
         self.policy.enforce(self.ctx, "upload_image", self._target(image))
         return self.inner.upload(image, stream, size)
 
+    def check_download(self, image: Image) -> None:
+        self.policy.enforce(self.ctx, "download_image", self._target(image))
+        self.inner.check_download(image)
+
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
         self.policy.enforce(self.ctx, "download_image", self._target(image))
         return self.inner.open_data(image, offset, length)

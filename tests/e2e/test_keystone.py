@@ -300,3 +300,64 @@ def test_openstack_cli_shares_an_image(
     assert result.returncode != 0
     assert "403" in result.stderr or "Forbidden" in result.stderr, result.stderr
     assert members(owner, image["id"]) == [(p2, "accepted")]
+
+
+# --- tokens without a project (issue 15, findings 2 and 3) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def unscoped_to_project(keystone: dict[str, Any], tokens: dict[str, str]) -> dict[str, str]:
+    """A system-scoped token of ``admin`` (``keystone-manage bootstrap`` gives it the admin
+    role on the system) and a domain-scoped one of ``p1-member``, given the member role on
+    the Default domain here: keystonemiddleware passes both on with no project."""
+    base = keystone["auth_url"]
+    system = v3.Password(auth_url=base, username="admin", password=PASSWORD,
+                         user_domain_name="Default", system_scope="all")  # fmt: skip
+    system_token = str(ks_session.Session(auth=system).get_token())
+    headers = {"X-Auth-Token": system_token}
+    roles = requests.get(f"{base}/roles?name=member", headers=headers, timeout=30).json()["roles"]
+    user = keystone["users"]["p1-member"]
+    grant = f"{base}/domains/default/users/{user}/roles/{roles[0]['id']}"
+    assert requests.put(grant, headers=headers, timeout=30).status_code == 204
+    domain = v3.Password(auth_url=base, username="p1-member", password=PASSWORD,
+                         user_domain_name="Default", domain_name="Default")  # fmt: skip
+    return {"system": system_token, "domain": str(ks_session.Session(auth=domain).get_token())}
+
+
+@pytest.mark.parametrize("scope", ["system", "domain"])
+def test_a_token_without_a_project_gets_what_glance_answers(
+    server: Any, users: dict[str, As], unscoped_to_project: dict[str, str], scope: str
+) -> None:
+    """Glance 33 under Secure RBAC: 403 for create and list, 404 for anything on an image
+    (before: 500 on every call, keystonemiddleware's empty headers). Also on an image without
+    owner, which a caller without a project must not own either."""
+    caller = As(server, unscoped_to_project[scope])
+    admin = users["admin"]
+    images = [
+        users["p1-member"].create(name="p1's", visibility="shared"),
+        admin.create(name="no owner", visibility="public", owner=None),
+        admin.create(name="no owner, private", owner=None),
+    ]
+    assert images[1]["owner"] is None
+    octets = {"Content-Type": "application/octet-stream"}
+    assert admin("PUT", f"/v2/images/{images[1]['id']}/file", data=b"x", headers=octets).ok
+    for body in ({"name": "mine"}, {"name": "mine", "owner": None}):
+        resp = caller("POST", "/v2/images", json=body)
+        assert resp.status_code == 403, resp.text
+    assert caller("GET", "/v2/images").status_code == 403
+    patch = [{"op": "replace", "path": "/name", "value": "renamed"}]
+    for image in images:
+        url = f"/v2/images/{image['id']}"
+        before = admin("GET", url).json()
+        outcomes = {
+            "show": caller("GET", url),
+            "update": caller("PATCH", url, json=patch),
+            "upload": caller("PUT", f"{url}/file", data=b"data", headers=octets),
+            "download": caller("GET", f"{url}/file"),
+            "deactivate": caller("POST", f"{url}/actions/deactivate"),
+            "members": caller("GET", f"{url}/members"),
+            "delete": caller("DELETE", url),
+        }
+        statuses = {name: resp.status_code for name, resp in outcomes.items()}
+        assert statuses == dict.fromkeys(outcomes, 404), image["name"]
+        assert admin("GET", url).json() == before

@@ -34,6 +34,16 @@ def test_download_of_an_empty_image(api):
     assert resp.body == b""
 
 
+def test_download_of_a_queued_image_is_checked_by_policy_first(api):
+    """Glance checks ``download_image`` before it answers that there is no data (issue 15,
+    finding 7): a reader, who may not download, learns 403, not 204."""
+    image = api.as_("p1").create(name="nodata")
+    resp = api.as_("p1", roles="reader").get(f"/v2/images/{image['id']}/file")
+    assert resp.status_int == 403
+    assert "download_image" in resp.text
+    assert api.as_("p1").get(f"/v2/images/{image['id']}/file").status_int == 204
+
+
 def test_download_of_a_queued_image_is_204(api):
     image = api.create(name="nodata")
     resp = api.get(f"/v2/images/{image['id']}/file")

@@ -154,6 +154,18 @@ def download(**setup: Any) -> Callable[[Client, Client], int]:
     return op
 
 
+def download_no_data(**setup: Any) -> Callable[[Client, Client], int]:
+    """A queued image: the policy decides before the 204 that says there is no data."""
+
+    def op(api: Client, c: Client) -> int:
+        resp = c.get(f"/v2/images/{make_image(api, **setup)}/file")
+        if resp.status_int == 204:
+            assert resp.body == b""
+        return status(resp)
+
+    return op
+
+
 def tag(method: str, **setup: Any) -> Callable[[Client, Client], int]:
     def op(api: Client, c: Client) -> int:
         image_id = make_image(api, tags=("t1",), **setup)
@@ -236,6 +248,10 @@ MATRIX: dict[str, tuple[Callable[[Client, Client], int | str], tuple[int | str, 
     "download, public": (download(visibility="public"), (403, 200, 200, 200, 403)),
     "download, community": (download(visibility="community"), (403, 200, 200, 200, 403)),
     "download, shared with other": (download(**SHARED_WITH_OTHER), (403, 200, 200, 200, 403)),
+    "download, no data": (download_no_data(), (403, 204, 204, 404, 404)),
+    "download, no data, public": (
+        download_no_data(visibility="public"), (403, 204, 204, 204, 403),
+    ),
     "tag add": (tag("PUT"), (403, 204, 204, 404, 404)),
     "tag add, public": (tag("PUT", visibility="public"), (403, 204, 204, 403, 403)),
     "tag delete": (tag("DELETE"), (403, 204, 204, 404, 404)),
@@ -328,6 +344,7 @@ OVERRIDES = [
     ({"upload_image": "role:admin"}, "upload", "owner-member", 403),
     ({"download_image": "role:reader"}, "download", "owner-reader", 200),
     ({"download_image": "role:admin"}, "download, public", "other-member", 403),
+    ({"download_image": "!"}, "download, no data", "admin", 403),
     ({"deactivate": "role:admin"}, "deactivate", "owner-member", 403),
     ({"reactivate": "role:admin"}, "reactivate", "owner-member", 403),
     ({"publicize_image": "role:member"}, "publicize (PATCH visibility=public)", "owner-member",

@@ -72,6 +72,9 @@ class RecordingRepo(Recorder):
     def upload(self, image: Image, stream: Any, size: int | None) -> Any:
         return self._call("upload", image, stream, size, default=image)
 
+    def check_download(self, image: Image) -> Any:
+        return self._call("check_download", image)
+
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> Any:
         return self._call("open_data", image, offset, length)
 

@@ -70,6 +70,8 @@ OPERATIONS = {
     "upload_image (queued->saving)": (image_of, _status("begin_upload"), {"member", "admin"}),
     "download_image": (lambda: image_of("active"),
                        lambda repo, image: repo.open_data(image, 0, None), {"member", "admin"}),
+    "download_image (check_download)": (image_of, lambda repo, image: repo.check_download(image),
+                                        {"member", "admin"}),
     "deactivate": (lambda: image_of("active"), _status("deactivate"), {"member", "admin"}),
     "reactivate": (lambda: image_of("deactivated"), _status("reactivate"), {"member", "admin"}),
     "publicize_image": (image_of, _set_visibility("public"), {"admin"}),
@@ -88,7 +90,8 @@ def test_repo_rules(policy, operation, who):
     repo = PolicyImageRepo(inner, PERSONAS[who](), policy)
     if who in allowed:
         run(repo, image)
-        assert inner.names()[-1] in {"get", "list", "save", "remove", "upload", "open_data"}
+        assert inner.names()[-1] in {"get", "list", "save", "remove", "upload", "open_data",
+                                     "check_download"}  # fmt: skip
     elif operation == "get_image":
         with pytest.raises(errors.NotFound, match=image.id):  # a denied get discloses nothing
             run(repo, image)
