@@ -30,7 +30,19 @@ SERVERS = {
         "IMGREG_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql?charset=utf8mb4"
     ),
 }
-TABLES = ("image_members", "image_locations", "image_tags", "image_properties", "images")
+TABLES = (
+    "metadef_namespace_resource_types",
+    "metadef_resource_types",
+    "metadef_objects",
+    "metadef_properties",
+    "metadef_tags",
+    "metadef_namespaces",
+    "image_members",
+    "image_locations",
+    "image_tags",
+    "image_properties",
+    "images",
+)
 
 
 def create_database(tmp_dir: str, server_url: str | None = None) -> str:

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from imgreg.db.metadefs import models as _metadef_models  # noqa: F401 (registers the tables)
 from imgreg.db.models import Base
 
 
