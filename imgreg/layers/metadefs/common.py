@@ -34,6 +34,7 @@ class MetadefPolicy:
     when the caller may not even see the namespace (Glance's ``MetadefAPIPolicy``)."""
 
     def __init__(self, ctx: RequestContext, policy: Policy) -> None:
+        self.project = ctx.project_id  # the caller's own, possibly missing
         self.ctx = checked_context(ctx)
         self.policy = policy
 
@@ -52,4 +53,4 @@ class MetadefPolicy:
 
     def enforce_global(self, rule: str) -> None:
         """A rule with no namespace yet (list, create): the caller's project is the owner."""
-        self.policy.enforce(self.ctx, rule, metadef_target(self.ctx.project_id))
+        self.policy.enforce(self.ctx, rule, metadef_target(self.project))
