@@ -130,6 +130,20 @@ def test_bad_property_is_400_and_changes_nothing(admin, body):
     assert admin.get(f"{N}/properties").json == {"properties": {}}
 
 
+def test_property_shown_with_a_resource_type_prefix(admin):
+    admin.post(f"{N}/resource_types", {"name": "OS::Glance::Image", "prefix": "hw_"})
+    admin.post(f"{N}/resource_types", {"name": "OS::Nova::Flavor"})
+    admin.post(f"{N}/properties", {**PROP, "name": "disk_bus"})
+    shown = admin.get(f"{N}/properties/hw_disk_bus?resource_type=OS::Glance::Image")
+    assert shown.status_int == 200 and shown.json["name"] == "disk_bus", shown.text
+    for query in (
+        "properties/disk_bus?resource_type=OS::Glance::Image",  # no prefix given
+        "properties/hw_disk_bus?resource_type=OS::Nova::Flavor",  # that one has no prefix
+        "properties/hw_disk_bus?resource_type=OS::Unknown",
+    ):
+        assert admin.get(f"{N}/{query}").status_int == 404, query
+
+
 def test_property_duplicate_and_rename_collision(admin):
     assert admin.post(f"{N}/properties", PROP).status_int == 201
     assert admin.post(f"{N}/properties", PROP).status_int == 409

@@ -13,11 +13,13 @@ import webob
 from imgreg.api.metadefs import parse, requests
 from imgreg.api.metadefs.views import object_view, property_view, tag_view
 from imgreg.api.views import json_response
+from imgreg.domain import errors
 from imgreg.domain.metadef import Namespace
 from imgreg.layers.metadefs import (
     build_namespace_repo,
     build_object_repo,
     build_property_repo,
+    build_resource_type_repo,
     build_tag_repo,
 )
 from imgreg.services import Services
@@ -92,7 +94,26 @@ class PropertiesController(_Base):
         return json_response(property_view(repo.add(prop)), status=201)
 
     def show(self, request: webob.Request, namespace: str, name: str) -> webob.Response:
-        return json_response(property_view(self._repo(request, namespace).get(name)))
+        """``?resource_type=``: ``name`` carries that association's prefix (Glance)."""
+        repo = self._repo(request, namespace)
+        resource_type = request.GET.get("resource_type")
+        if resource_type:
+            ctx = request.environ["imgreg.context"]
+            found = build_resource_type_repo(ctx, self.svc).associations(repo.namespace)
+            assoc = next((a for a in found if a.name == resource_type), None)
+            if assoc is None:
+                raise errors.NotFound(
+                    "The metadata definition resource-type association of resource-type="
+                    f"{resource_type[:80]} to namespace={repo.namespace.namespace}, was not found."
+                )
+            prefix = assoc.prefix
+            if not prefix or not name.startswith(prefix):
+                raise errors.NotFound(
+                    f"Property {name[:80]} does not start with the expected resource type "
+                    f"association prefix of '{prefix}'."
+                )
+            name = name[len(prefix) :]
+        return json_response(property_view(repo.get(name)))
 
     def update(self, request: webob.Request, namespace: str, name: str) -> webob.Response:
         repo = self._repo(request, namespace)
