@@ -206,6 +206,13 @@ def test_bad_tags_are_400(admin, body):
     assert [t["name"] for t in admin.get(f"{N}/tags").json["tags"]] == ["keep"]
 
 
+@pytest.mark.parametrize("name", ["a%00b", "%F0%9F%98%80", "%ED%A0%80", "%20lead"])
+def test_hostile_tag_names_in_the_path_are_4xx(admin, name):
+    resp = admin.post(f"{N}/tags/{name}")
+    assert 400 <= resp.status_int < 500, resp.text
+    assert admin.get(f"{N}/tags").json == {"tags": []}
+
+
 def test_duplicate_tags_in_one_request_are_409(admin):
     resp = admin.post(f"{N}/tags", {"tags": [{"name": "a"}, {"name": "a"}]})
     assert resp.status_int == 409

@@ -31,7 +31,8 @@ def read_object(request: webob.Request, limit: int, kind: str) -> dict[str, Any]
 
 def check_name(name: str, what: str) -> str:
     """A name the API can address: not empty, no ``/`` (it could never be looked up again),
-    no leading or trailing blanks."""
+    no leading or trailing blanks, nothing ``check_text`` refuses (names also come from paths)."""
+    check_text(name)
     if not name.strip():
         raise errors.Invalid(f"The {what} name must not be empty.")
     if "/" in name:
