@@ -196,6 +196,13 @@ image_opts = [
         help="Whether the protection file names roles or policy rules.",
     ),
     cfg.StrOpt(
+        "metadata_source_path",
+        default="/etc/imgreg/metadefs/",
+        help="Directory of metadata definition (metadefs) JSON files, in Glance's format: "
+        "`imgreg-manage db load_metadefs` reads them and `db export_metadefs` writes them "
+        "when no --path is given.",
+    ),
+    cfg.StrOpt(
         "image_schema_file",
         default="schema-image.json",
         help="Custom image properties merged into the image schema; looked up beside the "

@@ -13,6 +13,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_policy import policy
 
+from imgreg import metadef_policies
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 
@@ -95,13 +96,17 @@ def list_rules() -> list[policy.RuleDefault]:
     ]
 
 
+def all_rules() -> list[policy.RuleDefault]:
+    return list_rules() + metadef_policies.list_rules()
+
+
 def get_enforcer() -> policy.Enforcer:
     """The ``oslo.policy.enforcer`` entry point (``oslopolicy-policy-generator``,
     ``oslopolicy-list-redundant``, ``oslopolicy-validator``): an enforcer over the global
     ``cfg.CONF``, which those tools have parsed, so ``--config-file etc/imgreg-api.conf``
     brings in ``[oslo_policy]``."""
     enforcer = policy.Enforcer(cfg.CONF)
-    enforcer.register_defaults(list_rules())
+    enforcer.register_defaults(all_rules())
     return enforcer
 
 
@@ -147,7 +152,7 @@ class Policy:
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.enforcer = policy.Enforcer(conf, use_conf=True)
-        self.enforcer.register_defaults(list_rules())
+        self.enforcer.register_defaults(all_rules())
         self.enforcer.load_rules()
         self.enforcer.use_conf = False  # enforce() then uses the rules it has
         self._reload_at = time.monotonic() + self.RELOAD_SECONDS

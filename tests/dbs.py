@@ -33,6 +33,12 @@ SERVERS = {
 }
 TABLES = (
     "sweep_locks",
+    "metadef_namespace_resource_types",
+    "metadef_resource_types",
+    "metadef_objects",
+    "metadef_properties",
+    "metadef_tags",
+    "metadef_namespaces",
     "image_members",
     "image_locations",
     "image_tags",

@@ -19,6 +19,7 @@ from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
 from imgreg.api.images import ImagesController
 from imgreg.api.members import ImageMembersController, MemberSchemasController
+from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
 from imgreg.api.schemas import SchemasController
 from imgreg.services import Services
@@ -89,6 +90,7 @@ class Router:
             PUT="update",
             DELETE="delete",
         )
+        add_metadef_routes(self, svc)
 
         # No method override: Routes would otherwise take the method from ``?_method=`` or a
         # form field (a GET that deletes), and parse any form body to look for it. No

@@ -1,4 +1,7 @@
 """``imgreg-manage [--config-file F] db sync|version``: database migrations (Alembic);
+``imgreg-manage db load_metadefs [--path DIR] [--merge] [--prefer_new] [--overwrite] |
+unload_metadefs | export_metadefs [--path DIR]``: metadata definitions in Glance's files
+(``imgreg.db.metadefs.catalog``);
 ``imgreg-manage scrub``: finish delayed deletes and reap what killed uploads left
 (``imgreg.recovery``); ``imgreg-manage check``: verify the store/database invariants
 (``imgreg.invariants``), exiting 1 with one line per violation."""
@@ -46,7 +49,13 @@ def db_version(url: str) -> str | None:
 
 def _add_commands(subparsers: object) -> None:
     db = subparsers.add_parser("db", help="database schema")  # type: ignore[attr-defined]
-    db.add_argument("action", choices=["sync", "version"])
+    db.add_argument(
+        "action",
+        choices=["sync", "version", "load_metadefs", "unload_metadefs", "export_metadefs"],
+    )
+    db.add_argument("--path", help="metadefs directory (default: metadata_source_path)")
+    for flag in ("--merge", "--prefer_new", "--overwrite"):
+        db.add_argument(flag, action="store_true", help="load_metadefs: see the docs")
     subparsers.add_parser("scrub", help="finish delayed deletes, reap dead uploads")  # type: ignore[attr-defined]
     subparsers.add_parser("check", help="verify the store against the database")  # type: ignore[attr-defined]
 
@@ -64,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return _reap(svc)
     if conf.category.name == "check":
         return _check(conf)
+    if conf.category.action.endswith("_metadefs"):
+        return _metadefs(conf)
     if conf.category.action == "sync":
         db_sync(url)
         print(f"database at revision {db_version(url)}")
@@ -85,6 +96,37 @@ def _reap(svc: Any) -> int:
         time.sleep(0.2)
     print(f"reaped: {done}")
     return 0
+
+
+def _metadefs(conf: cfg.ConfigOpts) -> int:
+    from imgreg.db.metadefs import catalog
+    from imgreg.db.session import Database
+    from imgreg.domain.errors import ImgregError
+
+    args = conf.category
+    db = Database(conf.database.connection)
+    path = args.path or conf.metadata_source_path
+    try:
+        if args.action == "unload_metadefs":
+            catalog.unload(db)
+            print("metadefs unloaded")
+            return 0
+        if args.action == "export_metadefs":
+            for file in catalog.export(db, path):
+                print(f"exported {file}")
+            return 0
+        mode = catalog.LoadMode(args.merge, args.prefer_new, args.overwrite)
+        done, failed = catalog.load(db, path, mode)
+    except (ImgregError, OSError) as exc:
+        print(f"{args.action}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    for line in done:
+        print(line)
+    for line in failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _check(conf: cfg.ConfigOpts) -> int:

@@ -361,3 +361,40 @@ def test_a_token_without_a_project_gets_what_glance_answers(
         statuses = {name: resp.status_code for name, resp in outcomes.items()}
         assert statuses == dict.fromkeys(outcomes, 404), image["name"]
         assert admin("GET", url).json() == before
+
+
+def test_metadef_clis_with_keystone(server: Any, keystone: dict[str, Any], catalog: None) -> None:
+    """``openstack image metadef …`` and ``glance md-*`` logged in through Keystone: the
+    project admin writes, a member may not, a reader of another project sees only what is
+    public (Glance's Secure-RBAC metadef defaults)."""
+    admin = cli_env(keystone, "p1-admin", "p1")
+    member = cli_env(keystone, "p1-member", "p1")
+    reader = cli_env(keystone, "p2-reader", "p2")
+
+    def run(env: dict[str, str], *args: str) -> Any:
+        result = openstack(server, env, "image", "metadef", *args, "-f", "json")
+        assert result.returncode == 0, f"{args}: {result.stderr}"
+        return json.loads(result.stdout)
+
+    made = run(admin, "namespace", "create", "OS::KS::Public", "--public")
+    assert (made["namespace"], made["owner"]) == ("OS::KS::Public", keystone["projects"]["p1"])
+    run(admin, "namespace", "create", "OS::KS::Private", "--private")
+    run(admin, "property", "create", "OS::KS::Public", "--name", "hw_x", "--title", "X",
+        "--type", "string", "--schema", "{}")  # fmt: skip
+    denied = openstack(server, member, "image", "metadef", "namespace", "create", "OS::KS::M")
+    assert denied.returncode != 0 and "403" in denied.stderr + denied.stdout, denied.stderr
+    seen = {n["namespace"] for n in run(reader, "namespace", "list")}
+    assert seen == {"OS::KS::Public"}
+    assert [p["name"] for p in run(reader, "property", "list", "OS::KS::Public")] == ["hw_x"]
+    hidden = openstack(server, reader, "image", "metadef", "namespace", "show", "OS::KS::Private")
+    assert hidden.returncode != 0
+    # glanceclient reads the same OS_* settings and finds imgreg in Keystone's catalog
+    glance = subprocess.run(
+        [str(BIN / "glance"), "md-namespace-list"],
+        capture_output=True, text=True, timeout=120, env=reader, cwd=server.store_dir.parent,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert glance.returncode == 0, glance.stderr
+    assert "OS::KS::Public" in glance.stdout and "OS::KS::Private" not in glance.stdout
+    deleted = openstack(server, admin, "image", "metadef", "namespace", "delete", "OS::KS::Public")
+    assert deleted.returncode == 0, deleted.stderr
