@@ -427,7 +427,7 @@ oslo_messaging.set_transport_defaults(control_exchange="glance")
 
 # GET /healthcheck is oslo.middleware's healthcheck app (mounted beside the API by the paste
 # composite, so it needs no token), configured by [healthcheck] here, with imgreg's defaults:
-# the readiness check (imgreg.health: database and store answer) and a drain file whose
+# the readiness check (imgreg.server.health: database and store answer) and a drain file whose
 # presence answers 503 while the API itself keeps serving.
 cfg.set_defaults(healthcheck_opts.HEALTHCHECK_OPTS, backends=["disable_by_file", "imgreg"])
 cfg.set_defaults(

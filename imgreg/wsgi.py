@@ -1,9 +1,9 @@
-"""The only place objects are wired: configuration → ``Services`` → paste-deploy app and filters.
+"""The paste-deploy app and filters, over the process's ``Services`` (``imgreg.services.wiring``).
 
 ``imgreg-api`` parses the configuration and serves the paste pipeline. Another WSGI server can
 serve ``imgreg.wsgi:application`` instead; it reads ``IMGREG_CONFIG_FILE`` (default
 ``etc/imgreg-api.conf``), and each of its worker processes starts the periodic reaper
-(``imgreg.reaper``) with the app.
+(``imgreg.maintenance.reaper``) with the app.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from oslo_utils import strutils
 from paste import deploy
 
 from imgreg import conf as imgreg_conf
-from imgreg import logs, reaper, store, uwsgi_input
 from imgreg.api.middleware import (
     ContextMiddleware,
     RequestIdMiddleware,
@@ -26,66 +25,11 @@ from imgreg.api.middleware import (
 )
 from imgreg.api.router import Router
 from imgreg.api.versions import MINORS
-from imgreg.db.session import Database
-from imgreg.health import PATH as HEALTHCHECK_PATH
-from imgreg.health import HealthcheckRouter
-from imgreg.layers.quota import parse_storage_quota
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
-from imgreg.property_rules import PropertyRules
-from imgreg.schema import ImageSchema, load_custom_properties
-from imgreg.services import Services
-
-_services: Services | None = None
-
-
-def build_services(conf: cfg.ConfigOpts) -> Services:
-    """Build everything a worker needs; raises a clear error on bad configuration."""
-    schema_path = imgreg_conf.find_config_file(conf, conf.image_schema_file)
-    custom, required = load_custom_properties(schema_path)
-    schema = ImageSchema(
-        conf.image_format.disk_formats,
-        conf.image_format.container_formats,
-        custom,
-        required,
-        permissive=conf.allow_additional_image_properties,
-    )
-    parse_storage_quota(conf.user_storage_quota)  # refuse to start on a malformed value
-    policy = Policy(conf)
-    if conf.property_protection_file:
-        path = imgreg_conf.find_config_file(conf, conf.property_protection_file)
-        rules = PropertyRules(
-            path or conf.property_protection_file, conf.property_protection_rule_format, policy
-        )
-    else:
-        rules = PropertyRules.allow_all()
-    return Services(
-        conf=conf,
-        db=Database(conf.database.connection),
-        store=store.create(conf.glance_store.default_store, conf),
-        policy=policy,
-        notifier=Notifier(conf),
-        schema=schema,
-        property_rules=rules,
-    )
-
-
-def services() -> Services:
-    global _services
-    if _services is None:
-        _services = build_services(imgreg_conf.CONF)
-    return _services
-
-
-def reset() -> None:
-    """Forget the process's services (tests that change configuration)."""
-    global _services
-    if _services is not None:
-        _services.db.dispose()
-        close = getattr(_services.store, "close", None)  # a cluster connection (RBD's)
-        if close is not None:
-            close()  # before a fork: librados's threads would not follow into the workers
-    _services = None
+from imgreg.maintenance import reaper
+from imgreg.server import logs, uwsgi_input
+from imgreg.server.health import PATH as HEALTHCHECK_PATH
+from imgreg.server.health import HealthcheckRouter
+from imgreg.services.wiring import services
 
 
 # -- paste-deploy factories -----------------------------------------------------------------
@@ -154,7 +98,7 @@ def init_application() -> Any:
 
 def application(environ: dict[str, Any], start_response: Any) -> Any:
     """WSGI entry point for servers other than imgreg-api (built on first request; under
-    uWSGI, see ``etc/imgreg-uwsgi.ini`` and ``imgreg.uwsgi_input``)."""
+    uWSGI, see ``etc/imgreg-uwsgi.ini`` and ``imgreg.server.uwsgi_input``)."""
     global _app
     if _app is None:
         with _app_lock:  # the first requests of a threaded worker arrive together

@@ -25,6 +25,7 @@ from oslo_config import cfg
 
 from imgreg import conf as imgreg_conf
 from imgreg import wsgi
+from imgreg.services import wiring
 from tests import dbs
 from tests.background import tool_running
 
@@ -92,9 +93,9 @@ def store_dir(tmp_path: Path) -> Path:
 def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigOpts]:
     path = write_config(tmp_path / "etc", clean_db, store_dir)
     imgreg_conf.parse(["--config-file", str(path)])
-    wsgi.reset()
+    wiring.reset()
     yield imgreg_conf.CONF
-    wsgi.reset()
+    wiring.reset()
     imgreg_conf.CONF.reset()
 
 
@@ -105,7 +106,7 @@ def app(conf: cfg.ConfigOpts) -> Any:
 
 @pytest.fixture
 def notifications(app: Any) -> list[dict[str, Any]]:
-    return wsgi.services().notifier.sent
+    return wiring.services().notifier.sent
 
 
 class Client:

@@ -9,8 +9,8 @@
 While ``saving``, the upload holds a lease in the database (``images.upload_expires_at``):
 ``LeasedStream`` renews it every third of ``upload_lease_seconds`` while data arrives, and
 once more at the end of the data, before the blob is renamed into place. A process killed
-mid-upload stops renewing; once the lease expires the reaper (``imgreg.recovery``) takes the
-image back to ``queued``. An upload whose renewal fails (deleted: 410; reaped: 409) stops.
+mid-upload stops renewing; once the lease expires the reaper (``imgreg.maintenance.recovery``) takes
+the image back to ``queued``. An upload whose renewal fails (deleted: 410; reaped: 409) stops.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
 from imgreg.api.text import check_text, check_value_size
 from imgreg.api.views import image_view, json_response
-from imgreg.db.query import ListQuery
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, normalize_id
 from imgreg.domain.image import MUTABLE_FIELDS
+from imgreg.domain.query import ListQuery
 from imgreg.layers import build_image_factory, build_image_repo
 from imgreg.services import Services
 

@@ -16,9 +16,9 @@ import datetime as dt
 import urllib.parse
 from collections.abc import Iterable
 
-from imgreg.db.query import COLUMN_FILTERS, LISTABLE_COLUMNS, SORT_KEYS, ListQuery
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
+from imgreg.domain.query import COLUMN_FILTERS, LISTABLE_COLUMNS, SORT_KEYS, ListQuery
 
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "in")
 TIME_OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte")

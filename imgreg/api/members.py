@@ -19,8 +19,8 @@ from imgreg.api.views import json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.member import STATUSES, Member
+from imgreg.domain.schema import UUID_PATTERN
 from imgreg.layers import build_image_repo, build_member_repo
-from imgreg.schema import UUID_PATTERN
 from imgreg.services import Services
 
 # Glance's member schema, served "minimal" (no additionalProperties, no links).

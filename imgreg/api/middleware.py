@@ -21,10 +21,10 @@ from typing import Any
 import webob
 import webob.dec
 
-from imgreg import logs
 from imgreg.api import errors as api_errors
 from imgreg.api.versions import versions_response
 from imgreg.context import RequestContext
+from imgreg.server import logs
 from imgreg.services import Services
 
 REQUEST_ID_HEADER = "x-openstack-request-id"

@@ -16,7 +16,7 @@ from imgreg.api.text import check_text
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, check_int32
 from imgreg.domain.image import MUTABLE_FIELDS, Image
-from imgreg.schema import ImageSchema
+from imgreg.domain.schema import ImageSchema
 
 V21 = "application/openstack-images-v2.1-json-patch"
 V20 = "application/openstack-images-v2.0-json-patch"

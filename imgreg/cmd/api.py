@@ -4,10 +4,10 @@ gunicorn's threaded workers stream request bodies to the app as they arrive (chu
 sized, 1 MiB chunks included), answer ``Expect: 100-continue``, and hand downloads to
 ``sendfile`` through ``wsgi.file_wrapper``. A slow client occupies one thread, not a worker.
 
-Before forking, the master runs the reaper (``imgreg.recovery``): uploads a killed process
-left ``saving`` past their lease go back to ``queued``, and orphan blobs and stale partial
-files are removed. Each worker then runs it on a timer (``imgreg.reaper``), one process at a
-time across the nodes, so a worker killed mid-upload needs no restart either.
+Before forking, the master runs the reaper (``imgreg.maintenance.recovery``): uploads a killed
+process left ``saving`` past their lease go back to ``queued``, and orphan blobs and stale partial
+files are removed. Each worker then runs it on a timer (``imgreg.maintenance.reaper``), one process
+at a time across the nodes, so a worker killed mid-upload needs no restart either.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from imgreg import conf as imgreg_conf
-from imgreg import logs, reaper, wsgi
-from imgreg.cmd import worker
+from imgreg import wsgi
+from imgreg.maintenance import reaper
+from imgreg.server import logs, worker
+from imgreg.services import wiring
 
 LOG = logging.getLogger(__name__)
 
@@ -56,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imgreg-api: cannot start: {exc}", file=sys.stderr)
         return 2
     try:
-        done = reaper.sweep(wsgi.services(), reaper.holder_name(), due_only=False)
+        done = reaper.sweep(wiring.services(), reaper.holder_name(), due_only=False)
         LOG.info("start-up reaper: %s", "skipped: another process sweeps" if done is None else done)
     except Exception:  # serving comes first; the next start or `imgreg-manage scrub` retries
         LOG.exception("start-up reaper failed")
-    wsgi.reset()
+    wiring.reset()
     timeouts = (conf.client_socket_timeout, conf.client_header_timeout, conf.client_body_timeout)
     worker.configure(*timeouts)  # forked into the workers
     # Each worker also holds its listening socket, log files, database and store handles.
@@ -68,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     options = {
         "bind": f"{conf.bind_host}:{conf.bind_port}",
         "workers": conf.workers,
-        "worker_class": "imgreg.cmd.worker.TimedThreadWorker",
+        "worker_class": "imgreg.server.worker.TimedThreadWorker",
         "threads": conf.threads,
         "worker_connections": max(connections, conf.threads + 1),
         # gthread's main loop reports in every second whatever its threads do, so this only
-        # catches a wedged worker; the client timeouts are the worker's (imgreg.cmd.worker).
+        # catches a wedged worker; the client timeouts are the worker's (imgreg.server.worker).
         "timeout": conf.client_socket_timeout,
         "keepalive": conf.keepalive_timeout,
         "limit_request_line": conf.max_request_line,
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "limit_request_field_size": conf.max_header_line,
         "control_socket_disable": True,
         "accesslog": "-",
-        "logger_class": "imgreg.cmd.accesslog.AccessLogger",
+        "logger_class": "imgreg.server.accesslog.AccessLogger",
         "proc_name": "imgreg-api",
         "post_worker_init": _start_reaper,
         "worker_exit": _stop_reaper,

@@ -3,8 +3,8 @@
 unload_metadefs | export_metadefs [--path DIR]``: metadata definitions in Glance's files
 (``imgreg.db.metadefs.catalog``);
 ``imgreg-manage scrub``: finish delayed deletes and reap what killed uploads left
-(``imgreg.recovery``); ``imgreg-manage check``: verify the store/database invariants
-(``imgreg.invariants``), exiting 1 with one line per violation."""
+(``imgreg.maintenance.recovery``); ``imgreg-manage check``: verify the store/database invariants
+(``imgreg.maintenance.invariants``), exiting 1 with one line per violation."""
 
 from __future__ import annotations
 
@@ -66,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     conf(args=sys.argv[1:] if argv is None else argv, project="imgreg", prog="imgreg-manage")
     url = conf.database.connection
     if conf.category.name == "scrub":
-        from imgreg import scrubber, wsgi
+        from imgreg.maintenance import scrubber
+        from imgreg.services import wiring
 
-        svc = wsgi.build_services(conf)
+        svc = wiring.build_services(conf)
         print(f"scrubbed {scrubber.scrub(svc)} image(s)")
         return _reap(svc)
     if conf.category.name == "check":
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reap(svc: Any) -> int:
     """The reaper, once its lock is free: a server's periodic sweep may be running."""
-    from imgreg import reaper
+    from imgreg.maintenance import reaper
 
     holder = reaper.holder_name()
     deadline = time.monotonic() + reaper.hold_seconds(svc.conf)
@@ -130,9 +131,10 @@ def _metadefs(conf: cfg.ConfigOpts) -> int:
 
 
 def _check(conf: cfg.ConfigOpts) -> int:
-    from imgreg import invariants, wsgi
+    from imgreg.maintenance import invariants
+    from imgreg.services import wiring
 
-    problems = invariants.check(wsgi.build_services(conf))
+    problems = invariants.check(wiring.build_services(conf))
     for problem in problems:
         print(problem)
     print(f"check: {len(problems)} violation(s)" if problems else "check: ok")

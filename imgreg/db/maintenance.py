@@ -1,6 +1,6 @@
-"""The queries of the reaper and the invariant check (``imgreg.recovery``,
-``imgreg.invariants``): uploads whose lease expired, the blobs rows point at, images that
-hold data. Not part of the request path; no layer sees these.
+"""The queries of the reaper and the invariant check (``imgreg.maintenance.recovery``,
+``imgreg.maintenance.invariants``): uploads whose lease expired, the blobs rows point at, images
+that hold data. Not part of the request path; no layer sees these.
 """
 
 from __future__ import annotations

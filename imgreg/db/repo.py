@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 from imgreg.db import children, usage
 from imgreg.db.loading import load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow
-from imgreg.db.query import ListQuery, build_select, readable_clause
+from imgreg.db.query import build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.image import Image, utcnow
+from imgreg.domain.query import ListQuery
 
 COLUMNS = ("name", "status", "visibility", "protected", "os_hidden", "owner", "container_format",
            "disk_format", "min_disk", "min_ram", "size", "virtual_size", "checksum",

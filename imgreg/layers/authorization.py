@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, BinaryIO
 
-from imgreg.db.query import ListQuery
 from imgreg.domain import errors
 from imgreg.domain.image import Image
+from imgreg.domain.query import ListQuery
 from imgreg.layers.base import FactoryLayer, RepoLayer
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 from imgreg.context import RequestContext
-from imgreg.db.query import ListQuery
 from imgreg.domain.image import Image
+from imgreg.domain.query import ListQuery
 from imgreg.store import BlobReader
 
 

@@ -1,5 +1,5 @@
 """Location: where image data lives. Writes uploads to the store, inspecting their format on
-the way (``imgreg.inspection``); records what the store reports (size, md5 ``checksum``,
+the way (``imgreg.integrity.inspection``); records what the store reports (size, md5 ``checksum``,
 ``os_hash_algo``/``os_hash_value``, the blob URL) and the inspected ``virtual_size``, and
 activates the image; serves data back; removes blobs when an image goes.
 """
@@ -14,8 +14,8 @@ from oslo_config import cfg
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
-from imgreg.inspection import InspectingReader, Rules
-from imgreg.integrity import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
+from imgreg.integrity.inspection import InspectingReader, Rules
+from imgreg.integrity.verify import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.store import BlobReader, CloningStore, LocalBlobReader, Store
 

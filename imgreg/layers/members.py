@@ -19,8 +19,8 @@ from imgreg.domain.image import Image, utcnow
 from imgreg.domain.member import Member
 from imgreg.layers.notifier import isotime
 from imgreg.layers.policy import image_target
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
+from imgreg.services.messaging import Notifier
 
 
 class MemberRepoLayer:
@@ -132,7 +132,7 @@ class NotifierMemberRepo(MemberRepoLayer):
 
 
 class PolicyMemberRepo(MemberRepoLayer):
-    """The member rules of ``imgreg.policies``. The target is the image's; ``member_id`` is the
+    """The member rules of ``imgreg.rules.policy``. The target is the image's; ``member_id`` is the
     caller's project when it is a member of the image (Glance's ``ImageTarget``)."""
 
     def __init__(self, inner: Any, ctx: RequestContext, image: Image, policy: Policy) -> None:

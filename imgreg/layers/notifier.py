@@ -14,7 +14,7 @@ from imgreg.context import RequestContext
 from imgreg.domain.errors import ImgregError
 from imgreg.domain.image import Image, utcnow
 from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.notifications import Notifier
+from imgreg.services.messaging import Notifier
 
 
 def isotime(value: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""Policy: every operation is checked against an oslo.policy rule (``imgreg.policies``).
+"""Policy: every operation is checked against an oslo.policy rule (``imgreg.rules.policy``).
 
 A caller who may not even ``get_image`` learns nothing: that denial reads as ``NotFound``.
 """
@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from imgreg.context import RequestContext
-from imgreg.db.query import ListQuery
 from imgreg.domain import errors
 from imgreg.domain.image import DATA_FIELDS, Image
+from imgreg.domain.query import ListQuery
 from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
 from imgreg.store import BlobReader
 
 # Status changes a caller asks for, and their rules. Moves imgreg makes itself (saving ->

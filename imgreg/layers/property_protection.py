@@ -1,4 +1,4 @@
-"""Property protection: Glance-format rules on extra properties (``imgreg.property_rules``).
+"""Property protection: Glance-format rules on extra properties (``imgreg.rules.property_rules``).
 
 Creating, updating or deleting a property the rules forbid is refused as "reserved" (403,
 Glance's wording); properties the caller may not read are hidden from ``get``/``list``, and
@@ -13,7 +13,7 @@ from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
 from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.property_rules import PropertyRules
+from imgreg.rules.property_rules import PropertyRules
 
 
 class PropertyProtectionImageFactory(FactoryLayer):

@@ -10,10 +10,12 @@ It raises only ``imgreg.domain.errors`` exceptions (``StoreFull``, ``StoreError`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from oslo_config import cfg
+
+from imgreg.domain.ports import BlobReader
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,13 +38,6 @@ class PartialFile:
     name: str
     image_id: str
     modified: float
-
-
-class BlobReader(Protocol):
-    size: int  # bytes this reader yields
-
-    def __iter__(self) -> Iterator[bytes]: ...
-    def close(self) -> None: ...
 
 
 @runtime_checkable

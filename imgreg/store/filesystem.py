@@ -9,7 +9,7 @@ Layout::
 renames it into place and fsyncs the directory. Any failure unlinks the partial file, so a
 failed upload leaves nothing behind; what a killed process leaves (a partial file, a blob whose
 image never became active) is found by ``list_blobs``/``list_partials`` and removed by the
-reaper (``imgreg.recovery``).
+reaper (``imgreg.maintenance.recovery``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from typing import BinaryIO
 from oslo_config import cfg
 
 from imgreg import faults
-from imgreg.crc import crc32
 from imgreg.domain import errors
-from imgreg.hashing import DualHasher
+from imgreg.integrity.crc import crc32
+from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.source import is_uuid
 

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 from oslo_config import cfg
 
 from imgreg.domain import errors
-from imgreg.hashing import DualHasher
+from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store import rbd_removal as removal
 from imgreg.store.source import BLOCK, Source, is_uuid

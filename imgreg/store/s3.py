@@ -35,7 +35,7 @@ import urllib3
 from oslo_config import cfg
 
 from imgreg.domain import errors
-from imgreg.hashing import DualHasher
+from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.s3_multipart import GONE, MultipartUpload, content_md5, read_part
 from imgreg.store.source import BLOCK, Source, is_uuid

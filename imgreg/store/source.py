@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from imgreg.domain import errors
-from imgreg.hashing import DualHasher
+from imgreg.integrity.hashing import DualHasher
 
 BLOCK = 1024 * 1024  # what one read from the upload stream asks for
 

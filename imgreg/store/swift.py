@@ -15,7 +15,7 @@ the image id. At most one block (``BLOCK``) is read ahead and hashed (``DualHash
 is sent, whatever the image's size. A failed upload deletes the segments it wrote; ``delete``
 removes the manifest first, then its segments. Segments that no manifest names (left by a
 killed process or a delete that failed half-way) are what ``list_partials`` reports, one
-``PartialFile`` per group, for the reaper (``imgreg.recovery``).
+``PartialFile`` per group, for the reaper (``imgreg.maintenance.recovery``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from requests import RequestException
 from swiftclient import ClientException
 
 from imgreg.domain import errors
-from imgreg.hashing import DualHasher
+from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.source import BLOCK, Source, is_uuid
 

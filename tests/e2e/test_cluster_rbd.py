@@ -24,7 +24,7 @@ import rados
 import rbd
 import requests
 
-from imgreg.recovery import blob_image_id
+from imgreg.maintenance.recovery import blob_image_id
 from imgreg.store.rbd import PARTIAL, RbdStore
 from tests.background import tool_running
 from tests.e2e.test_cluster import (

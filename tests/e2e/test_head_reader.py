@@ -1,4 +1,4 @@
-"""Request heads read on the worker's main loop (``imgreg.cmd.heads``), seen from a client:
+"""Request heads read on the worker's main loop (``imgreg.server.heads``), seen from a client:
 HTTP/1.1 still works as gunicorn serves it (pipelining, keep-alive, heads split in many
 pieces, gunicorn's limits and answers), and connections whose head is not complete, or
 whose body stalls, hold no request slot and are closed on time.

@@ -1,4 +1,4 @@
-"""The reaper on a timer inside a running server (``imgreg.reaper``): a worker SIGKILLed
+"""The reaper on a timer inside a running server (``imgreg.maintenance.reaper``): a worker SIGKILLed
 mid-upload is respawned while the master keeps serving, and within one upload lease plus one
 reaper period its image is back to ``queued``, a re-upload works and ``imgreg-manage check``
 is clean; no restart, no ``imgreg-manage scrub``. Under ``imgreg-api`` (gunicorn) and under

@@ -7,6 +7,7 @@ from typing import Any
 from oslo_config import cfg
 
 from imgreg import wsgi
+from imgreg.services import wiring
 from tests.conftest import Client
 
 UNKNOWN_ID = "0a0b0c0d-0000-4000-8000-000000000001"
@@ -19,7 +20,7 @@ def client_with(conf: cfg.ConfigOpts, **overrides: Any) -> Client:
         if "." in name:
             group, name = name.split(".", 1)
         conf.set_override(name, value, group=group)
-    wsgi.reset()
+    wiring.reset()
     return Client(wsgi.load_app(conf))
 
 

@@ -90,12 +90,12 @@ def test_user_id_does_not_change_what_a_project_sees(api):
 def test_without_anonymous_admin_no_identity_is_401(app):
     """The keystone flavor's context (no ``anonymous_admin``): a request that reached it without
     keystonemiddleware's headers, or without its X-Identity-Status, is never anyone's."""
-    from imgreg import wsgi
     from imgreg.api.middleware import ContextMiddleware
     from imgreg.api.router import Router
+    from imgreg.services import wiring
     from tests.conftest import Client
 
-    api = Client(ContextMiddleware(Router(wsgi.services()), wsgi.services()))
+    api = Client(ContextMiddleware(Router(wiring.services()), wiring.services()))
     assert api.get("/v2/images").status_int == 401
     assert api.post("/v2/images", {"visibility": "public"}).status_int == 401
     headers = {"X-Project-Id": "proj-a", "X-Roles": "admin"}

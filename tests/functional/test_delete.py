@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from imgreg import scrubber, wsgi
 from imgreg.db.repo import SqlImageRepo
 from imgreg.domain.image import utcnow
+from imgreg.maintenance import scrubber
+from imgreg.services import wiring
 from tests.conftest import stored_files
 
 
@@ -45,7 +46,7 @@ def test_delayed_delete_keeps_data_until_scrub(conf, api, store_dir):
     assert api.get(f"/v2/images/{image['id']}").status_int == 404
     assert image["id"] not in [i["id"] for i in api.get("/v2/images").json["images"]]
     assert stored_files(store_dir) == [image["id"]]
-    svc = wsgi.services()
+    svc = wiring.services()
     assert scrubber.scrub(svc) == 0  # not due yet
     assert stored_files(store_dir) == [image["id"]]
     conf.set_override("scrub_time", 0)
@@ -61,4 +62,4 @@ def test_delayed_delete_of_queued_image_is_immediate(conf, api):
     conf.set_override("delayed_delete", True)
     image = api.create(name="empty")
     assert api.delete(f"/v2/images/{image['id']}").status_int == 204
-    assert SqlImageRepo(wsgi.services().db).pending_deletes(dt.datetime(2100, 1, 1)) == []
+    assert SqlImageRepo(wiring.services().db).pending_deletes(dt.datetime(2100, 1, 1)) == []

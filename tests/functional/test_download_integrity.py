@@ -8,7 +8,7 @@ import os
 import pytest
 
 from imgreg.domain import errors
-from imgreg.integrity import VerifiedReader
+from imgreg.integrity.verify import VerifiedReader
 from imgreg.layers import location
 from imgreg.store import filesystem
 from imgreg.store.filesystem import FileReader

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
-from imgreg import wsgi
-from imgreg.health import ReadinessCheck
+from imgreg.server.health import ReadinessCheck
+from imgreg.services import wiring
 from tests.conftest import Client
 from tests.functional.helpers import client_with
 
@@ -111,7 +111,7 @@ def test_one_check_at_a_time_against_a_hanging_store(
         entered.set()
         release.wait(30)
 
-    monkeypatch.setattr(wsgi.services().store, "check", hang)
+    monkeypatch.setattr(wiring.services().store, "check", hang)
     first = threading.Thread(target=api.get, args=("/healthcheck",))
     first.start()
     try:

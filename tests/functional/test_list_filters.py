@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, update
 
-from imgreg import wsgi
 from imgreg.db.models import ImageRow, MemberRow
+from imgreg.services import wiring
 from tests.functional.helpers import client_with, listed_ids, new_image
 
 
 def set_row(image_id: str, **values: Any) -> None:
     """Change columns the API cannot set (status ``killed``, timestamps) straight in the DB."""
-    with wsgi.services().db.engine.begin() as conn:
+    with wiring.services().db.engine.begin() as conn:
         conn.execute(update(ImageRow).where(ImageRow.id == image_id).values(**values))
 
 
 def share(image_id: str, member: str, status: str) -> None:
     now = dt.datetime(2026, 1, 1)
-    with wsgi.services().db.engine.begin() as conn:
+    with wiring.services().db.engine.begin() as conn:
         conn.execute(
             insert(MemberRow).values(
                 image_id=image_id,

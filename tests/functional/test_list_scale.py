@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert
 
-from imgreg import wsgi
 from imgreg.db.models import ImageRow, PropertyRow, TagRow
+from imgreg.services import wiring
 
 COUNT = 10_000
 PAGE = 25
@@ -63,7 +63,7 @@ def ten_thousand(api: Any) -> Any:
         names, values = children_of(i)
         props += [{"image_id": image_id(i), "name": n, "value": f"v{i % 3}"} for n in names]
         tags += [{"image_id": image_id(i), "value": v} for v in values]
-    with wsgi.services().db.engine.begin() as conn:
+    with wiring.services().db.engine.begin() as conn:
         conn.execute(insert(ImageRow), images)
         conn.execute(insert(PropertyRow), props)
         conn.execute(insert(TagRow), tags)
@@ -73,7 +73,7 @@ def ten_thousand(api: Any) -> Any:
 
 def analyze() -> None:
     """Give the planner statistics, as a live database has (autovacuum, ``ANALYZE``)."""
-    engine = wsgi.services().db.engine
+    engine = wiring.services().db.engine
     with engine.begin() as conn:
         if engine.dialect.name == "mysql":
             conn.exec_driver_sql("ANALYZE TABLE images, image_properties, image_tags")
@@ -116,7 +116,7 @@ class Recorder:
 
 @pytest.fixture
 def recorder(ten_thousand: Any) -> Iterator[Recorder]:
-    engine = wsgi.services().db.engine
+    engine = wiring.services().db.engine
     recorder = Recorder()
     event.listen(engine, "after_cursor_execute", recorder)
     yield recorder
@@ -183,7 +183,7 @@ def test_filtered_and_sorted_pages_read_only_the_page(ten_thousand, recorder, qu
 
 def explain(recorder: Recorder) -> list[str]:
     found = recorder.list_statement()
-    engine = wsgi.services().db.engine
+    engine = wiring.services().db.engine
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
     raw = engine.raw_connection()
     try:
@@ -202,6 +202,6 @@ def test_the_default_list_walks_an_index(ten_thousand, recorder, as_project):
     client = ten_thousand.as_(as_project) if as_project else ten_thousand
     fetch(client, recorder, "")
     plan = "\n".join(explain(recorder))
-    if wsgi.services().db.engine.dialect.name == "sqlite":
+    if wiring.services().db.engine.dialect.name == "sqlite":
         assert "ix_images_deleted_created_at_id" in plan
         assert "TEMP B-TREE" not in plan

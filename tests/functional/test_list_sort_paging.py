@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from imgreg import wsgi
 from imgreg.db.models import ImageRow
+from imgreg.services import wiring
 from tests.functional.helpers import UNKNOWN_ID, client_with, listed_ids
 
 T0 = dt.datetime(2026, 1, 1)
 
 
 def set_row(image_id: str, **values: Any) -> None:
-    with wsgi.services().db.engine.begin() as conn:
+    with wiring.services().db.engine.begin() as conn:
         conn.execute(update(ImageRow).where(ImageRow.id == image_id).values(**values))
 
 

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from sqlalchemy import func, select, update
 
-from imgreg import wsgi
 from imgreg.db.models import MemberRow
+from imgreg.services import wiring
 from tests.functional.helpers import UNKNOWN_ID, listed_ids
 
 MEMBER_KEYS = {"image_id", "member_id", "status", "created_at", "updated_at", "schema"}
@@ -155,7 +155,7 @@ def test_member_quota_zero_forbids_sharing_and_negative_is_unlimited(owner, imag
 def test_readding_a_deleted_member_brings_its_row_back_pending(owner, member, image):
     assert add(owner, image["id"], "p2").status_int == 200
     # Age the row, so that keeping its created_at is visible.
-    with wsgi.services().db.write() as session:
+    with wiring.services().db.write() as session:
         session.execute(update(MemberRow).values(created_at=dt.datetime(2020, 1, 2, 3, 4, 5)))
     assert put_status(member, image["id"], "p2", "accepted").status_int == 200
     assert owner.delete(members_url(image["id"], "p2")).status_int == 204
@@ -166,7 +166,7 @@ def test_readding_a_deleted_member_brings_its_row_back_pending(owner, member, im
     assert again.json["created_at"] == "2020-01-02T03:04:05Z"
     assert owner.get(members_url(image["id"], "p2")).json == again.json
     assert listed_members(owner, image["id"]) == ["p2"]
-    with wsgi.services().db.read() as session:
+    with wiring.services().db.read() as session:
         assert session.scalar(select(func.count()).select_from(MemberRow)) == 1
 
 

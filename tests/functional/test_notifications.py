@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from imgreg import wsgi
+from imgreg.services import wiring
 from tests.functional.helpers import client_with
 
 PAYLOAD_KEYS = {
@@ -112,7 +112,7 @@ def test_upload_sends_the_glance_sequence(api, notifications):
 
 def test_failed_upload_sends_upload_error_then_update_queued(conf):
     client = client_with(conf, image_size_cap=10)
-    sent = wsgi.services().notifier.sent
+    sent = wiring.services().notifier.sent
     image = client.create(name="big")
     sent.clear()
     assert client.put_file(image["id"], b"x" * 11).status_int == 413
@@ -158,7 +158,7 @@ def test_refused_delete_sends_nothing(api, notifications):
 
 def test_disabled_notifications_are_not_sent(conf):
     client = client_with(conf, disabled_notifications=["image.update"])
-    sent = wsgi.services().notifier.sent
+    sent = wiring.services().notifier.sent
     image = client.create(name="x")
     client.put_file(image["id"], DATA)
     assert [n["event_type"] for n in sent] == [

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
-from imgreg import faults, invariants, reaper, recovery, wsgi
+from imgreg import faults, wsgi
 from imgreg.db import maintenance
-from imgreg.services import Services
+from imgreg.maintenance import invariants, reaper, recovery
+from imgreg.services import Services, wiring
 from tests.conftest import Client, stored_files
 from tests.functional.test_upload_failures import DATA
 
@@ -28,14 +29,14 @@ LEASE = 30
 def client(conf: cfg.ConfigOpts) -> Client:
     conf.set_override("upload_lease_seconds", LEASE)
     conf.set_override("upload_reaper_interval", 1)
-    wsgi.reset()
+    wiring.reset()
     return Client(wsgi.load_app(conf))
 
 
 @pytest.fixture
 def other_node(client: Client, conf: cfg.ConfigOpts) -> Any:
     """Another node's services: its own engine and store object on the same database/store."""
-    svc = wsgi.build_services(conf)
+    svc = wiring.build_services(conf)
     yield svc
     svc.db.dispose()
 
@@ -80,7 +81,7 @@ def test_a_periodic_sweep_elsewhere_never_touches_a_live_upload(
     else:
         assert files == [image_id]  # renamed into place, not committed yet
     assert client.get(f"/v2/images/{image_id}/file").body == DATA
-    assert invariants.check(wsgi.services()) == []
+    assert invariants.check(wiring.services()) == []
 
 
 def test_a_blob_committed_while_the_sweep_reads_is_not_an_orphan(
@@ -121,4 +122,4 @@ def test_a_blob_committed_while_the_sweep_reads_is_not_an_orphan(
     assert reaped.blobs == []
     assert stored_files(store_dir) == [image_id]
     assert client.get(f"/v2/images/{image_id}/file").body == DATA
-    assert invariants.check(wsgi.services()) == []
+    assert invariants.check(wiring.services()) == []

@@ -1,5 +1,5 @@
-"""The upload lease, the reaper (``imgreg.recovery``) and the invariant check
-(``imgreg.invariants``), on the session's database and a real filesystem store.
+"""The upload lease, the reaper (``imgreg.maintenance.recovery``) and the invariant check
+(``imgreg.maintenance.invariants``), on the session's database and a real filesystem store.
 
 Crashed uploads are staged the way a SIGKILL leaves them (a ``saving`` row whose lease ran
 out, a partial file, a blob renamed into place before the commit); ``tests/e2e/test_crash.py``
@@ -20,9 +20,11 @@ import pytest
 from oslo_config import cfg
 from sqlalchemy import select, update
 
-from imgreg import invariants, recovery, wsgi
+from imgreg import wsgi
 from imgreg.db.models import ImageRow, LocationRow
 from imgreg.domain.image import utcnow
+from imgreg.maintenance import invariants, recovery
+from imgreg.services import wiring
 from tests.conftest import Client, stored_files
 from tests.functional.test_upload_failures import DATA, Body, put_stream
 
@@ -33,24 +35,24 @@ LEASE = 30
 @pytest.fixture
 def client(conf: cfg.ConfigOpts) -> Client:
     conf.set_override("upload_lease_seconds", LEASE)
-    wsgi.reset()
+    wiring.reset()
     return Client(wsgi.load_app(conf))
 
 
 def row(image_id: str) -> ImageRow:
-    with wsgi.services().db.read() as session:
+    with wiring.services().db.read() as session:
         found = session.scalar(select(ImageRow).where(ImageRow.id == image_id))
         assert found is not None
         return found
 
 
 def set_row(image_id: str, **values: Any) -> None:
-    with wsgi.services().db.write() as session:
+    with wiring.services().db.write() as session:
         session.execute(update(ImageRow).where(ImageRow.id == image_id).values(**values))
 
 
 def add_location(image_id: str, url: str) -> None:
-    with wsgi.services().db.write() as session:
+    with wiring.services().db.write() as session:
         session.add(LocationRow(image_id=image_id, url=url))
 
 
@@ -102,7 +104,7 @@ def test_a_failed_upload_drops_the_lease(client):
 
 
 def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
-    svc = wsgi.services()
+    svc = wiring.services()
     good = client.create()["id"]
     assert client.put_file(good, b"good data").status_int == 204
     before_commit = crashed_upload(client, store_dir, blob=True)
@@ -138,7 +140,7 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
 
 def test_reaper_keeps_an_upload_that_renewed_meanwhile(client, store_dir):
     image_id = crashed_upload(client, store_dir, blob=True)
-    svc = wsgi.services()
+    svc = wiring.services()
     # the lease was renewed between the reaper's scan and its update: the guard keeps it
     set_row(image_id, upload_expires_at=utcnow() + dt.timedelta(seconds=LEASE))
     from imgreg.db import maintenance
@@ -152,7 +154,7 @@ def test_an_upload_whose_lease_was_reaped_stops_with_409(client, store_dir):
 
     def expire_and_reap() -> None:
         set_row(image_id, upload_expires_at=utcnow() - dt.timedelta(seconds=1))
-        assert recovery.reap(wsgi.services()).images == [image_id]
+        assert recovery.reap(wiring.services()).images == [image_id]
 
     body = Body(DATA, after=4 * MiB, action=expire_and_reap)
     resp = put_stream(client, image_id, body, sized=False)
@@ -161,7 +163,7 @@ def test_an_upload_whose_lease_was_reaped_stops_with_409(client, store_dir):
     assert row(image_id).status == "queued"
     assert stored_files(store_dir) == []
     assert client.put_file(image_id, DATA).status_int == 204
-    assert invariants.check(wsgi.services()) == []
+    assert invariants.check(wiring.services()) == []
 
 
 def corrupt(path: Path) -> None:
@@ -186,7 +188,7 @@ def test_check_verifies_every_active_blob(
     image_id = client.create()["id"]
     assert client.put_file(image_id, b"some data").status_int == 204
     damage(store_dir, image_id)
-    (problem,) = invariants.check(wsgi.services())
+    (problem,) = invariants.check(wiring.services())
     assert problem.startswith(f"image {image_id}: ")
     for text in expected:
         assert text in problem
@@ -199,7 +201,7 @@ def test_check_lists_each_violation(client, store_dir):
     orphan = str(uuid.uuid4())
     (store_dir / orphan).write_bytes(b"x")
     partial = old_partial(store_dir, str(uuid.uuid4()))
-    problems = invariants.check(wsgi.services())
+    problems = invariants.check(wiring.services())
     assert sorted(problems) == sorted(
         [
             f"image {queued}: queued but holds data (size, checksums or a location)",
@@ -215,12 +217,12 @@ def test_check_lists_each_violation(client, store_dir):
 def test_pending_delete_data_is_owned_until_scrubbed(conf, store_dir):
     conf.set_override("delayed_delete", True)
     conf.set_override("scrub_time", 3600)
-    wsgi.reset()
+    wiring.reset()
     client = Client(wsgi.load_app(conf))
     image_id = client.create()["id"]
     assert client.put_file(image_id, b"kept for the scrubber").status_int == 204
     assert client.delete(f"/v2/images/{image_id}").status_int == 204
-    svc = wsgi.services()
+    svc = wiring.services()
     assert recovery.reap(svc).blobs == []
     assert stored_files(store_dir) == [image_id]
     assert invariants.check(svc) == []

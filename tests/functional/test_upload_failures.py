@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from imgreg import wsgi
 from imgreg.db.models import LocationRow
+from imgreg.services import wiring
 from imgreg.store import filesystem
 from tests.conftest import Client, stored_files
 
@@ -78,7 +79,7 @@ def make_client(conf: cfg.ConfigOpts) -> Callable[..., Client]:
     def make(**overrides: Any) -> Client:
         for name, value in overrides.items():
             conf.set_override(name, value)
-        wsgi.reset()
+        wiring.reset()
         return Client(wsgi.load_app(conf))
 
     return make
@@ -86,11 +87,11 @@ def make_client(conf: cfg.ConfigOpts) -> Callable[..., Client]:
 
 def notifications() -> list[dict[str, Any]]:
     """What the app built last has sent (the in-memory notifier of tests/conftest.py)."""
-    return wsgi.services().notifier.sent
+    return wiring.services().notifier.sent
 
 
 def location_rows(image_id: str) -> list[str]:
-    with wsgi.services().db.read() as session:
+    with wiring.services().db.read() as session:
         return list(
             session.scalars(select(LocationRow.url).where(LocationRow.image_id == image_id))
         )

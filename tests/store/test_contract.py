@@ -1,7 +1,7 @@
 """The store contract (``imgreg.store.Store``), one suite that every driver passes unchanged:
 streamed adds with and without a declared size and their size/md5/multihash/CRC-32, ranged
 reads, deletes, failed adds that leave nothing behind, full and unreachable storage, and the
-listings the reaper relies on (``imgreg.recovery``)."""
+listings the reaper relies on (``imgreg.maintenance.recovery``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from imgreg.domain import errors
-from imgreg.recovery import blob_image_id
+from imgreg.maintenance.recovery import blob_image_id
 from imgreg.store import Store, StoredBlob
 from tests.functional.helpers import new_image
 

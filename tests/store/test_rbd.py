@@ -15,9 +15,10 @@ import pytest
 import rados
 import rbd
 
-from imgreg import recovery, wsgi
 from imgreg import store as stores
 from imgreg.domain import errors
+from imgreg.maintenance import recovery
+from imgreg.services import wiring
 from imgreg.store.rbd import RbdStore
 from tests.e2e.test_memory import RssSampler, status_kib
 from tests.functional.helpers import client_with, new_image
@@ -140,7 +141,7 @@ def test_reaper_removes_orphans_and_partials_and_retries_a_busy_one(conf, ceph):
                                ceph.settings(store.pool, default_store="rbd").items()},
                       upload_lease_seconds=1)  # fmt: skip
     kept = new_image(api, b"kept")
-    store = wsgi.services().store
+    store = wiring.services().store
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     name = f"{uuid.uuid4()}.00aa"
     with pool_of(ceph, store) as ioctx:  # a killed upload's image
@@ -149,9 +150,9 @@ def test_reaper_removes_orphans_and_partials_and_retries_a_busy_one(conf, ceph):
     held = store.add(held_id, io.BytesIO(b"held open"), 9, "sha512").url
     time.sleep(1.5)  # past the lease
     with pool_of(ceph, store) as ioctx, rbd.Image(ioctx, held_id):  # a client has it open
-        reaped = recovery.reap(wsgi.services())  # which does not stop the round
+        reaped = recovery.reap(wiring.services())  # which does not stop the round
     assert (reaped.blobs, reaped.partials) == ([orphan], [name])
-    assert recovery.reap(wsgi.services()).blobs == [held]  # the next round
+    assert recovery.reap(wiring.services()).blobs == [held]  # the next round
     (left,) = store.list_blobs()
     assert recovery.blob_image_id(left) == kept["id"]
     assert store.list_partials() == []

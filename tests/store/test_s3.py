@@ -13,9 +13,10 @@ import uuid
 import pytest
 import swiftclient
 
-from imgreg import recovery, wsgi
 from imgreg import store as stores
 from imgreg.domain import errors
+from imgreg.maintenance import recovery
+from imgreg.services import wiring
 from imgreg.store import s3_multipart
 from imgreg.store.s3 import S3Store
 from imgreg.store.s3_multipart import MultipartUpload
@@ -176,7 +177,7 @@ def test_healthcheck_on_s3(conf, s3):
     api = api_on_s3(conf, s3)
     assert api.get("/healthcheck").status_int == 200
     conf.set_override("s3_store_create_bucket_on_put", False, group="glance_store")
-    wsgi.reset()  # the same store, now without its bucket
+    wiring.reset()  # the same store, now without its bucket
     resp = api.get("/healthcheck")
     assert resp.status_int == 503
     assert "STORE UNAVAILABLE" in resp.text
@@ -185,7 +186,7 @@ def test_healthcheck_on_s3(conf, s3):
 def test_reaper_removes_an_abandoned_multipart_upload(conf, s3):
     api = api_on_s3(conf, s3, upload_lease_seconds=1)
     kept = new_image(api, b"kept")
-    store = wsgi.services().store
+    store = wiring.services().store
     assert isinstance(store, S3Store)
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     abandoned = str(uuid.uuid4())  # a process killed half-way through a multipart upload
@@ -197,7 +198,7 @@ def test_reaper_removes_an_abandoned_multipart_upload(conf, s3):
     (partial,) = store.list_partials()
     assert partial.name == f"{abandoned}.{upload['UploadId']}"
     time.sleep(2.5)  # past the lease (s3api rounds the part's time up to the next second)
-    reaped = recovery.reap(wsgi.services())
+    reaped = recovery.reap(wiring.services())
     assert (reaped.blobs, reaped.partials) == ([orphan], [partial.name])
     (left,) = store.list_blobs()
     assert left.endswith(kept["id"])

@@ -11,9 +11,10 @@ import uuid
 
 import pytest
 
-from imgreg import recovery, wsgi
 from imgreg import store as stores
 from imgreg.domain import errors
+from imgreg.maintenance import recovery
+from imgreg.services import wiring
 from imgreg.store import swift as swift_store
 from imgreg.store.swift import SwiftStore
 from tests.functional.helpers import client_with, new_image
@@ -103,7 +104,7 @@ def test_healthcheck_on_swift(conf, swift):
     api = api_on_swift(conf, swift)
     assert api.get("/healthcheck").status_int == 200
     conf.set_override("swift_store_create_container_on_put", False, group="glance_store")
-    wsgi.reset()  # the same store, now without its container
+    wiring.reset()  # the same store, now without its container
     resp = api.get("/healthcheck")
     assert resp.status_int == 503
     assert "STORE UNAVAILABLE" in resp.text
@@ -117,7 +118,7 @@ def api_on_swift(conf, swift, **overrides):
 def test_reaper_removes_what_swift_was_left_with(conf, swift):
     api = api_on_swift(conf, swift, upload_lease_seconds=1)
     kept = new_image(api, b"kept")
-    store = wsgi.services().store
+    store = wiring.services().store
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     abandoned = str(uuid.uuid4())
     store.add(abandoned, io.BytesIO(LARGE), None, "sha512")
@@ -125,7 +126,7 @@ def test_reaper_removes_what_swift_was_left_with(conf, swift):
         conn.delete_object(store.container, abandoned)
     (partial,) = store.list_partials()
     time.sleep(1.5)  # past the lease
-    reaped = recovery.reap(wsgi.services())
+    reaped = recovery.reap(wiring.services())
     assert (reaped.blobs, reaped.partials) == ([orphan], [partial.name])
     (left,) = store.list_blobs()
     assert left.endswith(kept["id"])

@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from imgreg import crc
-from imgreg.hashing import PARALLEL_MIN, DualHasher
+from imgreg.integrity import crc
+from imgreg.integrity.hashing import PARALLEL_MIN, DualHasher
 
 
 @pytest.mark.parametrize("depth", [1, 2, 5])

@@ -11,7 +11,7 @@ import pytest
 from oslo_utils.imageutils import format_inspector as fi
 
 from imgreg.domain import errors
-from imgreg.inspection import InspectingReader, Rules, Verdict, decide
+from imgreg.integrity.inspection import InspectingReader, Rules, Verdict, decide
 from tests import images
 from tests.images import MiB
 

@@ -10,8 +10,8 @@ from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.metadef import Namespace
 from imgreg.layers.metadefs.common import MetadefPolicy
-from imgreg.metadef_policies import list_rules, metadef_target
-from imgreg.policies import Policy
+from imgreg.rules.metadef_policy import list_rules, metadef_target
+from imgreg.rules.policy import Policy
 
 GLANCE_NAMES = {
     "metadef_default", "metadef_admin",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from imgreg.policies import all_rules as list_rules
+from imgreg.rules.policy import all_rules as list_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ import pytest
 
 from imgreg.context import RequestContext
 from imgreg.layers.policy import image_target
-from imgreg.policies import Policy, list_rules
+from imgreg.rules.policy import Policy, list_rules
 from tests.unit.helpers import make_conf, make_image
 
 ROLES = ["admin", "member", "reader"]
@@ -65,7 +65,7 @@ def test_a_token_without_project_scope_passes_no_project_rule(policy, scope):
 
 
 def test_known_values_hide_missing_ones():
-    from imgreg.policies import KnownValues  # (here: the other tests also run without it)
+    from imgreg.rules.policy import KnownValues  # (here: the other tests also run without it)
 
     target = KnownValues({"owner": None, "member_id": "", "visibility": "shared", "n": 0})
     assert dict(target) == {"visibility": "shared", "n": 0}

@@ -1,5 +1,5 @@
-"""The reaper's timer (``imgreg.reaper.PeriodicReaper``): a database that does not answer
-costs a log line and a retry next period, never the thread; once the database is back the
+"""The reaper's timer (``imgreg.maintenance.reaper.PeriodicReaper``): a database that does not
+answer costs a log line and a retry next period, never the thread; once the database is back the
 timer sweeps; ``stop()`` ends the thread at once."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import time
 import types
 from pathlib import Path
 
-from imgreg import reaper, recovery
 from imgreg.cmd.manage import db_sync
 from imgreg.db.session import Database
+from imgreg.maintenance import reaper, recovery
 
 PERIOD = 0.05
 
@@ -32,7 +32,7 @@ def test_the_timer_outlives_a_database_outage_and_stops_at_once(
     conf = types.SimpleNamespace(upload_reaper_interval=PERIOD, upload_lease_seconds=60)
     svc = types.SimpleNamespace(conf=conf, db=down)
     timer = reaper.PeriodicReaper(lambda: svc, PERIOD)  # type: ignore[arg-type, return-value]
-    caplog.set_level(logging.WARNING, logger="imgreg.reaper")
+    caplog.set_level(logging.WARNING, logger="imgreg.maintenance.reaper")
     timer.start()
     try:
         deadline = time.monotonic() + 10

@@ -9,7 +9,7 @@ import pytest
 
 from imgreg.conf import CONTAINER_FORMATS, DISK_FORMATS
 from imgreg.domain import errors
-from imgreg.schema import ImageSchema, SchemaLoadError, load_custom_properties
+from imgreg.domain.schema import ImageSchema, SchemaLoadError, load_custom_properties
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOM = {

@@ -1,4 +1,4 @@
-"""``imgreg.uwsgi_input.ChunkedInput``: a file over uWSGI's chunk-at-a-time reads. (A real
+"""``imgreg.server.uwsgi_input.ChunkedInput``: a file over uWSGI's chunk-at-a-time reads. (A real
 uWSGI serving uploads is ``tests/e2e/test_uwsgi.py``.)"""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from imgreg.uwsgi_input import ChunkedInput, adapt
+from imgreg.server.uwsgi_input import ChunkedInput, adapt
 
 CHUNKS = [b"ab", b"cde\nfg", b"", b"h\n", b"ijklmnop"]  # an empty chunk is the end
 DATA = b"ab" + b"cde\nfg"

@@ -13,8 +13,8 @@ from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import Namespace, ResourceType, ResourceTypeAssociation
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change
 from imgreg.layers.notifier import isotime
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
+from imgreg.services.messaging import Notifier
 
 Assoc = ResourceTypeAssociation
 

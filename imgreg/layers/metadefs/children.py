@@ -14,8 +14,8 @@ from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import MetadefObject, MetadefProperty, MetadefTag, Namespace
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change
 from imgreg.layers.notifier import isotime
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
+from imgreg.services.messaging import Notifier
 
 T = TypeVar("T", bound=MetadefObject | MetadefProperty | MetadefTag)
 

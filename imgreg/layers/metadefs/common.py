@@ -6,8 +6,8 @@ from __future__ import annotations
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.metadef import Namespace, namespace_not_found
-from imgreg.metadef_policies import checked_context, metadef_target
-from imgreg.policies import Policy
+from imgreg.rules.metadef_policy import checked_context, metadef_target
+from imgreg.rules.policy import Policy
 
 
 def may_see(ctx: RequestContext, namespace: Namespace) -> bool:
@@ -30,7 +30,7 @@ def check_may_change(ctx: RequestContext, namespace: Namespace) -> None:
 
 
 class MetadefPolicy:
-    """``imgreg.metadef_policies`` rules for one caller. A refused rule reads as ``NotFound``
+    """``imgreg.rules.metadef_policy`` rules for one caller. A refused rule reads as ``NotFound``
     when the caller may not even see the namespace (Glance's ``MetadefAPIPolicy``)."""
 
     def __init__(self, ctx: RequestContext, policy: Policy) -> None:

@@ -15,8 +15,8 @@ from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import Namespace, namespace_not_found
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change, may_see
 from imgreg.layers.notifier import isotime
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
+from imgreg.services.messaging import Notifier
 
 # What ``remove_children`` removes, and the event it sends.
 CHILD_EVENTS = {
@@ -142,7 +142,7 @@ class NotifierNamespaceRepo(NamespaceRepoLayer):
 
 
 class PolicyNamespaceRepo(NamespaceRepoLayer):
-    """The namespace rules of ``imgreg.metadef_policies``; a list shows only the namespaces
+    """The namespace rules of ``imgreg.rules.metadef_policy``; a list shows only the namespaces
     ``get_metadef_namespace`` allows."""
 
     def __init__(self, inner: NamespaceRepo, ctx: RequestContext, policy: Policy) -> None:

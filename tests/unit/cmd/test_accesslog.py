@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from gunicorn.config import Config
 
-from imgreg.cmd.accesslog import AccessLogger
+from imgreg.server.accesslog import AccessLogger
 
 
 class Lines(logging.Handler):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from gunicorn.http.unreader import Unreader
 
-from imgreg.cmd import heads
+from imgreg.server import heads
 
 
 class Conn:

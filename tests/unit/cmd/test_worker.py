@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgreg.cmd import worker
+from imgreg.server import worker
 
 
 class Heartbeat:

@@ -7,9 +7,9 @@ is the part ``tools/test`` also runs on Galera."""
 from __future__ import annotations
 
 from imgreg.db.members import SqlMemberRepo
-from imgreg.db.query import ListQuery
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.member import Member
+from imgreg.domain.query import ListQuery
 
 # One key to utf8mb4_general_ci; the first and the last one key to utf8mb4_bin (PAD SPACE).
 VARIANTS = ("foo", "FOO", "f\u00f6o", "foo ")

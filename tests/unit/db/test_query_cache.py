@@ -6,7 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from imgreg.db import query
-from imgreg.db.query import ListQuery, build_select
+from imgreg.db.query import build_select
+from imgreg.domain.query import ListQuery
 
 
 def test_the_same_first_page_is_built_once_and_another_is_not_confused_with_it() -> None:

@@ -1,7 +1,7 @@
-"""The reaper's cluster-wide lock (``imgreg.db.sweep_lock``, ``imgreg.reaper.sweep``) on the
-run's real database: processes racing for it, each with its own engine as separate nodes
-would, never sweep at the same time; a hold that ran out passes on; a holder of this node that
-died mid-sweep is taken over at once."""
+"""The reaper's cluster-wide lock (``imgreg.db.sweep_lock``, ``imgreg.maintenance.reaper.sweep``) on
+the run's real database: processes racing for it, each with its own engine as separate nodes would,
+never sweep at the same time; a hold that ran out passes on; a holder of this node that died
+mid-sweep is taken over at once."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import types
 
 import pytest
 
-from imgreg import reaper, recovery
 from imgreg.db import sweep_lock
 from imgreg.db.session import Database
 from imgreg.domain import errors
+from imgreg.maintenance import reaper, recovery
 
 HOLD = dt.timedelta(seconds=30)
 RACERS = 4
@@ -165,7 +165,11 @@ def test_a_hold_that_ran_out_passes_on_and_the_old_holder_stops(db, monkeypatch)
 def test_a_holder_of_this_node_that_died_is_taken_over_at_once(db, monkeypatch):
     monkeypatch.setattr(recovery, "reap", lambda svc, heartbeat: recovery.Reaped())
     child = subprocess.run(
-        [sys.executable, "-c", "from imgreg import reaper; print(reaper.holder_name())"],
+        [
+            sys.executable,
+            "-c",
+            "from imgreg.maintenance import reaper; print(reaper.holder_name())",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from imgreg.db.query import ListQuery
 from imgreg.domain import errors
+from imgreg.domain.query import ListQuery
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from imgreg import wsgi
 from imgreg.db.repo import SqlImageRepo
 from imgreg.domain.factory import ImageFactory
 from imgreg.layers import build_image_factory, build_image_repo
@@ -15,6 +14,7 @@ from imgreg.layers.property_protection import (
     PropertyProtectionImageRepo,
 )
 from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo
+from imgreg.services import wiring
 from tests.unit.helpers import member
 
 
@@ -28,7 +28,7 @@ def chain(outermost):
 
 
 def test_chain_order(conf):
-    svc = wsgi.build_services(conf)
+    svc = wiring.build_services(conf)
     try:
         ctx = member()
         assert chain(build_image_repo(ctx, svc)) == [

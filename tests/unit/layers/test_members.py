@@ -14,8 +14,8 @@ from imgreg.layers.members import (
     PolicyMemberRepo,
     QuotaMemberRepo,
 )
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
+from imgreg.services.messaging import Notifier
 from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
 from tests.unit.layers.recording import Recorder
 

@@ -8,7 +8,7 @@ import pytest
 
 from imgreg.domain import errors
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
-from imgreg.notifications import Notifier
+from imgreg.services.messaging import Notifier
 from tests.unit.helpers import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 

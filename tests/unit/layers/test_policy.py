@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from imgreg.db.query import ListQuery
 from imgreg.domain import errors
+from imgreg.domain.query import ListQuery
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
-from imgreg.policies import Policy
+from imgreg.rules.policy import Policy
 from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
@@ -179,9 +179,9 @@ def policy_file(tmp_path, text):
 
 
 def frozen_clock(monkeypatch):
-    """``imgreg.policies``' monotonic clock, moved only by the test (``clock[0] += …``)."""
+    """``imgreg.rules.policy``' monotonic clock, moved only by the test (``clock[0] += …``)."""
     clock = [1000.0]
-    monkeypatch.setattr("imgreg.policies.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("imgreg.rules.policy.time.monotonic", lambda: clock[0])
     return clock
 
 

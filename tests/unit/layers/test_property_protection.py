@@ -11,8 +11,8 @@ from imgreg.layers.property_protection import (
     PropertyProtectionImageFactory,
     PropertyProtectionImageRepo,
 )
-from imgreg.policies import Policy
-from imgreg.property_rules import PropertyRules, PropertyRulesError
+from imgreg.rules.policy import Policy
+from imgreg.rules.property_rules import PropertyRules, PropertyRulesError
 from tests.unit.helpers import admin, make_conf, make_image, member, reader
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 

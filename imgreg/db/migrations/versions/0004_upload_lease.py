@@ -2,7 +2,7 @@
 
 Set when an upload moves the image queued → saving, renewed while its data arrives, cleared
 when the image leaves ``saving``. A ``saving`` image whose lease has expired belongs to an
-upload that died; the reaper (``imgreg.recovery``) puts it back to ``queued``.
+upload that died; the reaper (``imgreg.maintenance.recovery``) puts it back to ``queued``.
 
 Revision ID: 0004
 Revises: 0003

@@ -1,11 +1,11 @@
 """Sweep locks: the ``sweep_locks`` table, one row per cluster-wide periodic job.
 
-The reaper (``imgreg.recovery``) runs periodically in every server process; a row here makes
-sure that one process at a time, across every node on the database, runs it: a process takes
-the row with a conditional UPDATE (``holder``, ``expires_at``: held while it sweeps, a lease
-that a killed holder lets run out) and, when done, releases it with ``swept_at``, so the next
-sweep anywhere waits a period. A plain row, not GET_LOCK or advisory locks, which are local to
-one node on Galera.
+The reaper (``imgreg.maintenance.recovery``) runs periodically in every server process; a row here
+makes sure that one process at a time, across every node on the database, runs it: a process takes
+the row with a conditional UPDATE (``holder``, ``expires_at``: held while it sweeps, a lease that a
+killed holder lets run out) and, when done, releases it with ``swept_at``, so the next sweep
+anywhere waits a period. A plain row, not GET_LOCK or advisory locks, which are local to one node on
+Galera.
 
 Revision ID: 0007
 Revises: 0006

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from imgreg.context import RequestContext
 
 if TYPE_CHECKING:
-    from imgreg.policies import Policy
+    from imgreg.rules.policy import Policy
 
 OPERATIONS = ("create", "read", "update", "delete")
 

@@ -17,8 +17,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from imgreg.crc import crc32
 from imgreg.domain import errors
+from imgreg.integrity.crc import crc32
 from imgreg.store import BlobReader
 
 LOG = logging.getLogger(__name__)

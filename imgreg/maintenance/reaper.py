@@ -1,7 +1,7 @@
-"""The reaper on a timer: ``imgreg.recovery.reap`` every ``upload_reaper_interval`` seconds
-(default half of ``upload_lease_seconds``), in a thread of every server process, so that an
-upload whose worker was killed goes back to ``queued`` within about a lease plus a period, with
-no restart.
+"""The reaper on a timer: ``imgreg.maintenance.recovery.reap`` every ``upload_reaper_interval``
+seconds (default half of ``upload_lease_seconds``), in a thread of every server process, so that an
+upload whose worker was killed goes back to ``queued`` within about a lease plus a period, with no
+restart.
 
 Every worker of every node runs the timer; the ``reaper`` row of ``sweep_locks``
 (``imgreg.db.sweep_lock``) lets one of them at a time sweep, and only once the last sweep
@@ -27,9 +27,9 @@ from collections.abc import Callable
 
 from oslo_config import cfg
 
-from imgreg import recovery
 from imgreg.db import sweep_lock
 from imgreg.domain import errors
+from imgreg.maintenance import recovery
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)

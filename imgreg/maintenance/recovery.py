@@ -1,6 +1,6 @@
 """The reaper: repairs what killed uploads leave behind. Runs periodically in every server
 process and in ``imgreg-manage scrub``, one process at a time across the nodes sharing the
-database (``imgreg.reaper``); safe while other processes serve.
+database (``imgreg.maintenance.reaper``); safe while other processes serve.
 
 1. every image still ``saving`` after its upload lease expired goes back to ``queued`` with no
    size, checksums or locations (a guarded update: an upload that renewed meanwhile keeps it);

@@ -1,5 +1,5 @@
 """``imgreg-manage check``: the invariants that hold between the database and the store once
-the reaper (``imgreg.recovery``) has run. ``check`` returns one line per violation:
+the reaper (``imgreg.maintenance.recovery``) has run. ``check`` returns one line per violation:
 
 1. every active (or deactivated) image has exactly one location, and that blob exists and has
    the row's size, md5 ``checksum``, ``os_hash_value`` (in the row's ``os_hash_algo``) and
@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import time
 
-from imgreg.crc import crc32
 from imgreg.db import maintenance
 from imgreg.db.maintenance import DataRow
 from imgreg.domain.image import utcnow
-from imgreg.recovery import blob_image_id
+from imgreg.integrity.crc import crc32
+from imgreg.maintenance.recovery import blob_image_id
 from imgreg.services import Services
 from imgreg.store import Store
 

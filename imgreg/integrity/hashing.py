@@ -15,7 +15,7 @@ import concurrent.futures
 import hashlib
 from typing import Any
 
-from imgreg.crc import crc32
+from imgreg.integrity.crc import crc32
 
 PARALLEL_MIN = 64 * 1024  # below this, thread hand-off costs more than it saves
 

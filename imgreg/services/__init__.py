@@ -7,10 +7,10 @@ import dataclasses
 from oslo_config import cfg
 
 from imgreg.db.session import Database
-from imgreg.notifications import Notifier
-from imgreg.policies import Policy
-from imgreg.property_rules import PropertyRules
-from imgreg.schema import ImageSchema
+from imgreg.domain.schema import ImageSchema
+from imgreg.rules.policy import Policy
+from imgreg.rules.property_rules import PropertyRules
+from imgreg.services.messaging import Notifier
 from imgreg.store import Store
 
 

@@ -27,6 +27,8 @@ from typing import Any
 import sqlalchemy
 from oslo_middleware.healthcheck import pluginbase
 
+from imgreg.services import wiring
+
 LOG = logging.getLogger(__name__)
 PATH = "/healthcheck"
 
@@ -63,9 +65,7 @@ class ReadinessCheck(pluginbase.HealthcheckBaseExtension):
             self._lock.release()
 
     def _check(self) -> pluginbase.HealthcheckResult:
-        from imgreg import wsgi  # this module is loaded by the app wsgi builds; no cycle
-
-        svc = wsgi.services()
+        svc = wiring.services()
         try:
             with svc.db.query() as conn:
                 conn.execute(sqlalchemy.text("SELECT 1"))

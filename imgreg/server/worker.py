@@ -5,7 +5,7 @@ reads the request with blocking reads and no timeout: a few dozen clients that c
 say nothing, drip their headers or stall in their upload hold every thread of every worker.
 Here:
 
-* request heads are read on the worker's main loop (``imgreg.cmd.heads``): a connection gets
+* request heads are read on the worker's main loop (``imgreg.server.heads``): a connection gets
   a request thread only once its request line and headers are complete, and is closed if
   they are not within ``client_header_timeout``;
 * a request thread reads the body with a ``client_body_timeout`` limit on each silence, and
@@ -33,7 +33,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from imgreg.cmd.heads import HeadReader
+from imgreg.server.heads import HeadReader
 
 
 class TimedSocket(socket.socket):

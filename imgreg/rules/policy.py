@@ -13,9 +13,9 @@ from typing import Any
 from oslo_config import cfg
 from oslo_policy import policy
 
-from imgreg import metadef_policies
 from imgreg.context import RequestContext
 from imgreg.domain import errors
+from imgreg.rules import metadef_policy
 
 ADMIN = "role:admin"
 PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
@@ -97,7 +97,7 @@ def list_rules() -> list[policy.RuleDefault]:
 
 
 def all_rules() -> list[policy.RuleDefault]:
-    return list_rules() + metadef_policies.list_rules()
+    return list_rules() + metadef_policy.list_rules()
 
 
 def get_enforcer() -> policy.Enforcer:

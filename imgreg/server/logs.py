@@ -3,7 +3,7 @@
 ``RequestIdMiddleware`` sets ``REQUEST_ID`` for the thread serving a request; the handler's
 filter copies it onto each record, so a line reads
 ``2026-11-28 00:10:02,123 4242 WARNING imgreg.api.image_data [req-5b0c…] …`` and the same id is
-in the access line of the request (``imgreg.cmd.accesslog``) and in the balancer's log: one
+in the access line of the request (``imgreg.server.accesslog``) and in the balancer's log: one
 ``grep`` follows a request across the balancer and every node. Lines written outside a request
 (start-up, the reaper) show ``[-]``.
 """

@@ -1,0 +1,133 @@
+"""The interfaces the layers of the chain share (``imgreg.layers``), as typing protocols.
+
+Every layer is an ``ImageRepo`` (or ``ImageFactory``, ``MemberRepo``) over another one, and
+the innermost, ``imgreg.db``, is one too; a layer may be typed against these alone.
+
+An upload is an object, not callbacks into the chain (as distribution's ``BlobWriter``):
+``ImageRepo.begin_upload`` is the one guarded operation, checked once by the layers on its
+way in; it returns an ``UploadSession`` that takes the bytes, then commits or aborts. Under
+it, the database's ``UploadLedger`` owns what an upload holds there: the status, the lease and
+the storage reserved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, Protocol
+
+from imgreg.domain.image import Image
+from imgreg.domain.member import Member
+from imgreg.domain.query import ListQuery
+
+
+class BlobReader(Protocol):
+    """Image data as it is read back: ``size`` bytes, iterated in blocks, then closed."""
+
+    size: int  # bytes this reader yields
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+# Who is a member of an image: (image id, project) -> the membership's status, or None.
+MemberLookup = Callable[[str, str], "str | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadTerms:
+    """What the layers decide when an upload starts and its session enforces on the bytes:
+    ``size_cap`` (bytes, ``None``: no cap) and ``storage_quota`` (bytes its owner may hold
+    in all; 0: unlimited)."""
+
+    size_cap: int | None = None
+    storage_quota: int = 0
+
+
+class UploadLedger(Protocol):
+    """What an upload holds in the database while its image is ``saving``."""
+
+    image: Image
+
+    def renew(self) -> None:
+        """Extend the lease; ``NotFound``/``StaleState`` when the upload must stop."""
+
+    def reserve(self, needed: int, wanted: int, quota: int) -> tuple[int, int]:
+        """Reserve up to ``wanted`` bytes if ``needed`` fit: (reserved, what remained)."""
+        ...
+
+    def commit(self, image: Image) -> Image:
+        """Save the uploaded image (``saving`` → what it became), dropping lease and
+        reservation; ``NotFound``/``StaleState`` when it was deleted or taken back."""
+        ...
+
+    def abort(self) -> Image | None:
+        """Back to ``queued`` if still ``saving``: the image so saved, else ``None``."""
+        ...
+
+
+class UploadSession(Protocol):
+    """One upload of image data: ``write`` the bytes once, then ``commit`` or ``abort``.
+    ``abort`` may be called after anything, more than once, and leaves no data behind."""
+
+    image: Image
+
+    def write(self, stream: BinaryIO, size: int | None) -> Image: ...
+
+    def commit(self) -> Image: ...
+
+    def abort(self) -> Image | None: ...
+
+
+class ImageRepo(Protocol):
+    def get(self, image_id: str) -> Image: ...
+
+    def list(self, query: ListQuery) -> list[Image]: ...
+
+    def add(self, image: Image, max_images: int | None = None) -> Image: ...
+
+    def save(self, image: Image, from_state: str | None = None) -> Image: ...
+
+    def remove(self, image: Image) -> None: ...
+
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession: ...
+
+    def check_download(self, image: Image) -> None: ...
+
+    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader: ...
+
+
+class RecordRepo(Protocol):
+    """The innermost repository, the records without the data: an ``ImageRepo`` whose upload
+    is its ledger (the location layer puts the data beside it)."""
+
+    def get(self, image_id: str) -> Image: ...
+
+    def list(self, query: ListQuery) -> list[Image]: ...
+
+    def add(self, image: Image, max_images: int | None = None) -> Image: ...
+
+    def save(self, image: Image, from_state: str | None = None) -> Image: ...
+
+    def remove(self, image: Image) -> None: ...
+
+    def begin_upload(self, image: Image) -> UploadLedger: ...
+
+
+class ImageFactory(Protocol):
+    def new_image(self, owner: str | None, **kwargs: Any) -> Image: ...
+
+
+class MemberRepo(Protocol):
+    def list(self) -> list[Member]: ...
+
+    def get(self, member_id: str) -> Member: ...
+
+    def count(self) -> int: ...
+
+    def add(self, member: Member) -> Member: ...
+
+    def save(self, member: Member) -> Member: ...
+
+    def remove(self, member: Member) -> None: ...
