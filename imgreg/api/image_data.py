@@ -1,24 +1,20 @@
-"""``PUT`` and ``GET /v2/images/{id}/file``. The upload method owns the status flow:
+"""``PUT`` and ``GET /v2/images/{id}/file``.
 
-1. ``begin_upload()`` and save with ``from_state="queued"`` (a second upload loses here: 409);
-2. ``repo.upload()`` streams through the chain to the store and activates the image;
-3. save with ``from_state="saving"``; if the image was deleted meanwhile, 410;
-4. on any failure: ``abort_upload()`` back to ``queued``, save, and delete whatever blob was
-   written, then re-raise, so a failed upload leaves no data and can simply be retried.
-
-While ``saving``, the upload holds a lease in the database (``images.upload_expires_at``):
-``LeasedStream`` renews it every third of ``upload_lease_seconds`` while data arrives, and
-once more at the end of the data, before the blob is renamed into place. A process killed
-mid-upload stops renewing; once the lease expires the reaper (``imgreg.maintenance.recovery``) takes
-the image back to ``queued``. An upload whose renewal fails (deleted: 410; reaped: 409) stops.
+An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
+missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
+check ownership and ``upload_image``, the database saves it ``saving`` if it was still
+``queued`` (a second upload loses: 409) and takes the upload lease. The session it returns
+(``imgreg.layers.upload``) takes the bytes, then commits the image active (410 if it was
+deleted meanwhile); on any failure it is aborted: back to ``queued``, no blob left, so a failed
+upload can simply be retried. A process killed mid-upload stops renewing the lease; once it
+expires the reaper (``imgreg.maintenance.recovery``) takes the image back to ``queued``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterator
+from typing import BinaryIO, cast
 
 import webob
 
@@ -26,7 +22,7 @@ from imgreg import faults
 from imgreg.api.ranges import requested_range
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
-from imgreg.domain.image import Image
+from imgreg.domain.ports import BlobReader, UploadTerms
 from imgreg.layers import build_image_repo
 from imgreg.services import Services
 
@@ -38,7 +34,7 @@ class ClientStream:
     """The request body; a failure to read it (the client went away, a broken chunked
     encoding) is the client's problem (400), not the store's."""
 
-    def __init__(self, body: Any) -> None:
+    def __init__(self, body: BinaryIO) -> None:
         self.body = body
 
     def read(self, size: int = -1) -> bytes:
@@ -48,48 +44,6 @@ class ClientStream:
             LOG.info("upload body could not be read: %s", exc)
             raise errors.Invalid("The upload was interrupted before all data arrived.") from None
         return data
-
-
-class LeasedStream:
-    """Renews the upload lease (``renew()``) at most every ``interval`` seconds while data
-    is read, and always when the data ends, so the blob is renamed into place only while
-    the lease is held."""
-
-    def __init__(self, stream: Any, renew: Callable[[], None], interval: float) -> None:
-        self.stream = stream
-        self.renew = renew
-        self.interval = interval
-        self.renewed = time.monotonic()
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self.stream.read(size)
-        now = time.monotonic()
-        if not data or now - self.renewed >= self.interval:
-            self.renew()
-            self.renewed = now
-        return data
-
-
-def gone(image_id: str) -> errors.Gone:
-    return errors.Gone(
-        f"Image {image_id} could not be found after upload. The image may have been deleted "
-        "during the upload; its data was removed."
-    )
-
-
-def lease_keeper(repo: Any, image_id: str) -> Callable[[], None]:
-    def renew() -> None:
-        try:
-            repo.renew_upload_lease(image_id)
-        except errors.NotFound:
-            raise gone(image_id) from None
-        except errors.StaleState:
-            raise errors.Conflict(
-                f"The upload to image {image_id} lost its lease (it was silent for longer "
-                "than the lease) and was abandoned; upload the data again."
-            ) from None
-
-    return renew
 
 
 def declared_size(request: webob.Request) -> int | None:
@@ -119,45 +73,16 @@ class ImageDataController:
         repo = build_image_repo(request.environ["imgreg.context"], self.svc)
         image = repo.get(normalize_id(image_id))
         image.begin_upload()
+        upload = repo.begin_upload(image, UploadTerms())
         try:
-            repo.save(image, from_state="queued")
-        except errors.StaleState:
-            raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
-        stream = LeasedStream(
-            ClientStream(request.body_file),
-            lease_keeper(repo, image.id),
-            self.svc.conf.upload_lease_seconds / 3,
-        )
-        try:
-            image = repo.upload(image, stream, size)
-        except BaseException:
-            self._roll_back(repo, image)
-            raise
-        try:
+            upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
             faults.hit("before_commit")
-            repo.save(image, from_state="saving")
-        except (errors.NotFound, errors.StaleState):
-            self._roll_back(repo, image)
-            raise gone(image.id) from None
+            upload.commit()
         except BaseException:
-            self._roll_back(repo, image)
+            upload.abort()
             raise
         faults.hit("after_commit")
         return webob.Response(status=204)
-
-    @staticmethod
-    def _roll_back(repo: Any, image: Image) -> None:
-        """Return the image to queued (if it still exists) and delete any blob written."""
-        try:
-            current = repo.get(image.id)
-            if current.status == "saving":
-                current.abort_upload()
-                repo.save(current, from_state="saving")
-        except errors.ImgregError as exc:
-            LOG.info("image %s not returned to queued: %s", image.id, exc.message)
-        except Exception:
-            LOG.exception("image %s not returned to queued", image.id)
-        repo.discard_data(image)
 
     def download(self, request: webob.Request, image_id: str) -> webob.Response:
         ctx = request.environ["imgreg.context"]
@@ -197,7 +122,7 @@ class ImageDataController:
         return response
 
 
-def _closing(reader: Any) -> Any:
+def _closing(reader: BlobReader) -> Iterator[bytes]:
     try:
         yield from reader
     finally:

@@ -3,8 +3,9 @@
 Every method is one short transaction. ``save(image, from_state=…)`` is a compare-and-swap on
 the status column, so two workers racing over one image cannot both win.
 
-A status change into ``saving`` also takes the upload lease (``upload_expires_at``), which the
-upload renews with ``renew_upload_lease`` while its data arrives; leaving ``saving`` drops it.
+``begin_upload`` moves an image queued → saving, taking the upload lease
+(``upload_expires_at``), and returns the upload's ``SqlUploadLedger``, which renews the lease
+while the data arrives and reserves storage; leaving ``saving`` drops both.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from imgreg.db import children, usage
+from imgreg.db.ledger import SqlUploadLedger
 from imgreg.db.loading import load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow
 from imgreg.db.query import build_select, readable_clause
@@ -70,14 +72,6 @@ class SqlImageRepo:
     def __init__(self, db: Database, upload_lease: dt.timedelta = DEFAULT_LEASE) -> None:
         self.db = db
         self.upload_lease = upload_lease
-
-    def _load(self, session: Session, image_id: str) -> ImageRow:
-        row = session.scalar(
-            select(ImageRow).where(ImageRow.id == image_id, ImageRow.deleted == false())
-        )
-        if row is None:
-            raise errors.NotFound(f"No image found with ID {image_id}")
-        return row
 
     def get(self, image_id: str) -> Image:
         with self.db.query() as conn:
@@ -162,6 +156,15 @@ class SqlImageRepo:
             children.write_changes(conn, image, changes)
         image.mark_clean()
         return image
+
+    def begin_upload(self, image: Image) -> SqlUploadLedger:
+        """Save ``image``, already moved to ``saving`` by ``Image.begin_upload``, if it is
+        still ``queued`` here: a second upload of the same image loses (409)."""
+        try:
+            self.save(image, from_state="queued")
+        except errors.StaleState:
+            raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
+        return SqlUploadLedger(self, image)
 
     def renew_upload_lease(self, image_id: str) -> None:
         """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the

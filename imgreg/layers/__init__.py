@@ -8,13 +8,15 @@ the outermost one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from imgreg.context import RequestContext
 from imgreg.db.members import SqlMemberRepo
 from imgreg.db.repo import SqlImageRepo, upload_lease
+from imgreg.domain import ports
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.image import Image
+from imgreg.domain.ports import ImageRepo, MemberLookup, MemberRepo, RecordRepo
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.layers.members import (
@@ -33,19 +35,32 @@ from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo
 from imgreg.services import Services
 
 
-def build_image_repo(ctx: RequestContext, svc: Services, domain: Any = None) -> Any:
-    repo = domain if domain is not None else SqlImageRepo(svc.db, upload_lease(svc.conf))
-    repo = LocationImageRepo(repo, ctx, svc.store, svc.conf)
+class DomainRepo(RecordRepo, Protocol):
+    """What the chain is built over: the records, and who is a member of an image."""
+
+    member_status: MemberLookup
+
+
+def build_image_repo(
+    ctx: RequestContext, svc: Services, domain: DomainRepo | None = None
+) -> ImageRepo:
+    """The image chain over ``domain`` (the database's ``SqlImageRepo`` unless a test gives
+    another), which also answers the membership questions of authorization and policy."""
+    records = domain if domain is not None else SqlImageRepo(svc.db, upload_lease(svc.conf))
+    members = records.member_status
+    repo: ImageRepo = LocationImageRepo(records, ctx, svc.store, svc.conf)
     repo = QuotaImageRepo(repo, ctx, svc.conf)
-    repo = PolicyImageRepo(repo, ctx, svc.policy)
+    repo = PolicyImageRepo(repo, ctx, svc.policy, members)
     repo = NotifierImageRepo(repo, ctx, svc.notifier)
     repo = PropertyProtectionImageRepo(repo, ctx, svc.property_rules)
-    repo = AuthorizationImageRepo(repo, ctx)
+    repo = AuthorizationImageRepo(repo, ctx, members)
     return repo
 
 
-def build_image_factory(ctx: RequestContext, svc: Services, domain: Any = None) -> Any:
-    factory = domain if domain is not None else ImageFactory()
+def build_image_factory(
+    ctx: RequestContext, svc: Services, domain: ports.ImageFactory | None = None
+) -> ports.ImageFactory:
+    factory: ports.ImageFactory = domain if domain is not None else ImageFactory()
     factory = LocationImageFactory(factory, ctx)
     factory = QuotaImageFactory(factory, ctx, svc.conf)
     factory = PolicyImageFactory(factory, ctx, svc.policy)
@@ -55,10 +70,12 @@ def build_image_factory(ctx: RequestContext, svc: Services, domain: Any = None) 
     return factory
 
 
-def build_member_repo(ctx: RequestContext, svc: Services, image: Image, domain: Any = None) -> Any:
+def build_member_repo(
+    ctx: RequestContext, svc: Services, image: Image, domain: MemberRepo | None = None
+) -> MemberRepo:
     """The members of ``image`` (already loaded through ``build_image_repo``). Same order as
     the image chain, without property protection and location, which guard nothing here."""
-    repo = domain if domain is not None else SqlMemberRepo(svc.db, image.id)
+    repo: MemberRepo = domain if domain is not None else SqlMemberRepo(svc.db, image.id)
     repo = QuotaMemberRepo(repo, ctx, image, svc.conf)
     repo = PolicyMemberRepo(repo, ctx, image, svc.policy)
     repo = NotifierMemberRepo(repo, ctx, image, svc.notifier)

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, BinaryIO
+from typing import Any
 
+from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
+from imgreg.domain.ports import ImageRepo, MemberLookup, UploadSession, UploadTerms
 from imgreg.domain.query import ListQuery
 from imgreg.layers.base import FactoryLayer, RepoLayer
 
@@ -32,6 +34,10 @@ class AuthorizationImageFactory(FactoryLayer):
 
 
 class AuthorizationImageRepo(RepoLayer):
+    def __init__(self, inner: ImageRepo, ctx: RequestContext, members: MemberLookup) -> None:
+        super().__init__(inner, ctx)
+        self.members = members
+
     def visible(self, image: Image) -> bool:
         ctx = self.ctx
         if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
@@ -39,7 +45,7 @@ class AuthorizationImageRepo(RepoLayer):
         if ctx.is_project(image.owner):
             return True
         if image.visibility == "shared" and ctx.project_id:
-            return self.inner.member_status(image.id, ctx.project_id) is not None
+            return self.members(image.id, ctx.project_id) is not None
         return False
 
     def _check_owner(self, image: Image) -> None:
@@ -69,6 +75,6 @@ class AuthorizationImageRepo(RepoLayer):
         self._check_owner(image)
         self.inner.remove(image)
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
         self._check_owner(image)
-        return self.inner.upload(image, stream, size)
+        return self.inner.begin_upload(image, terms)

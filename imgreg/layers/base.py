@@ -2,20 +2,22 @@
 
 A layer subclasses one of these and overrides only the operations it guards; every other call
 goes straight to ``inner``. No ``__getattr__`` magic: a traceback names the layer it is in.
+The operations are those of ``imgreg.domain.ports.ImageRepo``: what some layer guards, and
+nothing else (an upload's lease and storage reservation belong to its session).
 """
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any
 
 from imgreg.context import RequestContext
 from imgreg.domain.image import Image
+from imgreg.domain.ports import BlobReader, ImageFactory, ImageRepo, UploadSession, UploadTerms
 from imgreg.domain.query import ListQuery
-from imgreg.store import BlobReader
 
 
 class RepoLayer:
-    def __init__(self, inner: Any, ctx: RequestContext) -> None:
+    def __init__(self, inner: ImageRepo, ctx: RequestContext) -> None:
         self.inner = inner
         self.ctx = ctx
 
@@ -34,8 +36,10 @@ class RepoLayer:
     def remove(self, image: Image) -> None:
         self.inner.remove(image)
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
-        return self.inner.upload(image, stream, size)
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
+        """Start an upload of ``image`` (already moved to ``saving`` in memory by
+        ``Image.begin_upload``): the one operation of an upload the layers guard."""
+        return self.inner.begin_upload(image, terms)
 
     def check_download(self, image: Image) -> None:
         """Raise unless the caller may download the image's data and there is data
@@ -46,30 +50,9 @@ class RepoLayer:
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
         return self.inner.open_data(image, offset, length)
 
-    def discard_data(self, image: Image) -> None:
-        """Delete blobs an unfinished upload wrote (the image row no longer points at them)."""
-        self.inner.discard_data(image)
-
-    def renew_upload_lease(self, image_id: str) -> None:
-        """Housekeeping of a running upload (its image is already authorized): no layer
-        guards it."""
-        self.inner.renew_upload_lease(image_id)
-
-    def member_status(self, image_id: str, member: str) -> str | None:
-        return self.inner.member_status(image_id, member)
-
-    def storage_used(self, owner: str | None) -> int:
-        return self.inner.storage_used(owner)
-
-    def reserve_storage(
-        self, image_id: str, owner: str | None, needed: int, wanted: int, quota: int
-    ) -> tuple[int, int]:
-        """Quota bookkeeping of a running upload (see ``QuotaImageRepo``): passes through."""
-        return self.inner.reserve_storage(image_id, owner, needed, wanted, quota)
-
 
 class FactoryLayer:
-    def __init__(self, inner: Any, ctx: RequestContext) -> None:
+    def __init__(self, inner: ImageFactory, ctx: RequestContext) -> None:
         self.inner = inner
         self.ctx = ctx
 

@@ -1,23 +1,24 @@
-"""Location: where image data lives. Writes uploads to the store, inspecting their format on
-the way (``imgreg.integrity.inspection``); records what the store reports (size, md5 ``checksum``,
-``os_hash_algo``/``os_hash_value``, the blob URL) and the inspected ``virtual_size``, and
-activates the image; serves data back; removes blobs when an image goes.
+"""Location: where image data lives. An upload's session (``imgreg.layers.upload``) writes to
+the store, inspecting the format on the way, and records what the store reports (size, md5
+``checksum``, ``os_hash_algo``/``os_hash_value``, the blob URL) and the inspected
+``virtual_size``; this layer serves data back and removes blobs when an image goes.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, BinaryIO, cast
 
 from oslo_config import cfg
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
-from imgreg.integrity.inspection import InspectingReader, Rules
+from imgreg.domain.ports import BlobReader, RecordRepo, UploadSession, UploadTerms
+from imgreg.domain.query import ListQuery
 from imgreg.integrity.verify import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
-from imgreg.layers.base import FactoryLayer, RepoLayer
-from imgreg.store import BlobReader, CloningStore, LocalBlobReader, Store
+from imgreg.layers.base import FactoryLayer
+from imgreg.layers.upload import DataUpload
+from imgreg.store import CloningStore, LocalBlobReader, Store
 
 LOG = logging.getLogger(__name__)
 
@@ -26,29 +27,32 @@ class LocationImageFactory(FactoryLayer):
     """New images have no data yet, so nothing to do; kept so the chain reads in full."""
 
 
-class LocationImageRepo(RepoLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, store: Store, conf: cfg.ConfigOpts) -> None:
-        super().__init__(inner, ctx)
+class LocationImageRepo:
+    """The innermost layer of the chain, over the records (``RecordRepo``): it puts the data
+    beside them. The operations it does not touch pass straight through."""
+
+    def __init__(
+        self, inner: RecordRepo, ctx: RequestContext, store: Store, conf: cfg.ConfigOpts
+    ) -> None:
+        self.inner = inner
+        self.ctx = ctx
         self.store = store
         self.conf = conf
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
-        reader = InspectingReader(stream, image.disk_format or "", Rules.from_conf(self.conf))
-        blob = self.store.add(image.id, cast(BinaryIO, reader), size, self.conf.hashing_algorithm)
-        try:
-            verdict = reader.result()  # judged inside add() when the store read to the end
-        except BaseException:
-            self.store.delete(blob.url)
-            raise
-        image.locations = [blob.url]
-        image.size = blob.size
-        image.checksum = blob.checksum
-        image.os_hash_algo = blob.hash_algo
-        image.os_hash_value = blob.hash_value
-        image.crc32 = blob.crc32
-        image.virtual_size = verdict.virtual_size
-        image.activate()
-        return image
+    def get(self, image_id: str) -> Image:
+        return self.inner.get(image_id)
+
+    def list(self, query: ListQuery) -> list[Image]:
+        return self.inner.list(query)
+
+    def add(self, image: Image, max_images: int | None = None) -> Image:
+        return self.inner.add(image, max_images=max_images)
+
+    def save(self, image: Image, from_state: str | None = None) -> Image:
+        return self.inner.save(image, from_state=from_state)
+
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
+        return DataUpload(self.inner.begin_upload(image), self.store, terms, self.conf)
 
     def check_download(self, image: Image) -> None:
         if not image.locations or image.size is None:
@@ -70,7 +74,7 @@ class LocationImageRepo(RepoLayer):
             return reader
         return VerifiedReader(reader, image.crc32, image.id)
 
-    def discard_data(self, image: Image) -> None:
+    def _discard_data(self, image: Image) -> None:
         for url in image.locations:
             try:
                 self.store.delete(url)
@@ -89,4 +93,4 @@ class LocationImageRepo(RepoLayer):
             self.inner.remove(image)
             return
         self.inner.remove(image)
-        self.discard_data(image)
+        self._discard_data(image)

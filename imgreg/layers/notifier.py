@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from imgreg.context import RequestContext
 from imgreg.domain.errors import ImgregError
 from imgreg.domain.image import Image, utcnow
+from imgreg.domain.ports import ImageRepo, UploadSession, UploadTerms
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.services.messaging import Notifier
 
@@ -56,7 +57,7 @@ class NotifierImageFactory(FactoryLayer):
 
 
 class NotifierImageRepo(RepoLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, notifier: Notifier) -> None:
+    def __init__(self, inner: ImageRepo, ctx: RequestContext, notifier: Notifier) -> None:
         super().__init__(inner, ctx)
         self.notifier = notifier
 
@@ -74,10 +75,26 @@ class NotifierImageRepo(RepoLayer):
         self.inner.remove(image)
         self.notifier.info("image.delete", image_payload(image, deleted=True))
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
-        self.notifier.info("image.prepare", _data_payload(image))
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
+        session = self.inner.begin_upload(image, terms)
+        self.notifier.info("image.update", image_payload(session.image))
+        self.notifier.info("image.prepare", _data_payload(session.image))
+        return NotifyingUpload(session, self.notifier)
+
+
+class NotifyingUpload:
+    """An upload session that says how it went: ``image.upload`` and ``image.activate`` when
+    the data is in (``image.upload`` at ERROR if it fails), ``image.update`` when it is
+    committed, or when an abort took the image back to ``queued``."""
+
+    def __init__(self, inner: UploadSession, notifier: Notifier) -> None:
+        self.inner = inner
+        self.notifier = notifier
+        self.image = inner.image
+
+    def write(self, stream: BinaryIO, size: int | None) -> Image:
         try:
-            image = self.inner.upload(image, stream, size)
+            image = self.inner.write(stream, size)
         except ImgregError as exc:
             self.notifier.error("image.upload", f"Failed to upload image data: {exc.message}")
             raise
@@ -88,3 +105,14 @@ class NotifierImageRepo(RepoLayer):
         if image.status == "active":
             self.notifier.info("image.activate", image_payload(image))
         return image
+
+    def commit(self) -> Image:
+        self.image = self.inner.commit()
+        self.notifier.info("image.update", image_payload(self.image))
+        return self.image
+
+    def abort(self) -> Image | None:
+        restored = self.inner.abort()
+        if restored is not None:
+            self.notifier.info("image.update", image_payload(restored))
+        return restored

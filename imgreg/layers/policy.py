@@ -6,15 +6,22 @@ A caller who may not even ``get_image`` learns nothing: that denial reads as ``N
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import DATA_FIELDS, Image
+from imgreg.domain.ports import (
+    BlobReader,
+    ImageFactory,
+    ImageRepo,
+    MemberLookup,
+    UploadSession,
+    UploadTerms,
+)
 from imgreg.domain.query import ListQuery
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.rules.policy import Policy
-from imgreg.store import BlobReader
 
 # Status changes a caller asks for, and their rules. Moves imgreg makes itself (saving ->
 # active at the end of an upload, back to queued after a failure) need no rule of their own.
@@ -67,7 +74,7 @@ def _check_visibility(policy: Policy, ctx: RequestContext, image: Image) -> None
 
 
 class PolicyImageFactory(FactoryLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, policy: Policy) -> None:
+    def __init__(self, inner: ImageFactory, ctx: RequestContext, policy: Policy) -> None:
         super().__init__(inner, ctx)
         self.policy = policy
 
@@ -79,9 +86,12 @@ class PolicyImageFactory(FactoryLayer):
 
 
 class PolicyImageRepo(RepoLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, policy: Policy) -> None:
+    def __init__(
+        self, inner: ImageRepo, ctx: RequestContext, policy: Policy, members: MemberLookup
+    ) -> None:
         super().__init__(inner, ctx)
         self.policy = policy
+        self.members = members
 
     def _target(self, image: Image) -> Mapping[str, Any]:
         project = self.ctx.project_id
@@ -89,7 +99,7 @@ class PolicyImageRepo(RepoLayer):
             return image_target(image)
 
         def find_member() -> str | None:
-            return project if self.inner.member_status(image.id, project) else None
+            return project if self.members(image.id, project) else None
 
         return SharedImageTarget(image, find_member)
 
@@ -123,9 +133,9 @@ class PolicyImageRepo(RepoLayer):
         self.policy.enforce(self.ctx, "delete_image", self._target(image))
         self.inner.remove(image)
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
         self.policy.enforce(self.ctx, "upload_image", self._target(image))
-        return self.inner.upload(image, stream, size)
+        return self.inner.begin_upload(image, terms)
 
     def check_download(self, image: Image) -> None:
         self.policy.enforce(self.ctx, "download_image", self._target(image))

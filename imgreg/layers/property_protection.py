@@ -12,12 +12,14 @@ from typing import Any
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
+from imgreg.domain.ports import ImageFactory, ImageRepo, UploadSession, UploadTerms
+from imgreg.domain.query import ListQuery
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.rules.property_rules import PropertyRules
 
 
 class PropertyProtectionImageFactory(FactoryLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, rules: PropertyRules) -> None:
+    def __init__(self, inner: ImageFactory, ctx: RequestContext, rules: PropertyRules) -> None:
         super().__init__(inner, ctx)
         self.rules = rules
 
@@ -29,7 +31,7 @@ class PropertyProtectionImageFactory(FactoryLayer):
 
 
 class PropertyProtectionImageRepo(RepoLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, rules: PropertyRules) -> None:
+    def __init__(self, inner: ImageRepo, ctx: RequestContext, rules: PropertyRules) -> None:
         super().__init__(inner, ctx)
         self.rules = rules
         self._hidden: dict[str, dict[str, str]] = {}
@@ -47,7 +49,7 @@ class PropertyProtectionImageRepo(RepoLayer):
     def get(self, image_id: str) -> Image:
         return self._hide(self.inner.get(image_id))
 
-    def list(self, query: Any) -> list[Image]:
+    def list(self, query: ListQuery) -> list[Image]:
         # Filtering on a property one may not read would disclose its values: to this caller
         # it is a property no image has.
         names = query.properties if query is not None else {}
@@ -74,3 +76,8 @@ class PropertyProtectionImageRepo(RepoLayer):
 
     def add(self, image: Image, max_images: int | None = None) -> Image:
         return self._hide(self.inner.add(image, max_images=max_images))
+
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
+        # the upload changes no property: what was hidden from the caller goes back as it was
+        image.restore_properties(self._hidden.get(image.id, {}))
+        return self.inner.begin_upload(image, terms)

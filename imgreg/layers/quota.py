@@ -1,84 +1,23 @@
-"""Quotas: counts of properties and tags on add/save, images per owner, and bytes while an
-upload streams.
-
-An upload may not pass ``image_size_cap``, nor its owner's ``user_storage_quota``. The storage
-quota is reserved in the database before the bytes it covers are written (``Reservation``):
-a declared size is reserved whole before any byte is read, so a size that cannot fit is
-refused at once (413); an undeclared (chunked) stream reserves ``RESERVE_STEP`` bytes ahead of
-its data as it goes and is cut off when the quota has no room left. Reservations are taken
-under a per-owner lock (``imgreg.db.usage``), so parallel uploads on any number of workers
-never store more than the quota. The reservation ends when the image leaves ``saving``.
+"""Quotas: counts of properties and tags on add/save, images per owner, and the terms of an
+upload: it may not pass ``image_size_cap``, nor its owner's ``user_storage_quota``, which its
+session (``imgreg.layers.upload``) enforces on the bytes, reserving the storage quota in the
+database ahead of them. The reservation ends when the image leaves ``saving``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
-from typing import Any, BinaryIO
+from typing import Any
 
 from oslo_config import cfg
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
+from imgreg.domain.ports import ImageFactory, ImageRepo, UploadSession, UploadTerms
 from imgreg.layers.base import FactoryLayer, RepoLayer
-
-RESERVE_STEP = 64 * 1024 * 1024  # how far an undeclared stream reserves ahead of its data
-
-
-class Reservation:
-    """The storage quota reserved for one upload; ``cover(n)`` makes sure the first ``n``
-    bytes are reserved, reserving up to ``ahead`` more (or what remains) while at it."""
-
-    def __init__(self, repo: Any, image: Image, quota: int) -> None:
-        self.repo = repo
-        self.image = image
-        self.quota = quota
-        self.held = 0
-
-    def cover(self, total: int, ahead: int = 0) -> None:
-        if total <= self.held:
-            return
-        needed = total - self.held
-        granted, remaining = self.repo.reserve_storage(
-            self.image.id, self.image.owner, needed, needed + ahead, self.quota
-        )
-        if not granted:  # what remained for this image: what it holds and what is left
-            raise errors.QuotaExceeded(
-                "Image exceeds the storage quota: The size of the data will exceed the "
-                f"limit. {self.held + remaining} bytes remaining."
-            )
-        self.held += granted
-
-
-class LimitingReader:
-    """A file-like wrapper that raises ``error`` once more than ``limit`` bytes were read and,
-    given a ``reservation``, has every byte reserved before handing it on."""
-
-    def __init__(
-        self,
-        stream: BinaryIO,
-        limit: int,
-        error: errors.ImgregError,
-        reservation: Reservation | None = None,
-    ) -> None:
-        self.stream = stream
-        self.limit = limit
-        self.error = error
-        self.reservation = reservation
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0 or size > self.limit - self.count + 1:
-            size = self.limit - self.count + 1  # one byte more than allowed reveals an overrun
-        data = self.stream.read(size)
-        self.count += len(data)
-        if self.count > self.limit:
-            raise self.error
-        if self.reservation is not None:
-            self.reservation.cover(self.count, RESERVE_STEP)
-        return data
-
 
 UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 QUOTA_TEXT = re.compile(r"^\s*(\d+)\s*([KMGT]?B)?\s*$", re.IGNORECASE)
@@ -106,7 +45,7 @@ def check_counts(image: Image, conf: cfg.ConfigOpts) -> None:
 
 
 class QuotaImageFactory(FactoryLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, conf: cfg.ConfigOpts) -> None:
+    def __init__(self, inner: ImageFactory, ctx: RequestContext, conf: cfg.ConfigOpts) -> None:
         super().__init__(inner, ctx)
         self.conf = conf
 
@@ -117,7 +56,7 @@ class QuotaImageFactory(FactoryLayer):
 
 
 class QuotaImageRepo(RepoLayer):
-    def __init__(self, inner: Any, ctx: RequestContext, conf: cfg.ConfigOpts) -> None:
+    def __init__(self, inner: ImageRepo, ctx: RequestContext, conf: cfg.ConfigOpts) -> None:
         super().__init__(inner, ctx)
         self.conf = conf
 
@@ -133,16 +72,10 @@ class QuotaImageRepo(RepoLayer):
             check_counts(image, self.conf)
         return self.inner.save(image, from_state=from_state)
 
-    def upload(self, image: Image, stream: BinaryIO, size: int | None) -> Image:
-        limit = self.conf.image_size_cap
-        error = errors.QuotaExceeded("The incoming image is too large")
-        if size is not None and size > limit:
-            raise error
-        reservation = None
-        quota = parse_storage_quota(self.conf.user_storage_quota)
-        if quota > 0:
-            reservation = Reservation(self.inner, image, quota)
-            if size is not None:
-                reservation.cover(size)  # all of it, before the first byte is read
-        reader = LimitingReader(stream, limit, error, reservation)
-        return self.inner.upload(image, reader, size)
+    def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
+        terms = dataclasses.replace(
+            terms,
+            size_cap=self.conf.image_size_cap,
+            storage_quota=parse_storage_quota(self.conf.user_storage_quota),
+        )
+        return self.inner.begin_upload(image, terms)
