@@ -32,38 +32,21 @@ there was any.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-from .client import BenchError, Endpoint
-from .download import phase_download
+from .client import Endpoint
 from .machine import machine
 from .payload import Payload
-from .phases import (
-    cleanup,
-    phase_check,
-    phase_create,
-    phase_cycles,
-    phase_filtered,
-    phase_list25,
-    phase_list1000,
-    phase_patch,
-    phase_schema,
-    phase_seed,
-    phase_show,
-)
-from .report import markdown_table, phase_note, print_table
+from .report import markdown_table, print_table
+from .run import run_cleanup, run_phases
 from .sizes import FULL, QUICK, Sizes
 from .target import Target
-from .upload import phase_upload
 
 
 def parse_pids(values: list[str] | None, files: list[str] | None) -> list[int]:
@@ -119,42 +102,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-PHASES: list[tuple[str, Callable[..., dict[str, Any]], bool]] = [
-    ("check", phase_check, False),
-    ("seed", phase_seed, False),
-    ("schema", phase_schema, False),
-    ("show", phase_show, False),
-    ("list25", phase_list25, False),
-    ("list1000", phase_list1000, False),
-    ("filtered", phase_filtered, False),
-    ("create", phase_create, False),
-    ("patch", phase_patch, False),
-    ("upload", phase_upload, True),
-    ("download", phase_download, True),
-    ("cycles", phase_cycles, True),
-]
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    sizes = QUICK if args.quick else FULL
-    if args.images is not None:
-        sizes = Sizes(**{**asdict(sizes), "images": args.images})
-    if args.data_mib is not None:
-        sizes = Sizes(**{**asdict(sizes), "data_mib": args.data_mib})
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    sizes = _sizes(args)
     run_id = uuid.uuid4().hex[:8]
-    more = {n.strip(): v.strip() for n, _, v in (h.partition(":") for h in args.header)}
-    if args.compare:
-        specs = [
-            (args.name_a, args.compare[0], parse_pids(args.pids_a, args.pid_file_a)),
-            (args.name_b, args.compare[1], parse_pids(args.pids_b, args.pid_file_b)),
-        ]
-    else:
-        specs = [("value", args.url, parse_pids(args.server_pids, args.server_pid_file))]
-    targets = [
-        Target(label, url, pids, Endpoint(url, args.token, args.timeout, more), run_id)
-        for label, url, pids in specs
-    ]
+    targets = _targets(args, run_id)
     payload = Payload(sizes.data_mib)
     machine_start = machine()
     started = time.time()
@@ -162,44 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         f"bench {run_id}: {', '.join(f'{t.label}={t.url}' for t in targets)}; {sizes}", flush=True
     )
 
-    aborted: str | None = None
-    try:
-        for name, func, needs_payload in PHASES:
-            for target in targets:
-                t0 = time.perf_counter()
-                extra = (payload,) if needs_payload else ()
-                try:
-                    target.results[name] = func(target, sizes, *extra)
-                except (BenchError, OSError, http.client.HTTPException) as exc:
-                    target.error(name, str(exc) or repr(exc))
-                    raise
-                target.results[name]["loadavg_1m"] = round(os.getloadavg()[0], 2)
-                note = phase_note(target.results[name])
-                print(
-                    f"  {name:9s} {target.label:>8s}  {time.perf_counter() - t0:6.1f} s  {note}",
-                    flush=True,
-                )
-            if name == "check":
-                payload.digest("md5")  # hash the payload before anything is timed
-                payload.digest("sha512")
-    except (BenchError, OSError, http.client.HTTPException) as exc:
-        aborted = f"aborted: {exc}"
-    except KeyboardInterrupt:
-        aborted = "interrupted"
-    for target in targets:
-        t0 = time.perf_counter()
-        try:
-            target.results["cleanup"] = cleanup(target)
-        except KeyboardInterrupt:
-            # the deleting threads are daemons: they stop when the process exits
-            aborted = "interrupted during cleanup: some images were not deleted"
-            target.error("cleanup", aborted)
-            break
-        print(
-            f"  cleanup   {target.label:>8s}  {time.perf_counter() - t0:6.1f} s  "
-            f"{phase_note(target.results['cleanup'])}",
-            flush=True,
-        )
+    aborted = run_phases(targets, sizes, payload)
+    aborted = run_cleanup(targets, aborted)
 
     print()
     print_table(targets)
@@ -211,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_start,
         "loadavg_end": os.getloadavg(),
         "sizes": asdict(sizes),
-        "argv": sys.argv[1:] if argv is None else argv,
+        "argv": argv,
         "targets": [
             {"label": t.label, "url": t.url, "pids": t.roots, "results": t.results} for t in targets
         ],
@@ -229,3 +146,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _sizes(args: argparse.Namespace) -> Sizes:
+    sizes = QUICK if args.quick else FULL
+    if args.images is not None:
+        sizes = Sizes(**{**asdict(sizes), "images": args.images})
+    if args.data_mib is not None:
+        sizes = Sizes(**{**asdict(sizes), "data_mib": args.data_mib})
+    return sizes
+
+
+def _targets(args: argparse.Namespace, run_id: str) -> list[Target]:
+    """One target (``value``), or A and B with --compare; exits on a PID that is not running."""
+    more = {n.strip(): v.strip() for n, _, v in (h.partition(":") for h in args.header)}
+    if args.compare:
+        specs = [
+            (args.name_a, args.compare[0], parse_pids(args.pids_a, args.pid_file_a)),
+            (args.name_b, args.compare[1], parse_pids(args.pids_b, args.pid_file_b)),
+        ]
+    else:
+        specs = [("value", args.url, parse_pids(args.server_pids, args.server_pid_file))]
+    return [
+        Target(label, url, pids, Endpoint(url, args.token, args.timeout, more), run_id)
+        for label, url, pids in specs
+    ]
