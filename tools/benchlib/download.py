@@ -42,6 +42,43 @@ def phase_download(target: Target, sizes: Sizes, payload: Payload) -> dict[str, 
 
     # 2. hashing md5 and os_hash_algo on two threads while receiving
     algo = info.get("os_hash_algo") or "sha512"
+    verified_bytes, verified_seconds, digests = _hashing_download(target, path, algo)
+
+    size = payload.mib * MiB
+    problems = []
+    for got in [first_bytes, *(n for n, _, _ in raw)]:
+        if got != size:
+            problems.append(f"download returned {got} bytes, wanted {size}")
+    if verified_bytes != size:
+        problems.append(f"verified download returned {verified_bytes} bytes, wanted {size}")
+    if digests["md5"] != info.get("checksum"):
+        problems.append("md5 of the download != the image's checksum")
+    if digests[algo] != info.get("os_hash_value"):
+        problems.append(f"{algo} of the download != the image's os_hash_value")
+    if digests[algo] != payload.digest(algo):
+        problems.append(f"{algo} of the download != {algo} of the uploaded data")
+    for problem in problems:
+        target.error("download", problem)
+    result: dict[str, Any] = {
+        "bytes": raw_bytes,
+        "seconds": round(raw_seconds, 3),
+        "mib_s": round(raw_bytes / MiB / raw_seconds, 1),
+        "round_mib_s": [round(n / MiB / t, 1) for n, t, _ in raw],
+        "slowest_mib_s": round(raw[0][0] / MiB / raw[0][1], 1),
+        "first_mib_s": round(first_bytes / MiB / first_seconds, 1),
+        "verified_seconds": round(verified_seconds, 3),
+        "verified_mib_s": round(verified_bytes / MiB / verified_seconds, 1),
+        "verified": not problems,
+    }
+    if raw_cpu is not None and raw_bytes:
+        result["server_cpu_s"] = round(raw_cpu, 3)
+        result["cpu_s_per_gib"] = round(raw_cpu / (raw_bytes / (1 << 30)), 3)
+    return result
+
+
+def _hashing_download(target: Target, path: str, algo: str) -> tuple[int, float, dict[str, str]]:
+    """(bytes, seconds, hex digests by algorithm) of one GET of ``path`` whose body is hashed
+    with md5 and ``algo`` on two threads while it is received."""
     hashers = {"md5": hashlib.md5(), algo: hashlib.new(algo)}
     queues: dict[str, queue.Queue[bytes | None]] = {k: queue.Queue(16) for k in hashers}
 
@@ -68,37 +105,7 @@ def phase_download(target: Target, sizes: Sizes, payload: Payload) -> dict[str, 
             thread.join()
         http_conn.close()
     verified_seconds = time.perf_counter() - t0
-
-    size = payload.mib * MiB
-    problems = []
-    for got in [first_bytes, *(n for n, _, _ in raw)]:
-        if got != size:
-            problems.append(f"download returned {got} bytes, wanted {size}")
-    if verified_bytes != size:
-        problems.append(f"verified download returned {verified_bytes} bytes, wanted {size}")
-    if hashers["md5"].hexdigest() != info.get("checksum"):
-        problems.append("md5 of the download != the image's checksum")
-    if hashers[algo].hexdigest() != info.get("os_hash_value"):
-        problems.append(f"{algo} of the download != the image's os_hash_value")
-    if hashers[algo].hexdigest() != payload.digest(algo):
-        problems.append(f"{algo} of the download != {algo} of the uploaded data")
-    for problem in problems:
-        target.error("download", problem)
-    result: dict[str, Any] = {
-        "bytes": raw_bytes,
-        "seconds": round(raw_seconds, 3),
-        "mib_s": round(raw_bytes / MiB / raw_seconds, 1),
-        "round_mib_s": [round(n / MiB / t, 1) for n, t, _ in raw],
-        "slowest_mib_s": round(raw[0][0] / MiB / raw[0][1], 1),
-        "first_mib_s": round(first_bytes / MiB / first_seconds, 1),
-        "verified_seconds": round(verified_seconds, 3),
-        "verified_mib_s": round(verified_bytes / MiB / verified_seconds, 1),
-        "verified": not problems,
-    }
-    if raw_cpu is not None and raw_bytes:
-        result["server_cpu_s"] = round(raw_cpu, 3)
-        result["cpu_s_per_gib"] = round(raw_cpu / (raw_bytes / (1 << 30)), 3)
-    return result
+    return verified_bytes, verified_seconds, {k: h.hexdigest() for k, h in hashers.items()}
 
 
 def _get_ok(
