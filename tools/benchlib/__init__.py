@@ -12,6 +12,7 @@
 * payload: the data uploaded and its digests;
 * phases: the API request phases (check, seed, GET/list/create/PATCH, cycles, cleanup);
 * upload, download: the data phases;
+* run: the phase loop over the targets, and the cleanup;
 * report: the figures, the table (text and Markdown), the progress notes;
 * machine: what the client machine is.
 """
