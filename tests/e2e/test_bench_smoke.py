@@ -4,11 +4,10 @@ docs/performance.md)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "tools" / "bench"
 
 
-def bench_module():
-    spec = importlib.util.spec_from_file_location("imgreg_tools_bench", ROOT / "tools/bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def bench_report(monkeypatch):
+    """tools/benchlib/report.py, imported as tools/bench runs it (from tools/)."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    return importlib.import_module("benchlib.report")
 
 
 @pytest.mark.e2e
-def test_quick_bench_against_the_server(server, tmp_path):
+def test_quick_bench_against_the_server(server, tmp_path, monkeypatch):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [str(BENCH), "--quick", server.url, "--server-pids", str(server.pid), "--json", str(out)],
@@ -58,7 +54,7 @@ def test_quick_bench_against_the_server(server, tmp_path):
     assert canary["requests"] >= 2 and canary["errors"] == 0
     assert results["cleanup"]["errors"] == 0
 
-    bench = bench_module()
+    bench = bench_report(monkeypatch)
     lines = proc.stdout.splitlines()
     for fig in bench.figures():
         assert bench.lookup(results, fig.path) is not None, fig.label

@@ -1,0 +1,7 @@
+"""``python -m benchlib``: what tools/bench runs."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,173 @@
+"""Benchmark a Glance Images API v2 endpoint (imgreg or OpenStack Glance), or two side by side.
+
+    tools/bench URL [--server-pids PID,...] [--json out.json]
+    tools/bench --compare URL_A URL_B [--pids-a PID,...] [--pids-b PID,...] [--json out.json]
+
+Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
+that noise from a shared machine hits both endpoints alike):
+
+* seed: create --images images (default 5,000; half raw, half qcow2) with 16 concurrent clients;
+* schema GET, image GET, list limit=25, list limit=1000, a filtered sorted list
+  (``?disk_format=raw&sort=name:asc&limit=25``), create (POST), PATCH (replace /name), each at
+  concurrency 1 and 16: requests/s, p50/p99 latency and, given the server's PIDs, server CPU
+  per request (utime+stime+cutime+cstime of those processes and all their descendants, read
+  from /proc/<pid>/stat before and after the measured requests);
+* chunked uploads (``Transfer-Encoding: chunked``, 1 MiB chunks like glanceclient, from a
+  generator repeating one random block) of --data-mib MiB (default 512), 3 rounds into 3 new
+  images (2 with --quick), in MiB/s (the median round, and the slowest), with the server's peak
+  VmRSS (sum over its processes, sampled every 20 ms); then as many rounds again with a
+  "canary": small GETs (``GET /v2/images/<id>``) issued one after another while the upload is
+  in flight (their latency, and the upload's MiB/s while it serves them);
+* downloads of the last image: a first read (reported, as a warm-up), as many rounds counting
+  bytes only (median and slowest), then one hashing md5 and the image's os_hash_algo on two
+  threads and checking them against checksum/os_hash_value;
+* create + upload 1 MiB + delete cycles at concurrency 8;
+* cleanup: every image the run created is deleted (16 concurrent clients), also on failure.
+
+Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
+unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
+there was any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from .client import Endpoint
+from .machine import machine
+from .payload import Payload
+from .report import markdown_table, print_table
+from .run import run_cleanup, run_phases
+from .sizes import FULL, QUICK, Sizes
+from .target import Target
+
+
+def parse_pids(values: list[str] | None, files: list[str] | None) -> list[int]:
+    pids: list[int] = []
+    for value in values or []:
+        pids += [int(p) for p in value.replace(",", " ").split()]
+    for path in files or []:
+        pids += [int(p) for p in Path(path).read_text().split()]
+    for pid in pids:
+        if not Path(f"/proc/{pid}").exists():
+            raise SystemExit(f"bench: no process {pid}")
+    return pids
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tools/bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("url", nargs="?", help="endpoint, e.g. http://127.0.0.1:9292")
+    parser.add_argument("--compare", nargs=2, metavar=("URL_A", "URL_B"))
+    parser.add_argument("--server-pids", action="append", help="server PIDs (children included)")
+    parser.add_argument("--server-pid-file", action="append", help="file holding server PIDs")
+    parser.add_argument("--pids-a", action="append", help="--compare: PIDs of A's server")
+    parser.add_argument("--pids-b", action="append", help="--compare: PIDs of B's server")
+    parser.add_argument("--pid-file-a", action="append")
+    parser.add_argument("--pid-file-b", action="append")
+    parser.add_argument("--name-a", default="A", help="label of A in the table")
+    parser.add_argument("--name-b", default="B", help="label of B in the table")
+    parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
+    parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
+    parser.add_argument("--data-mib", type=int, help="size of the big upload (default 512)")
+    parser.add_argument("--json", help="write the raw results here")
+    parser.add_argument("--markdown", help="write the table here as Markdown")
+    parser.add_argument("--token", default="bench", help="X-Auth-Token value")
+    parser.add_argument("--timeout", type=float, default=300.0, help="socket timeout, s")
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="send this header too, on every request to both endpoints (repeatable); e.g. the "
+        "identity headers Glance's trusted-headers pipeline needs",
+    )
+    args = parser.parse_args(argv)
+    if bool(args.url) == bool(args.compare):
+        parser.error("give either URL or --compare URL_A URL_B")
+    for header in args.header:
+        name, sep, _ = header.partition(":")
+        if not sep or not name.strip():
+            parser.error(f"--header {header!r}: expected NAME:VALUE")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    sizes = _sizes(args)
+    run_id = uuid.uuid4().hex[:8]
+    targets = _targets(args, run_id)
+    payload = Payload(sizes.data_mib)
+    machine_start = machine()
+    started = time.time()
+    print(
+        f"bench {run_id}: {', '.join(f'{t.label}={t.url}' for t in targets)}; {sizes}", flush=True
+    )
+
+    aborted = run_phases(targets, sizes, payload)
+    aborted = run_cleanup(targets, aborted)
+
+    print()
+    print_table(targets)
+    errors = [e for t in targets for e in t.errors]
+    report = {
+        "run_id": run_id,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "machine": machine_start,
+        "loadavg_end": os.getloadavg(),
+        "sizes": asdict(sizes),
+        "argv": argv,
+        "targets": [
+            {"label": t.label, "url": t.url, "pids": t.roots, "results": t.results} for t in targets
+        ],
+        "errors": errors,
+        "aborted": aborted,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(targets))
+    print(f"\n{len(errors)} errors; {report['seconds']} s")
+    if errors or aborted:
+        print(f"\nBENCH FAILED ({aborted or f'{len(errors)} errors'}):", file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sizes(args: argparse.Namespace) -> Sizes:
+    sizes = QUICK if args.quick else FULL
+    if args.images is not None:
+        sizes = Sizes(**{**asdict(sizes), "images": args.images})
+    if args.data_mib is not None:
+        sizes = Sizes(**{**asdict(sizes), "data_mib": args.data_mib})
+    return sizes
+
+
+def _targets(args: argparse.Namespace, run_id: str) -> list[Target]:
+    """One target (``value``), or A and B with --compare; exits on a PID that is not running."""
+    more = {n.strip(): v.strip() for n, _, v in (h.partition(":") for h in args.header)}
+    if args.compare:
+        specs = [
+            (args.name_a, args.compare[0], parse_pids(args.pids_a, args.pid_file_a)),
+            (args.name_b, args.compare[1], parse_pids(args.pids_b, args.pid_file_b)),
+        ]
+    else:
+        specs = [("value", args.url, parse_pids(args.server_pids, args.server_pid_file))]
+    return [
+        Target(label, url, pids, Endpoint(url, args.token, args.timeout, more), run_id)
+        for label, url, pids in specs
+    ]
