@@ -18,10 +18,10 @@ from imgreg.api.metadefs.contents import NamespaceContents
 from imgreg.api.metadefs.views import NAMESPACES_PATH, location, namespace_href
 from imgreg.api.views import json_response
 from imgreg.context import RequestContext
-from imgreg.db.metadefs.namespaces import SORT_KEYS, NamespaceQuery, SqlNamespaceRepo, Viewer
 from imgreg.domain import errors
 from imgreg.domain.metadef import VISIBILITIES, Namespace
-from imgreg.layers.metadefs import build_namespace_repo
+from imgreg.domain.metadef_query import SORT_KEYS, NamespaceQuery, Viewer
+from imgreg.layers.metadefs import build_namespace_repo, discard_namespace
 from imgreg.layers.metadefs.namespaces import NamespaceRepo
 from imgreg.services import Services
 
@@ -101,7 +101,7 @@ class NamespacesController:
         except BaseException:
             # Glance's clean-up: the namespace goes, with whatever of it was created (even
             # when protected: it was never whole).
-            SqlNamespaceRepo(self.svc.db).remove(namespace, force=True)
+            discard_namespace(self.svc, namespace)
             raise
         response = json_response(view, status=201)
         response.location = location(namespace_href(namespace.namespace))

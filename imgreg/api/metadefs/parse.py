@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from imgreg.api.metadefs import schemas
 from imgreg.api.metadefs.requests import check_name
 from imgreg.domain import errors
+from imgreg.domain import metadef_schemas as schemas
 from imgreg.domain.metadef import (
     MetadefObject,
     MetadefProperty,

@@ -8,9 +8,9 @@ from typing import Any
 import webob
 
 from imgreg.api import body as request_body
-from imgreg.api.metadefs import schemas
 from imgreg.api.text import check_text
 from imgreg.domain import errors
+from imgreg.domain import metadef_schemas as schemas
 
 READ_ONLY = ("self", "schema", "created_at", "updated_at")
 

@@ -8,11 +8,11 @@ import json
 import webob
 
 from imgreg.api.metadefs import parse, requests
-from imgreg.api.metadefs.schemas import DOCUMENTS
 from imgreg.api.metadefs.views import _isotime, association_view
 from imgreg.api.views import json_response
 from imgreg.domain import errors
 from imgreg.domain.metadef import ResourceTypeAssociation
+from imgreg.domain.metadef_schemas import DOCUMENTS
 from imgreg.layers.metadefs import build_namespace_repo, build_resource_type_repo
 from imgreg.services import Services
 

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from imgreg.api.metadefs import schemas
 from imgreg.db.metadefs.models import (
     AssociationRow,
     NamespaceRow,
@@ -30,6 +29,7 @@ from imgreg.db.metadefs.models import (
 )
 from imgreg.db.session import Database
 from imgreg.domain import errors
+from imgreg.domain import metadef_schemas as schemas
 from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import NAME_MAX
 

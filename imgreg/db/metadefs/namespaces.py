@@ -7,8 +7,6 @@ namespace deletes everything it holds in the same transaction.
 
 from __future__ import annotations
 
-import dataclasses
-
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,33 +24,13 @@ from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import NAME_MAX, Namespace, namespace_not_found
+from imgreg.domain.metadef_query import NamespaceQuery, Viewer
 
-SORT_KEYS = ("created_at", "updated_at", "namespace")
 CHILD_ROWS: dict[str, type[ObjectRow] | type[PropertyDefRow] | type[TagDefRow]] = {
     "objects": ObjectRow,
     "properties": PropertyDefRow,
     "tags": TagDefRow,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Viewer:
-    """Whose namespaces a list may show: all (admin), or the public ones and those owned by
-    ``project`` (never matched when it is ``None``)."""
-
-    admin: bool
-    project: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class NamespaceQuery:
-    viewer: Viewer
-    limit: int
-    marker: str | None = None
-    sort_key: str = "created_at"
-    sort_dir: str = "desc"
-    visibility: str | None = None
-    resource_types: tuple[str, ...] = ()
 
 
 def to_domain(row: NamespaceRow) -> Namespace:

@@ -33,6 +33,12 @@ def build_namespace_repo(ctx: RequestContext, svc: Services) -> ns.NamespaceRepo
     return repo
 
 
+def discard_namespace(svc: Services, namespace: Namespace) -> None:
+    """Remove a namespace that its create could not finish, with whatever of it was created
+    (even when protected: it was never whole). No layer guards it: the caller just made it."""
+    SqlNamespaceRepo(svc.db).remove(namespace, force=True)
+
+
 def _build_child_repo(
     ctx: RequestContext,
     svc: Services,

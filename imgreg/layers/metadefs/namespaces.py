@@ -9,10 +9,10 @@ import dataclasses
 from typing import Any, Protocol
 
 from imgreg.context import RequestContext
-from imgreg.db.metadefs.namespaces import NamespaceQuery, Viewer
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.domain.metadef import Namespace, namespace_not_found
+from imgreg.domain.metadef_query import NamespaceQuery, Viewer
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change, may_see
 from imgreg.layers.notifier import isotime
 from imgreg.rules.policy import Policy
