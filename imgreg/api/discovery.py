@@ -5,8 +5,8 @@ from __future__ import annotations
 import webob
 
 from imgreg.api.views import json_response
-from imgreg.db.repo import SqlImageRepo
 from imgreg.domain import errors
+from imgreg.layers import build_image_repo
 from imgreg.layers.quota import parse_storage_quota
 from imgreg.services import Services
 
@@ -36,11 +36,8 @@ class DiscoveryController:
         """The caller's project: bytes stored (MiB, as Glance's unified limits count) and image
         count; a limit of -1 means unlimited."""
         ctx = request.environ["imgreg.context"]
-        repo = SqlImageRepo(self.svc.db)
         quota = parse_storage_quota(self.svc.conf.user_storage_quota)
-        # a caller without a project owns nothing (``usage(None)`` would count every image
-        # without owner)
-        used, count = repo.usage(ctx.project_id) if ctx.project_id else (0, 0)
+        used, count = build_image_repo(ctx, self.svc).usage(ctx.project_id)
         return json_response(
             {
                 "usage": {

@@ -71,6 +71,13 @@ class AuthorizationImageRepo(RepoLayer):
         self._check_owner(image)
         return self.inner.save(image, from_state=from_state)
 
+    def usage(self, owner: str | None) -> tuple[int, int]:
+        """Only a project's own usage; a caller without a project owns nothing (the images
+        without owner are nobody's)."""
+        if not self.ctx.is_project(owner):
+            return 0, 0
+        return self.inner.usage(owner)
+
     def remove(self, image: Image) -> None:
         self._check_owner(image)
         self.inner.remove(image)

@@ -41,6 +41,9 @@ class RepoLayer:
         ``Image.begin_upload``): the one operation of an upload the layers guard."""
         return self.inner.begin_upload(image, terms)
 
+    def usage(self, owner: str | None) -> tuple[int, int]:
+        return self.inner.usage(owner)
+
     def check_download(self, image: Image) -> None:
         """Raise unless the caller may download the image's data and there is data
         (``NoData``): what a download decides before it reads a range or any byte. Ends at the

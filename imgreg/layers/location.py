@@ -51,6 +51,9 @@ class LocationImageRepo:
     def save(self, image: Image, from_state: str | None = None) -> Image:
         return self.inner.save(image, from_state=from_state)
 
+    def usage(self, owner: str | None) -> tuple[int, int]:
+        return self.inner.usage(owner)
+
     def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
         return DataUpload(self.inner.begin_upload(image), self.store, terms, self.conf)
 
