@@ -18,6 +18,7 @@ from imgreg.api.text import check_text
 from imgreg.api.views import json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import isotime
 from imgreg.domain.member import STATUSES, Member
 from imgreg.domain.schema import UUID_PATTERN
 from imgreg.layers import build_image_repo, build_member_repo
@@ -59,17 +60,13 @@ MEMBERS_SCHEMA: dict[str, Any] = {
 }
 
 
-def _isotime(value: Any) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def member_view(member: Member) -> dict[str, Any]:
     return {
         "image_id": member.image_id,
         "member_id": member.member_id,
         "status": member.status,
-        "created_at": _isotime(member.created_at),
-        "updated_at": _isotime(member.updated_at),
+        "created_at": isotime(member.created_at),
+        "updated_at": isotime(member.updated_at),
         "schema": "/v2/schemas/member",
     }
 

@@ -47,6 +47,19 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
 
 
+def isotime(value: dt.datetime) -> str:
+    """Glance's timestamps (UTC, whole seconds, "Z"), in views and notifications alike. The
+    database hands back naive UTC datetimes; isoformat() formats them in a fraction of
+    strftime's time (two per image, 50 per page of a list)."""
+    if value.tzinfo is None:
+        return value.isoformat(timespec="seconds") + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def isotime_or_none(value: dt.datetime | None) -> str | None:
+    return None if value is None else isotime(value)
+
+
 @dataclasses.dataclass(eq=False)
 class Image:
     id: str

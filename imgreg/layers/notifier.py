@@ -12,14 +12,10 @@ from typing import Any, BinaryIO
 
 from imgreg.context import RequestContext
 from imgreg.domain.errors import ImgregError
-from imgreg.domain.image import Image, utcnow
+from imgreg.domain.image import Image, isotime, isotime_or_none, utcnow
 from imgreg.domain.ports import ImageRepo, UploadSession, UploadTerms
 from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.services.messaging import Notifier
-
-
-def isotime(value: Any) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
 def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
@@ -27,8 +23,8 @@ def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
         "id": image.id,
         "name": image.name,
         "status": image.status,
-        "created_at": isotime(image.created_at),
-        "updated_at": isotime(image.updated_at),
+        "created_at": isotime_or_none(image.created_at),
+        "updated_at": isotime_or_none(image.updated_at),
         "min_disk": image.min_disk,
         "min_ram": image.min_ram,
         "protected": image.protected,

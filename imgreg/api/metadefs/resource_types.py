@@ -8,9 +8,10 @@ import json
 import webob
 
 from imgreg.api.metadefs import parse, requests
-from imgreg.api.metadefs.views import _isotime, association_view
+from imgreg.api.metadefs.views import association_view
 from imgreg.api.views import json_response
 from imgreg.domain import errors
+from imgreg.domain.image import isotime
 from imgreg.domain.metadef import ResourceTypeAssociation
 from imgreg.domain.metadef_schemas import DOCUMENTS
 from imgreg.layers.metadefs import build_namespace_repo, build_resource_type_repo
@@ -27,8 +28,8 @@ class ResourceTypesController:
         views = [
             {
                 "name": t.name,
-                "created_at": _isotime(t.created_at),
-                "updated_at": _isotime(t.updated_at),
+                "created_at": isotime(t.created_at),
+                "updated_at": isotime(t.updated_at),
             }
             for t in types
         ]

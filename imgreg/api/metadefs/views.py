@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from imgreg.api.views import _isotime
+from imgreg.domain.image import isotime
 from imgreg.domain.metadef import (
     MetadefObject,
     MetadefProperty,
@@ -39,8 +39,8 @@ def namespace_view(ns: Namespace) -> dict[str, Any]:
             "visibility": ns.visibility,
             "protected": ns.protected,
             "owner": ns.owner,
-            "created_at": _isotime(ns.created_at),
-            "updated_at": _isotime(ns.updated_at),
+            "created_at": isotime(ns.created_at),
+            "updated_at": isotime(ns.updated_at),
             "self": namespace_href(ns.namespace),
             "schema": "/v2/schemas/metadefs/namespace",
         }
@@ -53,8 +53,8 @@ def association_view(assoc: ResourceTypeAssociation) -> dict[str, Any]:
             "name": assoc.name,
             "prefix": assoc.prefix,
             "properties_target": assoc.properties_target,
-            "created_at": _isotime(assoc.created_at),
-            "updated_at": _isotime(assoc.updated_at),
+            "created_at": isotime(assoc.created_at),
+            "updated_at": isotime(assoc.updated_at),
         }
     )
 
@@ -70,8 +70,8 @@ def object_view(obj: MetadefObject) -> dict[str, Any]:
             "description": obj.description,
             "required": obj.required,
             "properties": obj.properties or None,
-            "created_at": _isotime(obj.created_at),
-            "updated_at": _isotime(obj.updated_at),
+            "created_at": isotime(obj.created_at),
+            "updated_at": isotime(obj.updated_at),
             "self": f"{namespace_href(obj.namespace)}/objects/{obj.name}",
             "schema": "/v2/schemas/metadefs/object",
         }
@@ -81,6 +81,6 @@ def object_view(obj: MetadefObject) -> dict[str, Any]:
 def tag_view(tag: MetadefTag) -> dict[str, Any]:
     return {
         "name": tag.name,
-        "created_at": _isotime(tag.created_at),
-        "updated_at": _isotime(tag.updated_at),
+        "created_at": isotime(tag.created_at),
+        "updated_at": isotime(tag.updated_at),
     }

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from imgreg.context import RequestContext
-from imgreg.domain.image import utcnow
+from imgreg.domain.image import isotime, isotime_or_none, utcnow
 from imgreg.domain.metadef import Namespace, ResourceType, ResourceTypeAssociation
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change
-from imgreg.layers.notifier import isotime
 from imgreg.rules.policy import Policy
 from imgreg.services.messaging import Notifier
 
@@ -62,8 +61,8 @@ def association_payload(item: Assoc, **extra: Any) -> dict[str, Any]:
         "name_old": item.name,
         "prefix": item.prefix,
         "properties_target": item.properties_target,
-        "created_at": isotime(item.created_at),
-        "updated_at": isotime(item.updated_at),
+        "created_at": isotime_or_none(item.created_at),
+        "updated_at": isotime_or_none(item.updated_at),
         "deleted": False,
         "deleted_at": None,
         **extra,

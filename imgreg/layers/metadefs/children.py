@@ -10,10 +10,9 @@ from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from imgreg.context import RequestContext
-from imgreg.domain.image import utcnow
+from imgreg.domain.image import isotime, utcnow
 from imgreg.domain.metadef import MetadefObject, MetadefProperty, MetadefTag, Namespace
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change
-from imgreg.layers.notifier import isotime
 from imgreg.rules.policy import Policy
 from imgreg.services.messaging import Notifier
 
@@ -125,7 +124,11 @@ class NotifierChildRepo(ChildRepoLayer[T]):
 
     def remove(self, item: T) -> None:
         self.inner.remove(item)
-        payload = {**self.kind.payload(item), "deleted": True, "deleted_at": isotime(utcnow())}
+        payload = {
+            **self.kind.payload(item),
+            "deleted": True,
+            "deleted_at": isotime(utcnow()),
+        }
         self.notifier.info(f"{self.kind.event}.delete", payload)
 
 

@@ -10,11 +10,10 @@ from typing import Any, Protocol
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
-from imgreg.domain.image import utcnow
+from imgreg.domain.image import isotime, isotime_or_none, utcnow
 from imgreg.domain.metadef import Namespace, namespace_not_found
 from imgreg.domain.metadef_query import NamespaceQuery, Viewer
 from imgreg.layers.metadefs.common import MetadefPolicy, check_may_change, may_see
-from imgreg.layers.notifier import isotime
 from imgreg.rules.policy import Policy
 from imgreg.services.messaging import Notifier
 
@@ -106,8 +105,8 @@ def namespace_payload(namespace: Namespace, **extra: Any) -> dict[str, Any]:
         "visibility": namespace.visibility,
         "owner": namespace.owner,
         "description": namespace.description,
-        "created_at": isotime(namespace.created_at),
-        "updated_at": isotime(namespace.updated_at),
+        "created_at": isotime_or_none(namespace.created_at),
+        "updated_at": isotime_or_none(namespace.updated_at),
         "deleted": False,
         "deleted_at": None,
         **extra,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imgreg.domain.image import isotime_or_none
 from imgreg.domain.metadef import MetadefObject, MetadefProperty, MetadefTag
 from imgreg.layers.metadefs.children import Kind
-from imgreg.layers.notifier import isotime
 
 SCHEMA_FIELDS = (
     "type", "title", "description", "default", "minimum", "maximum", "enum", "pattern",
@@ -33,8 +33,8 @@ def object_payload(obj: MetadefObject) -> dict[str, Any]:
         "properties": properties,
         "required": obj.required,
         "description": obj.description,
-        "created_at": isotime(obj.created_at),
-        "updated_at": isotime(obj.updated_at),
+        "created_at": isotime_or_none(obj.created_at),
+        "updated_at": isotime_or_none(obj.updated_at),
         **_done(),
     }
 
@@ -46,8 +46,8 @@ def property_payload(prop: MetadefProperty) -> dict[str, Any]:
 def tag_payload(tag: MetadefTag) -> dict[str, Any]:
     return {
         **_base(tag),
-        "created_at": isotime(tag.created_at),
-        "updated_at": isotime(tag.updated_at),
+        "created_at": isotime_or_none(tag.created_at),
+        "updated_at": isotime_or_none(tag.updated_at),
         **_done(),
     }
 
