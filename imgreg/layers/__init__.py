@@ -19,12 +19,10 @@ from imgreg.domain.image import Image
 from imgreg.domain.ports import ImageRepo, MemberLookup, MemberRepo, RecordRepo
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
-from imgreg.layers.members import (
-    AuthorizationMemberRepo,
-    NotifierMemberRepo,
-    PolicyMemberRepo,
-    QuotaMemberRepo,
-)
+from imgreg.layers.members.authorization import AuthorizationMemberRepo
+from imgreg.layers.members.notifier import NotifierMemberRepo
+from imgreg.layers.members.policy import PolicyMemberRepo
+from imgreg.layers.members.quota import QuotaMemberRepo
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
 from imgreg.layers.property_protection import (

@@ -8,12 +8,10 @@ import pytest
 from imgreg.domain import errors
 from imgreg.domain.member import Member
 from imgreg.layers import build_member_repo
-from imgreg.layers.members import (
-    AuthorizationMemberRepo,
-    NotifierMemberRepo,
-    PolicyMemberRepo,
-    QuotaMemberRepo,
-)
+from imgreg.layers.members.authorization import AuthorizationMemberRepo
+from imgreg.layers.members.notifier import NotifierMemberRepo
+from imgreg.layers.members.policy import PolicyMemberRepo
+from imgreg.layers.members.quota import QuotaMemberRepo
 from imgreg.rules.policy import Policy
 from imgreg.services.messaging import Notifier
 from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
