@@ -72,7 +72,7 @@ def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[boo
 
 
 def _sort_column(key: str) -> ColumnElement[Any]:
-    col = getattr(ImageRow, key)
+    col: ColumnElement[Any] = getattr(ImageRow, key)
     if key in ("name", "container_format", "disk_format"):
         return func.coalesce(col, "")
     if key == "size":

@@ -18,6 +18,7 @@ from sqlalchemy import false, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from imgreg.db.models import ImageRow, QuotaLockRow
 
@@ -49,7 +50,7 @@ def lock_owner(session: Session, owner: str | None) -> None:
         session.scalar(stmt)  # created meanwhile by another worker: wait for it, lock it
 
 
-def _live(owner: str | None) -> list:
+def _live(owner: str | None) -> list[ColumnElement[bool]]:
     return [ImageRow.owner == owner, ImageRow.deleted == false()]
 
 

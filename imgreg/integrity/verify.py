@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from imgreg.domain import errors
+from imgreg.domain.ports import BlobReader
 from imgreg.integrity.crc import crc32
-from imgreg.store import BlobReader
 
 LOG = logging.getLogger(__name__)
 AHEAD = 2
