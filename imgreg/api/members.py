@@ -1,4 +1,4 @@
-"""``/v2/images/{id}/members[/{member_id}]`` (image sharing) and the member schemas.
+"""``/v2/images/{id}/members[/{member_id}]`` (image sharing).
 
 Each action loads the image through the image chain (``NotFound`` when the caller may not see
 it) and then works on the member chain of that image. Responses have Glance's shape; a new
@@ -7,8 +7,6 @@ member is answered with 200, not 201, as Glance does.
 
 from __future__ import annotations
 
-import copy
-import json
 from typing import Any
 
 import webob
@@ -19,45 +17,9 @@ from imgreg.api.views import json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import isotime
-from imgreg.domain.member import STATUSES, Member
-from imgreg.domain.schema import UUID_PATTERN
+from imgreg.domain.member import Member
 from imgreg.layers import build_image_repo, build_member_repo
 from imgreg.services import Services
-
-# Glance's member schema, served "minimal" (no additionalProperties, no links).
-MEMBER_SCHEMA: dict[str, Any] = {
-    "name": "member",
-    "properties": {
-        "member_id": {
-            "type": "string",
-            "description": "An identifier for the image member (tenantId)",
-        },
-        "image_id": {
-            "type": "string",
-            "description": "An identifier for the image",
-            "pattern": UUID_PATTERN,
-        },
-        "created_at": {"type": "string", "description": "Date and time of image member creation"},
-        "updated_at": {
-            "type": "string",
-            "description": "Date and time of last modification of image member",
-        },
-        "status": {
-            "type": "string",
-            "description": "The status of this image member",
-            "enum": list(STATUSES),
-        },
-        "schema": {"readOnly": True, "type": "string"},
-    },
-}
-MEMBERS_SCHEMA: dict[str, Any] = {
-    "name": "members",
-    "properties": {
-        "members": {"type": "array", "items": copy.deepcopy(MEMBER_SCHEMA)},
-        "schema": {"type": "string"},
-    },
-    "links": [{"rel": "describedby", "href": "{schema}"}],
-}
 
 
 def member_view(member: Member) -> dict[str, Any]:
@@ -123,21 +85,3 @@ class ImageMembersController:
         _image, repo = self._members(request, image_id)
         repo.remove(repo.get(member_id))
         return webob.Response(status=204)
-
-
-class MemberSchemasController:
-    """``GET /v2/schemas/member`` and ``/v2/schemas/members``."""
-
-    def __init__(self, svc: Services) -> None:
-        self._member = json.dumps(MEMBER_SCHEMA).encode()
-        self._members = json.dumps(MEMBERS_SCHEMA).encode()
-
-    @staticmethod
-    def _json(body: bytes) -> webob.Response:
-        return webob.Response(body=body, content_type="application/json", charset=None)
-
-    def member(self, request: webob.Request) -> webob.Response:
-        return self._json(self._member)
-
-    def members(self, request: webob.Request) -> webob.Response:
-        return self._json(self._members)

@@ -18,7 +18,7 @@ from imgreg.api.discovery import DiscoveryController
 from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
 from imgreg.api.images import ImagesController
-from imgreg.api.members import ImageMembersController, MemberSchemasController
+from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
 from imgreg.api.schemas import SchemasController
@@ -52,7 +52,9 @@ def _dispatch(environ: dict[str, Any], start_response: Any) -> Any:
 class Router:
     def __init__(self, svc: Services) -> None:
         self.mapper = routes.Mapper()
-        schemas = Resource(SchemasController(svc), no_body=frozenset({"image", "images"}))
+        schemas = Resource(
+            SchemasController(svc), no_body=frozenset({"image", "images", "member", "members"})
+        )
         info = Resource(
             DiscoveryController(svc), no_body=frozenset({"import_methods", "stores", "usage"})
         )
@@ -65,14 +67,11 @@ class Router:
         members = Resource(
             ImageMembersController(svc), no_body=frozenset({"index", "show", "delete"})
         )
-        member_schemas = Resource(
-            MemberSchemasController(svc), no_body=frozenset({"member", "members"})
-        )
 
         self.route("/v2/schemas/image", schemas, GET="image")
         self.route("/v2/schemas/images", schemas, GET="images")
-        self.route("/v2/schemas/member", member_schemas, GET="member")
-        self.route("/v2/schemas/members", member_schemas, GET="members")
+        self.route("/v2/schemas/member", schemas, GET="member")
+        self.route("/v2/schemas/members", schemas, GET="members")
         self.route("/v2/info/import", info, GET="import_methods")
         self.route("/v2/info/stores", info, GET="stores")
         self.route("/v2/info/usage", info, GET="usage")
