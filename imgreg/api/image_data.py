@@ -89,8 +89,9 @@ class ImageDataController:
         repo = build_image_repo(ctx, self.svc)
         image = repo.get(normalize_id(image_id))
         if image.status == "deactivated" and not ctx.is_admin:
-            raise errors.Forbidden("The requested image has been deactivated. Image data "
-                                   "download is forbidden.")  # fmt: skip
+            raise errors.Forbidden(
+                "The requested image has been deactivated. Image data download is forbidden."
+            )
         # Glance's order: deactivated, then the download policy, then no data (204) or the range
         try:
             repo.check_download(image)

@@ -29,9 +29,25 @@ SORT_DIRS = ("asc", "desc")
 DEFAULT_SORT = ("created_at", "desc")
 TIE_BREAKERS = ("created_at", "id")
 # Keys that are not a column/property filter.
-SPECIAL = frozenset({"limit", "marker", "sort", "sort_key", "sort_dir", "tag", "visibility",
-                     "member_status", "os_hidden", "protected", "size_min", "size_max",
-                     "changes-since", *TIME_COLUMNS, *LISTABLE_COLUMNS})  # fmt: skip
+SPECIAL = frozenset(
+    {
+        "limit",
+        "marker",
+        "sort",
+        "sort_key",
+        "sort_dir",
+        "tag",
+        "visibility",
+        "member_status",
+        "os_hidden",
+        "protected",
+        "size_min",
+        "size_max",
+        "changes-since",
+        *TIME_COLUMNS,
+        *LISTABLE_COLUMNS,
+    }
+)
 
 
 def parse_list_query(

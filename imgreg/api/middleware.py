@@ -29,8 +29,15 @@ from imgreg.services import Services
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
-IDENTITY_HEADERS = ("X-Identity-Status", "X-Roles", "X-Project-Id", "X-Tenant-Id", "X-User-Id",
-                    "X-Domain-Id", "OpenStack-System-Scope")  # fmt: skip
+IDENTITY_HEADERS = (
+    "X-Identity-Status",
+    "X-Roles",
+    "X-Project-Id",
+    "X-Tenant-Id",
+    "X-User-Id",
+    "X-Domain-Id",
+    "OpenStack-System-Scope",
+)
 # DOTALL: a decoded path may hold a newline (``%0A``) and is still under /v2; the minor is
 # ASCII digits, few enough that int() never sees thousands of them.
 VERSIONED_PATH = re.compile(r"^/v2(?:\.([0-9]{1,9}))?(/.*)?$", re.DOTALL)
@@ -116,9 +123,13 @@ class ContextMiddleware(Middleware):
         elif (given["X-Identity-Status"] or ("Confirmed" if self.anonymous_admin else "")) != (
             "Confirmed"
         ):
-            return api_errors.error_response(request, 401, "This server could not verify that "
-                                             "you are authorized to access the document you "
-                                             "requested.")  # fmt: skip
+            return api_errors.error_response(
+                request,
+                401,
+                "This server could not verify that "
+                "you are authorized to access the document you "
+                "requested.",
+            )
         else:
             roles = [r.strip() for r in (given["X-Roles"] or "").split(",") if r.strip()]
             ctx = RequestContext(

@@ -52,8 +52,9 @@ def _parse_one(item: Any, media_type: str) -> Operation:
     else:
         found = [k for k in OPS if k in item]
         if len(found) != 1:
-            raise errors.Invalid("Operation objects must contain exactly one of add, replace, "
-                                 "remove")  # fmt: skip
+            raise errors.Invalid(
+                "Operation objects must contain exactly one of add, replace, remove"
+            )
         op = found[0]
         path = item[op]
     if "path" not in item and media_type == V21:

@@ -28,21 +28,41 @@ from sqlalchemy.sql.elements import BindParameter
 from imgreg.db.models import ImageRow, LocationRow, PropertyRow, TagRow
 from imgreg.domain.image import Image
 
-COLUMN_NAMES = ("id", "name", "status", "visibility", "protected", "os_hidden", "owner",
-                 "container_format", "disk_format", "min_disk", "min_ram", "size",
-                 "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32",
-                 "created_at", "updated_at")  # fmt: skip
+COLUMN_NAMES = (
+    "id",
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "container_format",
+    "disk_format",
+    "min_disk",
+    "min_ram",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "crc32",
+    "created_at",
+    "updated_at",
+)
 IMAGE_COLUMNS = [ImageRow.__table__.c[name] for name in COLUMN_NAMES]
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 # Built once: constructing this statement per request cost more than running it.
 _CHILDREN: CompoundSelect[Any] = union_all(
-    select(PropertyRow.image_id, literal("p"), PropertyRow.name, PropertyRow.value, literal(0))
-    .where(PropertyRow.image_id.in_(_IDS)),
-    select(TagRow.image_id, literal("t"), TagRow.value, null(), literal(0))
-    .where(TagRow.image_id.in_(_IDS)),
-    select(LocationRow.image_id, literal("l"), LocationRow.url, null(), LocationRow.id)
-    .where(LocationRow.image_id.in_(_IDS)),
-)  # fmt: skip
+    select(
+        PropertyRow.image_id, literal("p"), PropertyRow.name, PropertyRow.value, literal(0)
+    ).where(PropertyRow.image_id.in_(_IDS)),
+    select(TagRow.image_id, literal("t"), TagRow.value, null(), literal(0)).where(
+        TagRow.image_id.in_(_IDS)
+    ),
+    select(LocationRow.image_id, literal("l"), LocationRow.url, null(), LocationRow.id).where(
+        LocationRow.image_id.in_(_IDS)
+    ),
+)
 
 
 # One live image by id (show, and the read before every PATCH, upload and delete).

@@ -29,9 +29,26 @@ from imgreg.domain import errors
 from imgreg.domain.image import Image, utcnow
 from imgreg.domain.query import ListQuery
 
-COLUMNS = ("name", "status", "visibility", "protected", "os_hidden", "owner", "container_format",
-           "disk_format", "min_disk", "min_ram", "size", "virtual_size", "checksum",
-           "os_hash_algo", "os_hash_value", "crc32", "created_at", "updated_at")  # fmt: skip
+COLUMNS = (
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "container_format",
+    "disk_format",
+    "min_disk",
+    "min_ram",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "crc32",
+    "created_at",
+    "updated_at",
+)
 
 
 def to_domain(row: ImageRow) -> Image:

@@ -9,15 +9,30 @@ import dataclasses
 import operator
 from typing import Any
 
-SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
-             "updated_at")  # fmt: skip
+SORT_KEYS = (
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+)
 # Filters that take ``eq:``/``in:`` values.
 LISTABLE_COLUMNS = ("name", "id", "status", "container_format", "disk_format")
 # Other ``images`` columns a query-string key matches exactly, with the value's type; any other
 # unknown key is an extra property.
-COLUMN_FILTERS: dict[str, type] = {"owner": str, "checksum": str, "os_hash_algo": str,
-                                   "os_hash_value": str, "min_ram": int, "min_disk": int,
-                                   "size": int, "virtual_size": int}  # fmt: skip
+COLUMN_FILTERS: dict[str, type] = {
+    "owner": str,
+    "checksum": str,
+    "os_hash_algo": str,
+    "os_hash_value": str,
+    "min_ram": int,
+    "min_disk": int,
+    "size": int,
+    "virtual_size": int,
+}
 COMPARISONS = {
     "eq": operator.eq,
     "neq": operator.ne,

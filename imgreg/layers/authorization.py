@@ -27,8 +27,9 @@ class AuthorizationImageFactory(FactoryLayer):
     def new_image(self, owner: str | None, **kwargs: Any) -> Image:
         if not (self.ctx.is_admin or self.ctx.is_project(owner)):
             if not self.ctx.project_id:
-                raise errors.Forbidden("You are not permitted to create images: you have no "
-                                       "project to own them.")  # fmt: skip
+                raise errors.Forbidden(
+                    "You are not permitted to create images: you have no project to own them."
+                )
             raise errors.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
         return self.inner.new_image(owner, **kwargs)
 

@@ -44,8 +44,11 @@ def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
 
 
 def _data_payload(image: Image) -> dict[str, Any]:
-    return {**image_payload(image), "os_glance_importing_to_stores": [],
-            "os_glance_failed_import": []}  # fmt: skip
+    return {
+        **image_payload(image),
+        "os_glance_importing_to_stores": [],
+        "os_glance_failed_import": [],
+    }
 
 
 class NotifierImageFactory(FactoryLayer):

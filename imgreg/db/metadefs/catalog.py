@@ -149,8 +149,14 @@ def _load_one(session: Session, body: dict[str, Any], mode: LoadMode) -> str:
         rt = _resource_type(session, item["name"])
         existing = session.get(AssociationRow, (rt.id, ns.id))
         row = AssociationRow(resource_type_id=rt.id, namespace_id=ns.id)
-        _put(session, row, existing, mode.prefer_new, prefix=item.get("prefix"),
-             properties_target=item.get("properties_target"))  # fmt: skip
+        _put(
+            session,
+            row,
+            existing,
+            mode.prefer_new,
+            prefix=item.get("prefix"),
+            properties_target=item.get("properties_target"),
+        )
     for prop_name, schema in (body.get("properties") or {}).items():
         existing = _child(session, PropertyDefRow, ns.id, prop_name)
         prop = PropertyDefRow(namespace_id=ns.id, name=prop_name)
@@ -159,9 +165,15 @@ def _load_one(session: Session, body: dict[str, Any], mode: LoadMode) -> str:
         existing = _child(session, ObjectRow, ns.id, obj["name"])
         required = obj.get("required")
         obj_row = ObjectRow(namespace_id=ns.id, name=obj["name"])
-        _put(session, obj_row, existing, mode.prefer_new, description=obj.get("description"),
-             required=json.dumps(required) if required is not None else None,
-             json_schema=json.dumps(obj.get("properties") or {}))  # fmt: skip
+        _put(
+            session,
+            obj_row,
+            existing,
+            mode.prefer_new,
+            description=obj.get("description"),
+            required=json.dumps(required) if required is not None else None,
+            json_schema=json.dumps(obj.get("properties") or {}),
+        )
     for tag in body.get("tags", ()):
         existing = _child(session, TagDefRow, ns.id, tag["name"])
         _put(session, TagDefRow(namespace_id=ns.id, name=tag["name"]), existing, False)
@@ -228,8 +240,11 @@ def _exported(session: Session, ns: NamespaceRow) -> dict[str, Any]:
     )
     objects = []
     for obj in rows(ObjectRow):
-        item = {"name": obj.name, "description": obj.description,
-                "properties": json.loads(obj.json_schema)}  # fmt: skip
+        item = {
+            "name": obj.name,
+            "description": obj.description,
+            "properties": json.loads(obj.json_schema),
+        }
         if obj.required is not None:
             item["required"] = json.loads(obj.required)
         objects.append(item)

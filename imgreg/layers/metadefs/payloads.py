@@ -9,10 +9,23 @@ from imgreg.domain.metadef import MetadefObject, MetadefProperty, MetadefTag
 from imgreg.layers.metadefs.children import Kind
 
 SCHEMA_FIELDS = (
-    "type", "title", "description", "default", "minimum", "maximum", "enum", "pattern",
-    "minLength", "maxLength", "confidential", "items", "uniqueItems", "minItems", "maxItems",
+    "type",
+    "title",
+    "description",
+    "default",
+    "minimum",
+    "maximum",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "confidential",
+    "items",
+    "uniqueItems",
+    "minItems",
+    "maxItems",
     "additionalItems",
-)  # fmt: skip
+)
 
 
 def _base(item: MetadefObject | MetadefProperty | MetadefTag) -> dict[str, Any]:
