@@ -1,17 +1,24 @@
-"""A recording fake for the innermost end of a layer: every call is kept with its arguments,
+"""Recording fakes for the innermost end of a layer: every call is kept with its arguments,
 and each operation returns what the test configured (a value, an exception to raise, or a
 callable computing the answer) or a harmless default.
+
+``RecordingRepo`` stands in for either end of an upload: asked ``begin_upload(image, terms)``
+(an ``ImageRepo``, under a layer) it returns a ``RecordingSession``; asked
+``begin_upload(image)`` (the ``RecordRepo`` under the location layer) a ``RecordingLedger``.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.image import Image
+from imgreg.store import StoredBlob
 
 _UNSET = object()
 
@@ -69,8 +76,9 @@ class RecordingRepo(Recorder):
     def remove(self, image: Image) -> Any:
         return self._call("remove", image)
 
-    def upload(self, image: Image, stream: Any, size: int | None) -> Any:
-        return self._call("upload", image, stream, size, default=image)
+    def begin_upload(self, image: Image, *terms: Any) -> Any:
+        default = RecordingSession(image) if terms else RecordingLedger(image)
+        return self._call("begin_upload", image, *terms, default=default)
 
     def check_download(self, image: Image) -> Any:
         return self._call("check_download", image)
@@ -78,19 +86,49 @@ class RecordingRepo(Recorder):
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> Any:
         return self._call("open_data", image, offset, length)
 
-    def discard_data(self, image: Image) -> Any:
-        return self._call("discard_data", image)
-
     def member_status(self, image_id: str, member: str) -> Any:
+        """The ``MemberLookup`` the chain is built with (``build_image_repo``)."""
         return self._call("member_status", image_id, member)
 
-    def storage_used(self, owner: str | None) -> Any:
-        return self._call("storage_used", owner, default=0)
 
-    def reserve_storage(
-        self, image_id: str, owner: str | None, needed: int, wanted: int, quota: int
-    ) -> Any:
-        return self._call("reserve_storage", image_id, owner, needed, wanted, quota)
+class RecordingSession(Recorder):
+    """Stands in for the ``UploadSession`` an inner layer returns: by default ``write`` reads
+    nothing and changes nothing, ``commit`` returns the image and ``abort`` restores none."""
+
+    def __init__(self, image: Image, **results: Any) -> None:
+        super().__init__(**results)
+        self.image = image
+
+    def write(self, stream: Any, size: int | None) -> Any:
+        return self._call("write", stream, size, default=self.image)
+
+    def commit(self) -> Any:
+        return self._call("commit", default=self.image)
+
+    def abort(self) -> Any:
+        return self._call("abort")
+
+
+class RecordingLedger(Recorder):
+    """Stands in for the database's ``UploadLedger`` (``SqlUploadLedger``): by default the
+    lease renews, any reservation is granted whole, ``commit`` returns the image it is given
+    and ``abort`` restores none."""
+
+    def __init__(self, image: Image, **results: Any) -> None:
+        super().__init__(**results)
+        self.image = image
+
+    def renew(self) -> Any:
+        return self._call("renew")
+
+    def reserve(self, needed: int, wanted: int, quota: int) -> Any:
+        return self._call("reserve", needed, wanted, quota, default=(wanted, quota))
+
+    def commit(self, image: Image) -> Any:
+        return self._call("commit", image, default=image)
+
+    def abort(self) -> Any:
+        return self._call("abort")
 
 
 class RecordingFactory(Recorder):
@@ -103,3 +141,32 @@ class RecordingFactory(Recorder):
     def new_image(self, owner: str | None, **kwargs: Any) -> Any:
         image = self._call("new_image", owner, default=_UNSET, **kwargs)
         return self.real(owner, **kwargs) if image is _UNSET else image
+
+
+class MemoryStore:
+    """A ``Store`` in a dict: ``add`` reads the stream to its end (in ``block`` bytes) and
+    keeps what it read; ``added`` and ``deleted`` are the image ids and URLs, in order."""
+
+    def __init__(self, block: int = 4096) -> None:
+        self.block = block
+        self.blobs: dict[str, bytes] = {}
+        self.added: list[str] = []
+        self.deleted: list[str] = []
+
+    def add(self, image_id: str, stream: Any, expected_size: int | None, hash_algo: str) -> Any:
+        self.added.append(image_id)
+        data = b"".join(iter(lambda: stream.read(self.block), b""))
+        url = f"memory://{image_id}"
+        self.blobs[url] = data
+        return StoredBlob(
+            url=url,
+            size=len(data),
+            checksum=hashlib.md5(data).hexdigest(),
+            hash_algo=hash_algo,
+            hash_value=hashlib.new(hash_algo, data).hexdigest(),
+            crc32=zlib.crc32(data),
+        )
+
+    def delete(self, url: str) -> None:
+        self.deleted.append(url)
+        self.blobs.pop(url, None)

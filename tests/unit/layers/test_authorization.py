@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from imgreg.domain import errors
+from imgreg.domain.ports import UploadTerms
 from imgreg.domain.query import ListQuery
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+
+
+def authorized(inner, ctx):
+    """The layer over ``inner``, asking ``inner.member_status`` who is a member."""
+    return AuthorizationImageRepo(inner, ctx, inner.member_status)
 
 
 def test_non_admin_may_not_create_for_another_owner():
@@ -55,7 +59,7 @@ def test_admin_creates_for_anyone():
 def test_get_visible(owner, visibility, membership):
     image = make_image(owner=owner, visibility=visibility)
     inner = RecordingRepo(get=image, member_status=membership)
-    assert AuthorizationImageRepo(inner, member()).get(image.id) is image
+    assert authorized(inner, member()).get(image.id) is image
     assert inner.calls[0].args == (image.id,)
 
 
@@ -64,20 +68,20 @@ def test_get_invisible_is_not_found(visibility):
     image = make_image(owner=OTHER_PROJECT, visibility=visibility)
     inner = RecordingRepo(get=image, member_status=None)
     with pytest.raises(errors.NotFound, match=image.id):
-        AuthorizationImageRepo(inner, member()).get(image.id)
+        authorized(inner, member()).get(image.id)
     if visibility == "shared":
         assert inner.only("member_status").args == (image.id, PROJECT)
 
 
 def test_admin_sees_private_images_of_others():
     image = make_image(owner=OTHER_PROJECT, visibility="private")
-    assert AuthorizationImageRepo(RecordingRepo(get=image), admin()).get(image.id) is image
+    assert authorized(RecordingRepo(get=image), admin()).get(image.id) is image
 
 
 def test_list_is_scoped_to_the_caller():
     query = ListQuery(project_id="forged", is_admin=True, limit=7, tags=["t"])
     inner = RecordingRepo(list=["result"])
-    assert AuthorizationImageRepo(inner, member()).list(query) == ["result"]
+    assert authorized(inner, member()).list(query) == ["result"]
     passed = inner.only("list").args[0]
     assert (passed.project_id, passed.is_admin) == (PROJECT, False)
     assert (passed.limit, passed.tags) == (7, ["t"])
@@ -86,7 +90,7 @@ def test_list_is_scoped_to_the_caller():
 
 def test_list_as_admin():
     inner = RecordingRepo()
-    AuthorizationImageRepo(inner, admin("adm")).list(ListQuery(None, False, limit=1))
+    authorized(inner, admin("adm")).list(ListQuery(None, False, limit=1))
     passed = inner.only("list").args[0]
     assert (passed.project_id, passed.is_admin) == ("adm", True)
 
@@ -95,25 +99,25 @@ def _write_ops(image):
     return {
         "save": lambda repo: repo.save(image, from_state="queued"),
         "remove": lambda repo: repo.remove(image),
-        "upload": lambda repo: repo.upload(image, io.BytesIO(b"data"), 4),
+        "begin_upload": lambda repo: repo.begin_upload(image, UploadTerms()),
     }
 
 
-@pytest.mark.parametrize("op", ["save", "remove", "upload"])
+@pytest.mark.parametrize("op", ["save", "remove", "begin_upload"])
 def test_non_owner_may_not_write(op):
     image = make_image(owner=OTHER_PROJECT, visibility="public")
     inner = RecordingRepo()
     with pytest.raises(errors.Forbidden, match="You do not own this image"):
-        _write_ops(image)[op](AuthorizationImageRepo(inner, member()))
+        _write_ops(image)[op](authorized(inner, member()))
     assert inner.calls == []
 
 
-@pytest.mark.parametrize("op", ["save", "remove", "upload"])
+@pytest.mark.parametrize("op", ["save", "remove", "begin_upload"])
 @pytest.mark.parametrize("ctx", [member, admin], ids=["owner", "admin"])
 def test_owner_or_admin_may_write(op, ctx):
     image = make_image(owner=PROJECT)
     inner = RecordingRepo()
-    _write_ops(image)[op](AuthorizationImageRepo(inner, ctx()))
+    _write_ops(image)[op](authorized(inner, ctx()))
     assert inner.names() == [op]
     assert inner.calls[0].args[0] is image
 
@@ -121,7 +125,7 @@ def test_owner_or_admin_may_write(op, ctx):
 def test_save_passes_from_state():
     image = make_image()
     inner = RecordingRepo()
-    AuthorizationImageRepo(inner, member()).save(image, from_state="saving")
+    authorized(inner, member()).save(image, from_state="saving")
     assert inner.only("save").kwargs == {"from_state": "saving"}
 
 
@@ -130,7 +134,7 @@ def test_owner_change_by_non_admin_is_forbidden():
     image.owner = OTHER_PROJECT
     inner = RecordingRepo()
     with pytest.raises(errors.Forbidden, match="Owner can't be updated by non admin"):
-        AuthorizationImageRepo(inner, member()).save(image)
+        authorized(inner, member()).save(image)
     assert inner.calls == []
 
 
@@ -139,7 +143,7 @@ def test_non_owner_taking_ownership_is_forbidden():
     image.owner = PROJECT
     inner = RecordingRepo()
     with pytest.raises(errors.Forbidden):
-        AuthorizationImageRepo(inner, member()).save(image)
+        authorized(inner, member()).save(image)
     assert inner.calls == []
 
 
@@ -147,5 +151,14 @@ def test_owner_change_by_admin():
     image = make_image(owner=PROJECT)
     image.owner = OTHER_PROJECT
     inner = RecordingRepo()
-    AuthorizationImageRepo(inner, admin()).save(image)
+    authorized(inner, admin()).save(image)
     assert inner.only("save").images[0].owner == OTHER_PROJECT
+
+
+def test_begin_upload_passes_the_terms_and_returns_the_inner_session():
+    image = make_image(owner=PROJECT)
+    terms = UploadTerms(size_cap=5)
+    inner = RecordingRepo()
+    session = authorized(inner, member()).begin_upload(image, terms)
+    assert inner.only("begin_upload").args == (image, terms)
+    assert session.image is image

@@ -1,4 +1,5 @@
-"""Location: uploads go to a real filesystem store; the image records what the store reports."""
+"""Location: an upload's session writes to a real filesystem store over the records' ledger;
+the image records what the store reports."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import os
 import pytest
 
 from imgreg.domain import errors
+from imgreg.domain.ports import UploadTerms
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.store.filesystem import FilesystemStore
 from tests import images
 from tests.unit.helpers import make_conf, make_image, member
-from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+from tests.unit.layers.recording import RecordingFactory, RecordingLedger, RecordingRepo
 
 DATA = os.urandom(100_000)
 
@@ -37,12 +39,23 @@ def blobs(store):
     return sorted(os.listdir(store.root)), os.listdir(store.partial)
 
 
+def begin(inner, store, conf, image):
+    return LocationImageRepo(inner, member(), store, conf).begin_upload(image, UploadTerms())
+
+
+def upload(store, conf, image, stream, size):
+    """Write ``stream`` to ``image`` in a session over a recording ledger."""
+    begin(RecordingRepo(), store, conf, image).write(stream, size)
+
+
 def test_upload_records_the_blob_and_activates(store, conf):
     inner = RecordingRepo()
     image = saving()
-    result = LocationImageRepo(inner, member(), store, conf).upload(
-        image, io.BytesIO(DATA), len(DATA)
-    )
+    session = begin(inner, store, conf, image)
+    assert inner.only("begin_upload").args == (image,)  # the records' ledger
+    ledger = session.ledger
+    assert session.image is image
+    result = session.write(io.BytesIO(DATA), len(DATA))
     assert result is image
     assert image.status == "active"
     assert image.size == image.virtual_size == len(DATA)
@@ -52,13 +65,16 @@ def test_upload_records_the_blob_and_activates(store, conf):
     assert image.locations == [f"file://{store.root}/{image.id}"]
     with open(os.path.join(store.root, image.id), "rb") as f:
         assert f.read() == DATA
-    assert inner.calls == []  # the store is the end of an upload; the row is saved later
+    assert ledger.names() == ["renew"]  # the lease held when the blob landed; nothing saved
+    assert session.commit() is image
+    assert ledger.names() == ["renew", "commit"]  # the row is saved at the commit
+    assert ledger.calls[1].images[0].locations == image.locations
 
 
 def test_upload_uses_the_configured_algorithm(store, conf):
     conf.set_override("hashing_algorithm", "sha256")
     image = saving(disk_format="ami")
-    LocationImageRepo(RecordingRepo(), member(), store, conf).upload(image, io.BytesIO(DATA), None)
+    upload(store, conf, image, io.BytesIO(DATA), None)
     assert image.os_hash_algo == "sha256"
     assert image.os_hash_value == hashlib.sha256(DATA).hexdigest()
     assert image.size == len(DATA)
@@ -68,9 +84,7 @@ def test_upload_uses_the_configured_algorithm(store, conf):
 def test_failed_upload_changes_nothing(store, conf):
     image = saving()
     with pytest.raises(errors.Invalid, match="Size mismatch"):
-        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
-            image, io.BytesIO(DATA), len(DATA) + 1
-        )
+        upload(store, conf, image, io.BytesIO(DATA), len(DATA) + 1)
     assert (image.status, image.size, image.checksum, image.locations) == ("saving", None, None, [])
     assert blobs(store) == ([".partial"], [])
 
@@ -81,9 +95,7 @@ UNSAFE = images.qcow2_header(backing_file_offset=0x200) + DATA
 def test_inspection_refusal_changes_nothing(store, conf):
     image = saving()  # even a raw claim: the detected qcow2's safety checks run
     with pytest.raises(errors.UnsupportedMediaType, match="safety checks: backing_file"):
-        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
-            image, io.BytesIO(UNSAFE), len(UNSAFE)
-        )
+        upload(store, conf, image, io.BytesIO(UNSAFE), len(UNSAFE))
     assert (image.status, image.size, image.checksum, image.locations) == ("saving", None, None, [])
     assert blobs(store) == ([".partial"], [])
 
@@ -91,7 +103,7 @@ def test_inspection_refusal_changes_nothing(store, conf):
 def test_inspection_sets_virtual_size(store, conf):
     image = saving(disk_format="qcow2")
     data = images.qcow2(DATA)
-    LocationImageRepo(RecordingRepo(), member(), store, conf).upload(image, io.BytesIO(data), None)
+    upload(store, conf, image, io.BytesIO(data), None)
     assert (image.status, image.size, image.virtual_size) == ("active", len(data), 64 << 20)
 
 
@@ -106,20 +118,30 @@ class ExactStore(FilesystemStore):
 def test_a_store_that_stops_short_still_gets_judged(conf):
     store = ExactStore(conf)
     with pytest.raises(errors.UnsupportedMediaType, match="backing_file"):
-        LocationImageRepo(RecordingRepo(), member(), store, conf).upload(
-            saving(), io.BytesIO(UNSAFE), len(UNSAFE)
-        )
+        upload(store, conf, saving(), io.BytesIO(UNSAFE), len(UNSAFE))
     assert blobs(store) == ([".partial"], [])
 
 
 def test_upload_to_an_image_that_cannot_activate(store, conf):
-    """The blob written is still findable, so the caller's roll-back can discard it."""
+    """The blob written is still the session's, so its abort deletes it."""
     image = make_image(status="killed", disk_format="raw", container_format="bare")
-    repo = LocationImageRepo(RecordingRepo(), member(), store, conf)
+    session = begin(RecordingRepo(), store, conf, image)
     with pytest.raises(errors.InvalidTransition):
-        repo.upload(image, io.BytesIO(b"x"), 1)
+        session.write(io.BytesIO(b"x"), 1)
     assert image.status == "killed"
-    repo.discard_data(image)
+    assert image.id in blobs(store)[0]
+    session.abort()
+    assert blobs(store) == ([".partial"], [])
+    assert session.ledger.names() == ["renew", "abort"]
+
+
+def test_abort_after_the_data_is_in_deletes_the_blob(store, conf):
+    image = saving()
+    restored = make_image(id=image.id, status="queued")
+    inner = RecordingRepo(begin_upload=lambda image: RecordingLedger(image, abort=restored))
+    session = begin(inner, store, conf, image)
+    session.write(io.BytesIO(DATA), len(DATA))
+    assert session.abort() is restored
     assert blobs(store) == ([".partial"], [])
 
 
@@ -147,13 +169,13 @@ def test_remove_keeps_the_blob_when_the_row_stays(store, conf):
     assert image.id in blobs(store)[0]
 
 
-def test_discard_data_deletes_every_location_and_tolerates_failures(store, conf):
+def test_remove_deletes_every_location_and_tolerates_failures(store, conf):
     first, second = stored_image(store), stored_image(store)
     image = make_image(locations=["file:///not/in/the/store", *first.locations, *second.locations])
     inner = RecordingRepo()
-    LocationImageRepo(inner, member(), store, conf).discard_data(image)
+    LocationImageRepo(inner, member(), store, conf).remove(image)
     assert blobs(store) == ([".partial"], [])
-    assert inner.calls == []
+    assert inner.names() == ["remove"]
 
 
 def test_open_data_reads_back(store, conf):

@@ -1,4 +1,8 @@
-"""Notifications: which events, in which order, with which payloads (glance-api.md §4.3)."""
+"""Notifications: which events, in which order, with which payloads (glance-api.md §4.3).
+
+An upload keeps Glance's sequence: its start (the image saved ``saving``) sends image.update
+and image.prepare, the data image.upload (at ERROR if it fails) and image.activate, the commit
+image.update, and an abort image.update when it took the image back to ``queued``."""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import io
 import pytest
 
 from imgreg.domain import errors
+from imgreg.domain.ports import UploadTerms
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
 from imgreg.services.messaging import Notifier
 from tests.unit.helpers import make_conf, make_image, member
-from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+from tests.unit.layers.recording import RecordingFactory, RecordingRepo, RecordingSession
 
 # Glance's format_image_notification keys; locations are deliberately left out.
 IMAGE_PAYLOAD = {
@@ -39,10 +44,21 @@ def sample_image(**fields):
     )  # fmt: skip
 
 
-def activating_upload(image, stream, size):
-    image.status = "active"
-    image.size = size
-    return image
+def activating(image):
+    """The inner session of an upload whose write activates ``image`` with the data's size."""
+
+    def write(stream, size):
+        image.status = "active"
+        image.size = size
+        return image
+
+    return RecordingSession(image, write=write)
+
+
+def begin(n, session, terms=None):
+    """``NotifierImageRepo.begin_upload`` over an inner repo that returns ``session``."""
+    inner = RecordingRepo(begin_upload=lambda image, terms: session)
+    return NotifierImageRepo(inner, member(), n).begin_upload(session.image, terms or UploadTerms())
 
 
 def test_add_sends_create_with_the_image_payload():
@@ -103,24 +119,37 @@ def test_nothing_is_sent_when_the_inner_layer_fails(op):
 
 def test_upload_success_order():
     n = notifier()
+    image = sample_image(status="saving")
+    inner = activating(image)
+    activate = inner.results["write"]
     seen = []
 
-    def upload(image, stream, size):
+    def write(stream, size):
         seen.append(events(n))
-        return activating_upload(image, stream, size)
+        return activate(stream, size)
 
-    inner = RecordingRepo(upload=upload)
-    image = sample_image(status="saving")
+    inner.results["write"] = write
+    terms = UploadTerms(size_cap=10)
+    repo = RecordingRepo(begin_upload=lambda image, terms: inner)
+    upload = NotifierImageRepo(repo, member(), n).begin_upload(image, terms)
+    assert repo.only("begin_upload").args == (image, terms)
+    assert events(n) == [("image.update", "INFO"), ("image.prepare", "INFO")]
     stream = io.BytesIO(b"1234")
-    NotifierImageRepo(inner, member(), n).upload(image, stream, 4)
-    assert seen == [[("image.prepare", "INFO")]]  # prepare goes out before any data moves
-    assert inner.only("upload").args == (image, stream, 4)
+    assert upload.write(stream, 4) is image
+    # the image saved saving, then prepare: both out before any data moves
+    assert seen == [[("image.update", "INFO"), ("image.prepare", "INFO")]]
+    assert inner.only("write").args == (stream, 4)
+    assert upload.commit() is image
     assert events(n) == [
+        ("image.update", "INFO"),
         ("image.prepare", "INFO"),
         ("image.upload", "INFO"),
         ("image.activate", "INFO"),
+        ("image.update", "INFO"),
     ]
-    prepare, upload_msg, activate = (m["payload"] for m in n.sent)
+    saved, prepare, upload_msg, activate, committed = (m["payload"] for m in n.sent)
+    assert set(saved) == IMAGE_PAYLOAD
+    assert saved["status"] == "saving"
     assert set(prepare) == DATA_PAYLOAD
     assert prepare["os_glance_importing_to_stores"] == []
     assert prepare["os_glance_failed_import"] == []
@@ -128,12 +157,26 @@ def test_upload_success_order():
     assert set(upload_msg) == DATA_PAYLOAD
     assert (upload_msg["status"], upload_msg["size"]) == ("active", 4)
     assert set(activate) == IMAGE_PAYLOAD
+    assert set(committed) == IMAGE_PAYLOAD
+    assert (committed["status"], committed["size"]) == ("active", 4)
+
+
+def test_nothing_is_sent_when_the_upload_cannot_begin():
+    n = notifier()
+    inner = RecordingRepo(begin_upload=errors.Conflict("already being uploaded"))
+    with pytest.raises(errors.Conflict):
+        NotifierImageRepo(inner, member(), n).begin_upload(sample_image(), UploadTerms())
+    assert n.sent == []
 
 
 def test_upload_without_activation_sends_no_activate():
     n = notifier()
-    NotifierImageRepo(RecordingRepo(), member(), n).upload(sample_image(status="saving"), None, 0)
-    assert events(n) == [("image.prepare", "INFO"), ("image.upload", "INFO")]
+    begin(n, RecordingSession(sample_image(status="saving"))).write(None, 0)
+    assert events(n) == [
+        ("image.update", "INFO"),
+        ("image.prepare", "INFO"),
+        ("image.upload", "INFO"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -148,26 +191,64 @@ def test_upload_without_activation_sends_no_activate():
 )  # fmt: skip
 def test_upload_failure_sends_an_error_with_a_string(exc, text):
     n = notifier()
-    inner = RecordingRepo(upload=exc)
+    upload = begin(n, RecordingSession(sample_image(status="saving"), write=exc))
     with pytest.raises(type(exc)):
-        NotifierImageRepo(inner, member(), n).upload(sample_image(status="saving"), None, 1)
-    assert events(n) == [("image.prepare", "INFO"), ("image.upload", "ERROR")]
-    assert n.sent[1]["payload"] == text
+        upload.write(None, 1)
+    assert events(n) == [
+        ("image.update", "INFO"),
+        ("image.prepare", "INFO"),
+        ("image.upload", "ERROR"),
+    ]
+    assert n.sent[2]["payload"] == text
+
+
+def test_abort_that_restored_the_image_sends_update():
+    n = notifier()
+    image = sample_image(status="saving")
+    restored = sample_image(id=image.id, status="queued")
+    upload = begin(n, RecordingSession(image, write=errors.Invalid("short"), abort=restored))
+    with pytest.raises(errors.Invalid):
+        upload.write(None, 1)
+    assert upload.abort() is restored
+    assert events(n)[-2:] == [("image.upload", "ERROR"), ("image.update", "INFO")]
+    assert n.sent[-1]["payload"]["status"] == "queued"
+
+
+def test_abort_that_restored_nothing_is_silent():
+    n = notifier()
+    upload = begin(n, RecordingSession(sample_image(status="saving")))  # abort: None
+    sent = len(n.sent)
+    assert upload.abort() is None
+    assert len(n.sent) == sent
+
+
+def test_a_failed_commit_sends_no_update():
+    n = notifier()
+    session = activating(sample_image(status="saving"))
+    session.results["commit"] = errors.Gone("deleted meanwhile")
+    upload = begin(n, session)
+    upload.write(None, 1)
+    with pytest.raises(errors.Gone):
+        upload.commit()
+    assert events(n)[-1] == ("image.activate", "INFO")
 
 
 @pytest.mark.parametrize(
     ("disabled", "expected"),
     [
-        (["image.upload"], ["image.prepare", "image.activate"]),
-        (["image.prepare", "image.activate"], ["image.upload"]),
+        (["image.upload"], ["image.update", "image.prepare", "image.activate", "image.update"]),
+        (["image.prepare", "image.activate"], ["image.update", "image.upload", "image.update"]),
+        (["image.update"], ["image.prepare", "image.upload", "image.activate"]),
         (["image.*"], []),
-        (["task.*"], ["image.prepare", "image.upload", "image.activate"]),
+        (["task.*"], ["image.update", "image.prepare", "image.upload", "image.activate",
+                      "image.update"]),
     ],
-)
+)  # fmt: skip
 def test_disabled_notifications(disabled, expected):
     n = notifier(disabled_notifications=disabled)
-    inner = RecordingRepo(upload=activating_upload)
-    NotifierImageRepo(inner, member(), n).upload(sample_image(status="saving"), None, 1)
+    upload = begin(n, activating(sample_image(status="saving")))
+    upload.write(None, 1)
+    upload.commit()
     assert [m["event_type"] for m in n.sent] == expected
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
 
 from imgreg.domain import errors
+from imgreg.domain.ports import UploadTerms
 from imgreg.domain.query import ListQuery
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
 from imgreg.rules.policy import Policy
@@ -20,6 +20,11 @@ PERSONAS = {
     "admin": admin,
     "other": lambda: member(OTHER_PROJECT),  # a member of another project
 }
+
+
+def guarded(inner, ctx, policy):
+    """The layer over ``inner``, asking ``inner.member_status`` who is a member."""
+    return PolicyImageRepo(inner, ctx, policy, inner.member_status)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +70,7 @@ OPERATIONS = {
                                                    {"member", "admin"}),
     "delete_image": (image_of, lambda repo, image: repo.remove(image), {"member", "admin"}),
     "upload_image": (lambda: image_of("saving"),
-                     lambda repo, image: repo.upload(image, io.BytesIO(b""), 0),
+                     lambda repo, image: repo.begin_upload(image, UploadTerms()),
                      {"member", "admin"}),
     "upload_image (queued->saving)": (image_of, _status("begin_upload"), {"member", "admin"}),
     "download_image": (lambda: image_of("active"),
@@ -87,11 +92,11 @@ def test_repo_rules(policy, operation, who):
     make, run, allowed = OPERATIONS[operation]
     image = make()
     inner = RecordingRepo(get=image)
-    repo = PolicyImageRepo(inner, PERSONAS[who](), policy)
+    repo = guarded(inner, PERSONAS[who](), policy)
     if who in allowed:
         run(repo, image)
-        assert inner.names()[-1] in {"get", "list", "save", "remove", "upload", "open_data",
-                                     "check_download"}  # fmt: skip
+        assert inner.names()[-1] in {"get", "list", "save", "remove", "begin_upload",
+                                     "open_data", "check_download"}  # fmt: skip
     elif operation == "get_image":
         with pytest.raises(errors.NotFound, match=image.id):  # a denied get discloses nothing
             run(repo, image)
@@ -134,7 +139,7 @@ def test_creating_for_another_project_is_refused(policy):
 def test_shared_image_member_may_download(policy):
     image = image_of("active", visibility="shared")
     inner = RecordingRepo(member_status="accepted")
-    PolicyImageRepo(inner, member(OTHER_PROJECT), policy).open_data(image)
+    guarded(inner, member(OTHER_PROJECT), policy).open_data(image)
     assert inner.names() == ["member_status", "open_data"]
 
 
@@ -143,7 +148,7 @@ def test_the_owner_or_an_admin_costs_no_member_lookup(policy, who):
     # the rules decide on role:admin or the owner's project before they read member_id
     image = image_of("active", visibility="shared")
     inner = RecordingRepo(get=image, member_status="accepted")
-    repo = PolicyImageRepo(inner, PERSONAS[who](), policy)
+    repo = guarded(inner, PERSONAS[who](), policy)
     repo.get(image.id)
     if who != "reader":
         _modify(repo, image)
@@ -155,7 +160,7 @@ def test_a_non_owner_is_looked_up_once(policy, status):
     # the caller is no owner and no admin: get_image reads member_id, which is then known
     image = image_of("active", visibility="shared")
     inner = RecordingRepo(get=image, member_status=status)
-    repo = PolicyImageRepo(inner, member(OTHER_PROJECT), policy)
+    repo = guarded(inner, member(OTHER_PROJECT), policy)
     repo.get(image.id)  # a reader may see any shared image (Glance's rule)
     assert inner.names() == ["get", "member_status"]
 
@@ -165,7 +170,7 @@ def test_data_only_save_needs_no_modify_rule(policy):
     image.size = 10
     image.checksum = "0" * 32
     inner = RecordingRepo()
-    PolicyImageRepo(inner, reader(), policy).save(image, from_state="saving")
+    guarded(inner, reader(), policy).save(image, from_state="saving")
     assert inner.only("save").kwargs == {"from_state": "saving"}
 
 
@@ -192,9 +197,9 @@ def test_policy_file_override(tmp_path):
     default, overridden = Policy(make_conf()), Policy(make_conf(config))
     image = image_of()
 
-    PolicyImageRepo(RecordingRepo(), member(), default).remove(image)
+    guarded(RecordingRepo(), member(), default).remove(image)
     with pytest.raises(errors.Forbidden, match="delete_image"):
-        PolicyImageRepo(RecordingRepo(), member(), overridden).remove(image)
+        guarded(RecordingRepo(), member(), overridden).remove(image)
 
     with pytest.raises(errors.Forbidden, match="add_image"):
         PolicyImageFactory(RecordingFactory(), reader(), default).new_image(PROJECT)
@@ -205,7 +210,7 @@ def test_an_edited_policy_file_takes_effect_after_the_reload_interval(tmp_path, 
     rules, config = policy_file(tmp_path, '"delete_image": "role:admin"\n')
     clock = frozen_clock(monkeypatch)  # before Policy(): it reads the clock once
     policy = Policy(make_conf(config))
-    repo = PolicyImageRepo(RecordingRepo(), member(), policy)
+    repo = guarded(RecordingRepo(), member(), policy)
     with pytest.raises(errors.Forbidden):
         repo.remove(image_of())
     rules.write_text('"delete_image": "role:member"\n')

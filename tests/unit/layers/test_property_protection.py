@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from imgreg.domain import errors
+from imgreg.domain.ports import UploadTerms
 from imgreg.layers.property_protection import (
     PropertyProtectionImageFactory,
     PropertyProtectionImageRepo,
@@ -242,6 +243,24 @@ def test_writing_an_unreadable_property_counts_as_update(rules):
     with pytest.raises(errors.ReservedProperty, match="x_secret_a"):
         repo.save(image)
     assert inner.names() == ["get"]
+
+
+def test_begin_upload_puts_hidden_properties_back(rules):
+    stored = _stored()
+    stored.status, stored.disk_format, stored.container_format = "queued", "raw", "bare"
+    stored.mark_clean()
+    inner = RecordingRepo(get=stored)
+    repo = PropertyProtectionImageRepo(inner, member(), rules)
+    image = repo.get(stored.id)
+    image.begin_upload()
+    terms = UploadTerms(size_cap=1)
+    repo.begin_upload(image, terms)
+    call = inner.only("begin_upload")
+    assert call.args == (image, terms)
+    begun = call.images[0]
+    assert begun.extra_properties == {"x_owner_a": "1", "x_secret_a": "s", "free_a": "f"}
+    assert begun.changes().properties == set()  # the upload changes no property
+    assert begun.changes().fields == {"status"}
 
 
 def test_add_hides_unreadable(rules):

@@ -1,4 +1,6 @@
-"""Quotas: the limiting reader, the size cap, the storage quota and property/tag counts."""
+"""Quotas: property/tag/image counts, and the terms of an upload (the size cap and the storage
+quota), which ``QuotaImageRepo.begin_upload`` passes inward and the session
+(``imgreg.layers.upload``: the limiting reader, the reservation) enforces on the bytes."""
 
 from __future__ import annotations
 
@@ -7,16 +9,16 @@ import io
 import pytest
 
 from imgreg.domain import errors
-from imgreg.layers.quota import (
-    RESERVE_STEP,
-    LimitingReader,
-    QuotaImageFactory,
-    QuotaImageRepo,
-    Reservation,
-    parse_storage_quota,
-)
+from imgreg.domain.ports import UploadTerms
+from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo, parse_storage_quota
+from imgreg.layers.upload import RESERVE_STEP, DataUpload, LimitingReader, Reservation
 from tests.unit.helpers import make_conf, make_image, member
-from tests.unit.layers.recording import RecordingFactory, RecordingRepo
+from tests.unit.layers.recording import (
+    MemoryStore,
+    RecordingFactory,
+    RecordingLedger,
+    RecordingRepo,
+)
 
 LIMIT = 10
 
@@ -62,50 +64,35 @@ def conf(**overrides):
     return make_conf(**overrides)
 
 
-def upload(repo, data, size):
-    return repo.upload(make_image(status="saving"), io.BytesIO(data), size)
+def saving():
+    return make_image(status="saving", disk_format="raw", container_format="bare")
 
 
-def test_declared_size_over_the_cap_is_refused_before_upload():
+def test_begin_upload_passes_the_cap_and_the_storage_quota_inward():
     inner = RecordingRepo()
-    stream = io.BytesIO(b"x" * 101)
-    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=100))
-    with pytest.raises(errors.QuotaExceeded, match="The incoming image is too large"):
-        repo.upload(make_image(status="saving"), stream, 101)
-    assert "upload" not in inner.names()
-    assert stream.tell() == 0
+    image = saving()
+    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=100, user_storage_quota="1KB"))
+    session = repo.begin_upload(image, UploadTerms())
+    call = inner.only("begin_upload")
+    assert call.args == (image, UploadTerms(size_cap=100, storage_quota=1024))
+    assert session.image is image  # the inner session itself, not wrapped
 
 
-def test_declared_size_at_the_cap_goes_through_limited():
+def test_no_quota_configured_is_no_storage_quota():
     inner = RecordingRepo()
-    image = make_image(status="saving")
-    QuotaImageRepo(inner, member(), conf(image_size_cap=100)).upload(
-        image, io.BytesIO(b"x" * 100), 100
-    )
-    call = inner.only("upload")
-    assert call.args[0] is image
-    assert call.args[2] == 100
-    assert isinstance(call.args[1], LimitingReader)
-    assert call.args[1].limit == 100
-    assert call.args[1].read() == b"x" * 100
+    QuotaImageRepo(inner, member(), conf()).begin_upload(saving(), UploadTerms())
+    assert inner.only("begin_upload").args[1].storage_quota == 0
 
 
-def test_undeclared_stream_over_the_cap_fails_while_streaming():
-    inner = RecordingRepo(upload=lambda image, stream, size: stream.read())
-    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=100))
-    with pytest.raises(errors.QuotaExceeded, match="too large"):
-        upload(repo, b"x" * 101, None)
-
-
-class Ledger:
-    """``reserve_storage`` as the database answers it: ``used`` bytes of the quota are taken;
-    a grant is what remains, up to ``wanted``, if at least ``needed`` remains."""
+class Usage:
+    """``reserve`` as the database answers it: ``used`` bytes of the quota are taken; a
+    grant is what remains, up to ``wanted``, if at least ``needed`` remains."""
 
     def __init__(self, used: int) -> None:
         self.used = used
         self.requests: list[tuple[int, int]] = []
 
-    def __call__(self, image_id, owner, needed, wanted, quota):
+    def __call__(self, needed, wanted, quota):
         self.requests.append((needed, wanted))
         remaining = max(0, quota - self.used)
         if remaining < needed:
@@ -115,75 +102,117 @@ class Ledger:
         return granted, remaining
 
 
-def reading(image, stream, size):
-    return stream.read()
+class Upload:
+    """An upload as the chain runs it: ``QuotaImageRepo.begin_upload`` decides the terms, the
+    location layer's ``DataUpload`` writes over a recording ledger (reserving through
+    ``used``, when given) into a ``MemoryStore``."""
+
+    def __init__(self, used: int | None = None, **overrides) -> None:
+        self.image = saving()
+        self.conf = conf(**overrides)
+        inner = RecordingRepo()
+        QuotaImageRepo(inner, member(), self.conf).begin_upload(self.image, UploadTerms())
+        self.terms = inner.only("begin_upload").args[1]
+        self.usage = Usage(used) if used is not None else None
+        results = {"reserve": self.usage} if self.usage is not None else {}
+        self.ledger = RecordingLedger(self.image, **results)
+        self.store = MemoryStore()
+
+    def write(self, stream, size):
+        session = DataUpload(self.ledger, self.store, self.terms, self.conf)
+        return session.write(stream, size)
+
+    def reserved(self):
+        return [c.args for c in self.ledger.calls if c.name == "reserve"]
+
+
+def test_declared_size_over_the_cap_is_refused_before_upload():
+    upload = Upload(image_size_cap=100)
+    stream = io.BytesIO(b"x" * 101)
+    with pytest.raises(errors.QuotaExceeded, match="The incoming image is too large"):
+        upload.write(stream, 101)
+    assert upload.store.added == []
+    assert stream.tell() == 0
+
+
+def test_declared_size_at_the_cap_goes_through():
+    upload = Upload(image_size_cap=100)
+    image = upload.write(io.BytesIO(b"x" * 100), 100)
+    assert upload.store.blobs == {f"memory://{image.id}": b"x" * 100}
+    assert (image.size, image.status) == (100, "active")
+
+
+def test_undeclared_stream_at_the_cap_goes_through():
+    upload = Upload(image_size_cap=100)
+    assert upload.write(io.BytesIO(b"x" * 100), None).size == 100
+
+
+def test_undeclared_stream_over_the_cap_fails_while_streaming():
+    upload = Upload(image_size_cap=100)
+    with pytest.raises(errors.QuotaExceeded, match="too large"):
+        upload.write(io.BytesIO(b"x" * 101), None)
+    assert upload.store.added != []  # the store was reading when it was cut off
+    assert upload.store.blobs == {}
 
 
 def test_storage_quota_declared_size_reserved_before_reading():
-    ledger = Ledger(used=60)
-    inner = RecordingRepo(reserve_storage=ledger)
+    upload = Upload(used=60, user_storage_quota="100B")
     stream = io.BytesIO(b"x" * 41)
-    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100B"))
-    image = make_image(status="saving")
     with pytest.raises(errors.QuotaExceeded, match="40 bytes remaining"):
-        repo.upload(image, stream, 41)
-    assert inner.names() == ["reserve_storage"]
-    assert inner.calls[0].args == (image.id, image.owner, 41, 41, 100)
+        upload.write(stream, 41)
+    assert upload.ledger.names() == ["reserve"]
+    assert upload.reserved() == [(41, 41, 100)]
+    assert upload.store.added == []
     assert stream.tell() == 0
 
 
 def test_storage_quota_declared_size_that_fits_is_reserved_once():
-    ledger = Ledger(used=60)
-    inner = RecordingRepo(reserve_storage=ledger, upload=reading)
-    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100B"))
-    upload(repo, b"x" * 40, 40)
-    assert ledger.requests == [(40, 40)]  # the reads after it need nothing more
-    assert ledger.used == 100
+    upload = Upload(used=60, user_storage_quota="100B")
+    upload.write(io.BytesIO(b"x" * 40), 40)
+    assert upload.usage.requests == [(40, 40)]  # the reads after it need nothing more
+    assert upload.usage.used == 100
 
 
 def test_storage_quota_undeclared_stream_reserves_ahead_then_what_remains():
-    ledger = Ledger(used=1000)
-    inner = RecordingRepo(reserve_storage=ledger, upload=reading)
-    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="1KB"))
-    upload(repo, b"x" * 24, None)
-    assert ledger.requests == [(24, 24 + RESERVE_STEP)]
-    assert ledger.used == 1024  # granted only what remained
+    upload = Upload(used=1000, user_storage_quota="1KB")
+    upload.write(io.BytesIO(b"x" * 24), None)
+    assert upload.usage.requests == [(24, 24 + RESERVE_STEP)]
+    assert upload.usage.used == 1024  # granted only what remained
 
 
 def test_storage_quota_cuts_an_undeclared_stream():
-    inner = RecordingRepo(reserve_storage=Ledger(used=1000), upload=reading)
-    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="1KB"))
+    upload = Upload(used=1000, user_storage_quota="1KB")
     with pytest.raises(errors.QuotaExceeded, match="24 bytes remaining"):
-        upload(repo, b"x" * 25, None)
+        upload.write(io.BytesIO(b"x" * 25), None)
+    assert upload.store.blobs == {}
 
 
 def test_storage_quota_reads_stop_at_the_first_refused_reservation():
-    ledger = Ledger(used=0)
+    usage = Usage(used=0)
     source = io.BytesIO(b"x" * 300)
-    reservation = Reservation(RecordingRepo(reserve_storage=ledger), make_image(), quota=250)
+    reservation = Reservation(RecordingLedger(make_image(), reserve=usage), quota=250)
     reader = LimitingReader(source, 10_000, errors.QuotaExceeded("cap"), reservation)
     assert reader.read(100) == b"x" * 100
     assert reservation.held == 250  # the first read reserved everything that remained
     assert reader.read(100) == b"x" * 100  # covered by what is held: no new request
-    assert len(ledger.requests) == 1
+    assert len(usage.requests) == 1
     with pytest.raises(errors.QuotaExceeded, match=" 250 bytes remaining"):
         reader.read(100)
 
 
 def test_storage_quota_already_exceeded_leaves_nothing():
-    inner = RecordingRepo(reserve_storage=Ledger(used=500))
-    repo = QuotaImageRepo(inner, member(), conf(user_storage_quota="100"))
+    upload = Upload(used=500, user_storage_quota="100")
     with pytest.raises(errors.QuotaExceeded, match="0 bytes remaining"):
-        upload(repo, b"x", 1)
-    assert "upload" not in inner.names()
+        upload.write(io.BytesIO(b"x"), 1)
+    assert upload.store.added == []
 
 
 def test_cap_wins_when_smaller_than_the_storage_quota():
-    inner = RecordingRepo(reserve_storage=Ledger(used=0))
-    repo = QuotaImageRepo(inner, member(), conf(image_size_cap=10, user_storage_quota="1MB"))
+    upload = Upload(used=0, image_size_cap=10, user_storage_quota="1MB")
     with pytest.raises(errors.QuotaExceeded, match="too large"):
-        upload(repo, b"x" * 11, 11)
-    assert inner.calls == []
+        upload.write(io.BytesIO(b"x" * 11), 11)
+    assert upload.ledger.calls == []
+    assert upload.store.added == []
 
 
 def test_image_count_quota_is_passed_to_the_database():
@@ -195,10 +224,10 @@ def test_image_count_quota_is_passed_to_the_database():
     assert inner.only("add").kwargs == {"max_images": None}
 
 
-def test_no_storage_quota_does_not_ask_for_usage():
-    inner = RecordingRepo()
-    upload(QuotaImageRepo(inner, member(), conf()), b"x", 1)
-    assert inner.names() == ["upload"]
+def test_no_storage_quota_does_not_ask_for_a_reservation():
+    upload = Upload()
+    upload.write(io.BytesIO(b"x"), 1)
+    assert upload.ledger.names() == ["renew"]  # the lease at the end of the data, nothing else
 
 
 # -- counts ---------------------------------------------------------------------------------
