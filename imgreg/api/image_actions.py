@@ -5,13 +5,13 @@ one save through the chain, so policy, quota and notifications apply as for a PA
 
 from __future__ import annotations
 
-from typing import Any
-
 import webob
 
 from imgreg.api.text import check_text
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import Image
+from imgreg.domain.ports import ImageRepo
 from imgreg.layers import build_image_repo
 from imgreg.services import Services
 
@@ -20,7 +20,7 @@ class ImageActionsController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
-    def _load(self, request: webob.Request, image_id: str) -> tuple[Any, Any]:
+    def _load(self, request: webob.Request, image_id: str) -> tuple[ImageRepo, Image]:
         repo = build_image_repo(request.environ["imgreg.context"], self.svc)
         return repo, repo.get(normalize_id(image_id))
 

@@ -17,6 +17,7 @@ from imgreg.api.views import image_view, json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, normalize_id
 from imgreg.domain.image import MUTABLE_FIELDS
+from imgreg.domain.ports import ImageRepo
 from imgreg.domain.query import ListQuery
 from imgreg.layers import build_image_factory, build_image_repo
 from imgreg.services import Services
@@ -63,7 +64,7 @@ class ImagesController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
-    def _repo(self, request: webob.Request) -> Any:
+    def _repo(self, request: webob.Request) -> ImageRepo:
         return build_image_repo(request.environ["imgreg.context"], self.svc)
 
     def create(self, request: webob.Request) -> webob.Response:

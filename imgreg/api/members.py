@@ -16,8 +16,9 @@ from imgreg.api.text import check_text
 from imgreg.api.views import json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
-from imgreg.domain.image import isotime
+from imgreg.domain.image import Image, isotime
 from imgreg.domain.member import Member
+from imgreg.domain.ports import MemberRepo
 from imgreg.layers import build_image_repo, build_member_repo
 from imgreg.services import Services
 
@@ -49,7 +50,7 @@ class ImageMembersController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
-    def _members(self, request: webob.Request, image_id: str) -> tuple[Any, Any]:
+    def _members(self, request: webob.Request, image_id: str) -> tuple[Image, MemberRepo]:
         ctx = request.environ["imgreg.context"]
         image = build_image_repo(ctx, self.svc).get(normalize_id(image_id))
         return image, build_member_repo(ctx, self.svc, image)

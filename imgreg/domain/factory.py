@@ -57,14 +57,11 @@ def normalize_id(image_id: str) -> str:
 
 
 class ImageFactory:
-    def new_image(
-        self,
-        owner: str | None,
-        image_id: str | None = None,
-        tags: set[str] | None = None,
-        extra_properties: dict[str, str] | None = None,
-        **fields: Any,
-    ) -> Image:
+    def new_image(self, owner: str | None, **fields: Any) -> Image:
+        """``fields``: ``image_id``, ``tags``, ``extra_properties`` and the mutable fields."""
+        image_id: str | None = fields.pop("image_id", None)
+        tags: set[str] | None = fields.pop("tags", None)
+        extra_properties: dict[str, str] | None = fields.pop("extra_properties", None)
         for name in fields:
             if name not in MUTABLE_FIELDS:
                 check_attribute(name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from imgreg.domain.image import Image
 from imgreg.domain.member import Member
@@ -122,7 +122,9 @@ class RecordRepo(Protocol):
 
 
 class ImageFactory(Protocol):
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image: ...
+    def new_image(self, owner: str | None, **fields: object) -> Image:
+        """``fields``: ``image_id``, ``tags``, ``extra_properties`` and the mutable fields."""
+        ...
 
 
 class MemberRepo(Protocol):

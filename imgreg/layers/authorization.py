@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
@@ -24,7 +23,7 @@ from imgreg.layers.base import FactoryLayer, RepoLayer
 
 
 class AuthorizationImageFactory(FactoryLayer):
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+    def new_image(self, owner: str | None, **kwargs: object) -> Image:
         if not (self.ctx.is_admin or self.ctx.is_project(owner)):
             if not self.ctx.project_id:
                 raise errors.Forbidden(

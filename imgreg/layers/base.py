@@ -8,8 +8,6 @@ nothing else (an upload's lease and storage reservation belong to its session).
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgreg.context import RequestContext
 from imgreg.domain.image import Image
 from imgreg.domain.ports import BlobReader, ImageFactory, ImageRepo, UploadSession, UploadTerms
@@ -59,5 +57,5 @@ class FactoryLayer:
         self.inner = inner
         self.ctx = ctx
 
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+    def new_image(self, owner: str | None, **kwargs: object) -> Image:
         return self.inner.new_image(owner, **kwargs)

@@ -8,7 +8,7 @@ Event types, priorities and payload fields follow Glance: ``image.create`` on ad
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from imgreg.context import RequestContext
 from imgreg.domain.errors import ImgregError
@@ -18,7 +18,7 @@ from imgreg.layers.base import FactoryLayer, RepoLayer
 from imgreg.services.messaging import Notifier
 
 
-def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
+def image_payload(image: Image, deleted: bool = False) -> dict[str, object]:
     return {
         "id": image.id,
         "name": image.name,
@@ -43,7 +43,7 @@ def image_payload(image: Image, deleted: bool = False) -> dict[str, Any]:
     }
 
 
-def _data_payload(image: Image) -> dict[str, Any]:
+def _data_payload(image: Image) -> dict[str, object]:
     return {
         **image_payload(image),
         "os_glance_importing_to_stores": [],

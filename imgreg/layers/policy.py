@@ -6,7 +6,6 @@ A caller who may not even ``get_image`` learns nothing: that denial reads as ``N
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from imgreg.context import RequestContext
 from imgreg.domain import errors
@@ -32,7 +31,7 @@ STATUS_RULES = {
 }
 
 
-def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
+def image_target(image: Image, member_id: str | None = None) -> dict[str, object]:
     return {
         "project_id": image.owner,
         "owner": image.owner,
@@ -42,7 +41,7 @@ def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
     }
 
 
-class SharedImageTarget(Mapping[str, Any]):
+class SharedImageTarget(Mapping[str, object]):
     """The target of a shared image, whose ``member_id`` (the caller's project, if the image
     is shared with it) costs a query: it is looked up the first time a rule reads it, at most
     once. Most checks never do: ``role:admin`` or the owner's project decides them first
@@ -52,7 +51,7 @@ class SharedImageTarget(Mapping[str, Any]):
         self._values = image_target(image)
         self._find_member: Callable[[], str | None] | None = find_member
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> object:
         if key == "member_id" and self._find_member is not None:
             self._values["member_id"] = self._find_member()
             self._find_member = None
@@ -78,7 +77,7 @@ class PolicyImageFactory(FactoryLayer):
         super().__init__(inner, ctx)
         self.policy = policy
 
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+    def new_image(self, owner: str | None, **kwargs: object) -> Image:
         image = self.inner.new_image(owner, **kwargs)
         self.policy.enforce(self.ctx, "add_image", image_target(image))
         _check_visibility(self.policy, self.ctx, image)
@@ -93,7 +92,7 @@ class PolicyImageRepo(RepoLayer):
         self.policy = policy
         self.members = members
 
-    def _target(self, image: Image) -> Mapping[str, Any]:
+    def _target(self, image: Image) -> Mapping[str, object]:
         project = self.ctx.project_id
         if image.visibility != "shared" or not project:
             return image_target(image)

@@ -7,8 +7,6 @@ kept untouched when the image is saved. Base properties are never protected.
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.image import Image
@@ -23,8 +21,9 @@ class PropertyProtectionImageFactory(FactoryLayer):
         super().__init__(inner, ctx)
         self.rules = rules
 
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
-        for name in kwargs.get("extra_properties") or {}:
+    def new_image(self, owner: str | None, **kwargs: object) -> Image:
+        props = kwargs.get("extra_properties")
+        for name in props if isinstance(props, dict) else ():
             if not self.rules.allowed(self.ctx, name, "create"):
                 raise errors.ReservedProperty(name)
         return self.inner.new_image(owner, **kwargs)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from typing import Any
 
 from oslo_config import cfg
 
@@ -49,7 +48,7 @@ class QuotaImageFactory(FactoryLayer):
         super().__init__(inner, ctx)
         self.conf = conf
 
-    def new_image(self, owner: str | None, **kwargs: Any) -> Image:
+    def new_image(self, owner: str | None, **kwargs: object) -> Image:
         image = self.inner.new_image(owner, **kwargs)
         check_counts(image, self.conf)
         return image

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgreg.context import RequestContext
 from imgreg.domain.image import Image, isotime, isotime_or_none, utcnow
 from imgreg.domain.member import Member
@@ -12,7 +10,7 @@ from imgreg.layers.members.base import MemberRepoLayer
 from imgreg.services.messaging import Notifier
 
 
-def member_payload(member: Member, deleted: bool = False) -> dict[str, Any]:
+def member_payload(member: Member, deleted: bool = False) -> dict[str, object]:
     """Glance's ``format_image_member_notification``."""
     return {
         "image_id": member.image_id,
