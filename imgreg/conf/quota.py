@@ -17,7 +17,6 @@ quota_opts = [
     cfg.IntOpt("image_property_quota", default=128, help="Extra properties per image; <0 off."),
     cfg.IntOpt("image_tag_quota", default=128, help="Tags per image; <0 off."),
     cfg.IntOpt("image_member_quota", default=128, help="Members per image; <0 off."),
-    cfg.IntOpt("image_location_quota", default=10, help="Locations per image; <0 off."),
     cfg.IntOpt(
         "image_count_quota",
         default=-1,
