@@ -7,27 +7,23 @@ Layout, with ``C`` = ``swift_store_container``::
                                             metadata ``X-Object-Meta-Segments`` names its group
     C_segments/<image-id>.<token>/<nnnnnn>  the segments of one upload (a group)
 
-An image of known size under ``swift_store_large_object_size`` is one chunked PUT: Swift makes
-an object visible only when its PUT completes, so an aborted PUT (the source failed, the size
-was wrong: both are raised inside the request body) leaves nothing. Other images are streamed
-one segment (``swift_store_large_object_chunk_size``) per PUT, then the manifest is PUT under
-the image id. At most one block (``BLOCK``) is read ahead and hashed (``DualHasher``) while it
-is sent, whatever the image's size. A failed upload deletes the segments it wrote; ``delete``
-removes the manifest first, then its segments. Segments that no manifest names (left by a
-killed process or a delete that failed half-way) are what ``list_partials`` reports, one
+An image of known size under ``swift_store_large_object_size`` is one chunked PUT: Swift makes an
+object visible only when its PUT completes, so an aborted PUT (the source failed, the size was
+wrong: both are raised inside the request body) leaves nothing. Other images are streamed one
+segment (``swift_store_large_object_chunk_size``) per PUT, then the manifest is PUT under the image
+id (``imgreg.store.swift_slo``). At most one block (``BLOCK``) is read ahead and hashed
+(``DualHasher``) while it is sent, whatever the image's size. A failed upload deletes the segments
+it wrote; ``delete`` removes the manifest first, then its segments. Segments that no manifest names
+(left by a killed process or a delete that failed half-way) are what ``list_partials`` reports, one
 ``PartialFile`` per group, for the reaper (``imgreg.maintenance.recovery``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import http.client
-import json
 import logging
 import math
-import re
-import secrets
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -43,16 +39,17 @@ from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.source import BLOCK, Source, is_uuid
+from imgreg.store.swift_slo import GROUP, SEGMENTS_META, SegmentGroups, delete_object, listing
+
+__all__ = ["GROUP", "MAX_SEGMENTS", "SCHEME", "SEGMENTS_META", "SwiftReader", "SwiftStore"]
 
 LOG = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 SCHEME = "swift://"
-SEGMENTS_META = "X-Object-Meta-Segments"
 MAX_SEGMENTS = 1000  # Swift's default max_manifest_segments
 RETRIES = 2  # of requests that can be repeated (data PUTs stream, so they are never repeated)
 TIMEOUT = 60.0  # seconds any one socket operation may take
-GROUP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[0-9a-f]+\Z")
 
 
 class SwiftReader:
@@ -94,6 +91,7 @@ class SwiftStore:
         self.create_containers = opts.swift_store_create_container_on_put
         self.large_size = opts.swift_store_large_object_size * MiB
         self.chunk_size = opts.swift_store_large_object_chunk_size * MiB
+        self.slo = SegmentGroups(self.container, self.segments, self.chunk_size)
         user, os_options = opts.swift_store_user, {}
         if opts.swift_store_auth_version == "3":
             project, _, user = user.rpartition(":")
@@ -158,7 +156,7 @@ class SwiftStore:
                             written.append(name)
                             raise errors.StoreError("The image store stored corrupt data")
                     else:
-                        self._put_large_object(conn, name, source, written)
+                        self.slo.put(conn, name, source, written, MAX_SEGMENTS)
                         hasher.close()
             except BaseException as exc:
                 self._discard(written)
@@ -191,35 +189,6 @@ class SwiftStore:
         etag: str = conn.put_object(self.container, name, contents)
         return etag
 
-    def _put_large_object(
-        self, conn: swiftclient.Connection, name: str, source: Source, written: list[str]
-    ) -> None:
-        group = f"{name}.{secrets.token_hex(6)}"
-        manifest: list[dict[str, Any]] = []
-        too_large = errors.StoreFull(
-            f"Image too large for the store: over {MAX_SEGMENTS} segments of "
-            f"{self.chunk_size // MiB} MiB"
-        )
-        if (source.expected or 0) > MAX_SEGMENTS * self.chunk_size:
-            raise too_large
-        while first := source.read(BLOCK):
-            if len(manifest) == MAX_SEGMENTS:
-                raise too_large
-            segment = f"{group}/{len(manifest) + 1:06d}"
-            written.append(segment)
-            conn.head_container(self.segments)  # renews the token between long segment PUTs
-            start = source.size - len(first)
-            etag = conn.put_object(self.segments, segment, source.body(first, self.chunk_size))
-            manifest.append({"path": f"/{self.segments}/{segment}", "etag": etag,
-                             "size_bytes": source.size - start})  # fmt: skip
-        if not manifest:  # no data: an empty object, not a manifest of nothing
-            conn.put_object(self.container, name, b"")
-            return
-        conn.put_object(
-            self.container, name, json.dumps(manifest), query_string="multipart-manifest=put",
-            headers={SEGMENTS_META: group},
-        )  # fmt: skip
-
     def _discard(self, names: list[str]) -> None:
         """Best effort: what is left is found by ``list_partials``/``list_blobs``."""
         if not names:
@@ -228,7 +197,7 @@ class SwiftStore:
             for name in names:
                 container = self.segments if "/" in name else self.container
                 try:
-                    _delete_object(conn, container, name)
+                    delete_object(conn, container, name)
                 except Exception as exc:
                     LOG.warning("swift: could not delete %s/%s: %s", container, name, exc)
 
@@ -268,30 +237,15 @@ class SwiftStore:
                 if exc.http_status == 404:
                     return
                 raise
-            _delete_object(conn, self.container, name)
+            delete_object(conn, self.container, name)
             group = meta.get(SEGMENTS_META.lower())
             if group and GROUP.match(group):
-                self._delete_group(conn, group)
-
-    def _delete_group(self, conn: swiftclient.Connection, group: str) -> None:
-        for segment in self._listing(conn, self.segments, prefix=f"{group}/"):
-            _delete_object(conn, self.segments, segment["name"])
-
-    def _listing(
-        self, conn: swiftclient.Connection, container: str, prefix: str | None = None
-    ) -> list[dict[str, Any]]:
-        try:
-            _, objects = conn.get_container(container, prefix=prefix, full_listing=True)
-        except ClientException as exc:
-            if exc.http_status == 404:
-                return []
-            raise
-        return list(objects)
+                self.slo.delete(conn, group)
 
     def list_blobs(self) -> list[str]:
         """URLs of every object named by a UUID in the container (images and manifests)."""
         with self._connection() as conn, _translated("list the images"):
-            objects = self._listing(conn, self.container)
+            objects = listing(conn, self.container)
         return sorted(f"{SCHEME}{self.container}/{o['name']}" for o in objects
                       if is_uuid(o["name"]))  # fmt: skip
 
@@ -299,33 +253,13 @@ class SwiftStore:
         """Groups of segments that no manifest names (uploads in flight or abandoned); a
         group's time is its newest segment's."""
         with self._connection() as conn, _translated("list the partial uploads"):
-            groups: dict[str, float] = {}
-            for segment in self._listing(conn, self.segments):
-                group = segment["name"].split("/", 1)[0]
-                if GROUP.match(group):
-                    modified = _timestamp(segment["last_modified"])
-                    groups[group] = max(groups.get(group, modified), modified)
-            found = []
-            for group, modified in sorted(groups.items()):
-                image_id = group.split(".", 1)[0]
-                if self._manifest_group(conn, image_id) != group:
-                    found.append(PartialFile(name=group, image_id=image_id, modified=modified))
-        return found
-
-    def _manifest_group(self, conn: swiftclient.Connection, name: str) -> str | None:
-        try:
-            group: str | None = conn.head_object(self.container, name).get(SEGMENTS_META.lower())
-        except ClientException as exc:
-            if exc.http_status == 404:
-                return None
-            raise
-        return group
+            return self.slo.partials(conn)
 
     def delete_partial(self, name: str) -> None:
         if not GROUP.match(name):
             raise errors.NotFound("Partial upload not found")
         with self._connection() as conn, _translated("delete a partial upload"):
-            self._delete_group(conn, name)
+            self.slo.delete(conn, name)
 
     def check(self) -> None:
         """One HEAD of the container, not repeated (the balancer asks again in a second; an
@@ -338,20 +272,6 @@ class SwiftStore:
                 if not self.create_containers:
                     LOG.warning("swift: container %s is missing: %s", self.container, exc)
                     raise errors.StoreError("The image store has no container") from None
-
-
-def _delete_object(conn: swiftclient.Connection, container: str, name: str) -> None:
-    try:
-        conn.delete_object(container, name)
-    except ClientException as exc:
-        if exc.http_status != 404:
-            raise
-
-
-def _timestamp(last_modified: str) -> float:
-    """Seconds since the epoch of a listing's ``last_modified`` (ISO 8601, UTC, no zone)."""
-    moment = datetime.datetime.fromisoformat(last_modified)
-    return moment.replace(tzinfo=datetime.UTC).timestamp()
 
 
 @contextlib.contextmanager
