@@ -25,20 +25,22 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Set
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import boto3
 import botocore.config
 import botocore.exceptions
-import urllib3
 from oslo_config import cfg
 
 from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store.s3_errors import FULL, code, translated
 from imgreg.store.s3_multipart import GONE, MultipartUpload, content_md5, read_part
 from imgreg.store.source import BLOCK, Source, is_uuid
+
+__all__ = ["FULL", "PARTIAL", "SCHEME", "Body", "S3Reader", "S3Store"]
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +48,6 @@ MiB = 1024 * 1024
 SCHEME = "s3://"
 TIMEOUT = 60.0  # seconds any one socket operation may take
 CONNECT_TIMEOUT = 10.0
-FULL = {"EntityTooLarge", "QuotaExceeded", "XMinioStorageFull", "InsufficientStorage"}
 PARTIAL = re.compile(
     r"(?P<key>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?P<upload>[\w.~=+-]+)\Z"
 )
@@ -62,7 +63,7 @@ class S3Reader:
     def __iter__(self) -> Iterator[bytes]:
         remaining = self.size
         if self.body is not None:
-            with _translated("read the data"):
+            with translated("read the data"):
                 for chunk in self.body.iter_chunks(BLOCK):
                     remaining -= len(chunk)
                     yield chunk
@@ -152,7 +153,7 @@ class S3Store:
         with DualHasher(hash_algo) as hasher:
             source = Source(stream, expected_size, hasher)
             try:
-                with _translated("write the data"):
+                with translated("write the data"):
                     self._prepare_bucket()
                     if expected_size is not None and expected_size < self.large_size:
                         self._put_streamed(key, source, hasher)
@@ -178,7 +179,7 @@ class S3Store:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) not in GONE:
+            if code(exc) not in GONE:
                 raise
             options = {}
             if self.region != "us-east-1":
@@ -225,10 +226,10 @@ class S3Store:
             end = "" if length is None else str(offset + length - 1)
             extra["Range"] = f"bytes={offset}-{end}"
         try:
-            with _translated("read the data", passing={"InvalidRange"} | GONE):
+            with translated("read the data", passing={"InvalidRange"} | GONE):
                 got = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
         except botocore.exceptions.ClientError as exc:
-            if _code(exc) != "InvalidRange":
+            if code(exc) != "InvalidRange":
                 raise errors.NotFound("Image data not found") from None
             return S3Reader(None, length or 0)  # all of it lies past the end
         size = got["ContentLength"] if length is None else length
@@ -236,7 +237,7 @@ class S3Store:
 
     def delete(self, url: str) -> None:
         key = self._key(url)
-        with _translated("delete the data", ignoring=GONE):
+        with translated("delete the data", ignoring=GONE):
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def list_blobs(self) -> list[str]:
@@ -263,11 +264,11 @@ class S3Store:
     def _pages(self, operation: str, **params: Any) -> list[dict[str, Any]]:
         """Every page of a listing; a missing bucket (or upload) lists nothing."""
         paginator = self.client.get_paginator(operation)
-        with _translated("list the images", passing=GONE):
+        with translated("list the images", passing=GONE):
             try:
                 return list(paginator.paginate(Bucket=self.bucket, **params))
             except botocore.exceptions.ClientError as exc:
-                if _code(exc) in GONE:
+                if code(exc) in GONE:
                     return []
                 raise
 
@@ -275,7 +276,7 @@ class S3Store:
         match = PARTIAL.match(name)
         if not match:
             raise errors.NotFound("Partial upload not found")
-        with _translated("delete a partial upload", ignoring=GONE):
+        with translated("delete a partial upload", ignoring=GONE):
             self.client.abort_multipart_upload(
                 Bucket=self.bucket, Key=match["key"], UploadId=match["upload"]
             )
@@ -283,39 +284,9 @@ class S3Store:
     def check(self) -> None:
         """HEAD the bucket: it answers, and exists (or would be created on the first PUT)."""
         try:
-            with _translated("answer", passing=GONE):
+            with translated("answer", passing=GONE):
                 self.once.head_bucket(Bucket=self.bucket)
         except botocore.exceptions.ClientError as exc:
             if not self.create_bucket:
                 LOG.warning("s3: bucket %s is missing: %s", self.bucket, exc)
                 raise errors.StoreError("The image store's bucket is missing") from None
-
-
-def _code(exc: botocore.exceptions.ClientError) -> str:
-    code: str = exc.response.get("Error", {}).get("Code", "")
-    return code
-
-
-@contextlib.contextmanager
-def _translated(
-    what: str, passing: Set[str] = frozenset(), ignoring: Set[str] = frozenset()
-) -> Iterator[None]:
-    """S3's and the network's errors as the store's: a quota, a full disk or an object larger
-    than S3 takes mean full; anything else is logged here and reported without URLs or keys.
-    S3 error codes in ``passing`` are left to the caller, those in ``ignoring`` are no error."""
-    try:
-        yield
-    except botocore.exceptions.ClientError as exc:
-        code = _code(exc)
-        if code in ignoring:
-            return
-        if code in passing:
-            raise
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in FULL or status == 507:
-            raise errors.StoreFull("Image storage media is full") from None
-        LOG.warning("s3: could not %s: %s", what, exc)
-        raise errors.StoreError(f"The image store failed to {what}") from None
-    except (botocore.exceptions.BotoCoreError, OSError, urllib3.exceptions.HTTPError) as exc:
-        LOG.warning("s3: could not %s: %s", what, exc)
-        raise errors.StoreError(f"The image store failed to {what}") from None
