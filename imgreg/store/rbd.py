@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import logging
 import re
 import secrets
 import threading
@@ -35,6 +34,7 @@ from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store import rbd_removal as removal
+from imgreg.store.rbd_errors import translated
 from imgreg.store.source import BLOCK, Source, is_uuid
 
 try:
@@ -42,8 +42,6 @@ try:
     import rbd
 except ImportError:  # Debian's python3-rados/python3-rbd (tools/ceph --install)
     rados = rbd = None
-
-LOG = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 SCHEME = "rbd://"
@@ -63,7 +61,7 @@ class RbdReader:
 
     def __iter__(self) -> Iterator[bytes]:
         pos, end = self.offset, self.offset + self.size
-        with _translated("read the data"):
+        with translated("read the data"):
             total = self.image.size()
             while pos < end:
                 want = min(4 * BLOCK, end - pos, total - pos)
@@ -100,7 +98,7 @@ class RbdStore:
     def _connect(self) -> Any:
         with self._lock:
             if self._cluster is None:
-                with _translated("connect"):
+                with translated("connect"):
                     cluster = rados.Rados(**self._settings)
                     try:
                         cluster.conf_set("client_mount_timeout", str(self.timeout))
@@ -122,7 +120,7 @@ class RbdStore:
     @contextlib.contextmanager
     def _pool(self, pool: str | None = None) -> Iterator[Any]:
         cluster = self._connect()
-        with _translated("open the pool"):
+        with translated("open the pool"):
             ioctx = cluster.open_ioctx(pool or self.pool)
         try:
             yield ioctx
@@ -154,7 +152,7 @@ class RbdStore:
             source = Source(stream, expected_size, hasher)
             internal_id = None
             try:
-                with _translated("write the data"):
+                with translated("write the data"):
                     self._refuse_if_full()
                     rbd.RBD().create(
                         ioctx, temp, expected_size or 0, order=self.order, old_format=False,
@@ -211,7 +209,7 @@ class RbdStore:
         pool, name = self._parse(url)
         with self._pool(pool) as ioctx:
             try:
-                with _translated("read the data", passing=(rbd.ImageNotFound,)):
+                with translated("read the data", passing=(rbd.ImageNotFound,)):
                     image = rbd.Image(ioctx, name, snapshot=SNAP, read_only=True)
             except rbd.ImageNotFound:
                 raise errors.NotFound("Image data not found") from None
@@ -226,7 +224,7 @@ class RbdStore:
         """The snapshot, then the image; an image that has clones (Nova's or Cinder's copy-on-
         write children) stays, and the delete is refused."""
         pool, name = self._parse(url)
-        with self._pool(pool) as ioctx, _translated("delete the data"):
+        with self._pool(pool) as ioctx, translated("delete the data"):
             try:
                 removal.remove(ioctx, name)
             except rbd.ImageNotFound:
@@ -235,7 +233,7 @@ class RbdStore:
     def in_use(self, url: str) -> bool:
         """Whether the snapshot has clones (Nova's or Cinder's copy-on-write children)."""
         pool, name = self._parse(url)
-        with self._pool(pool) as ioctx, _translated("look at the data"):
+        with self._pool(pool) as ioctx, translated("look at the data"):
             try:
                 with rbd.Image(ioctx, name, snapshot=SNAP, read_only=True) as image:
                     return bool(list(image.list_children2()))
@@ -243,14 +241,14 @@ class RbdStore:
                 return False
 
     def list_blobs(self) -> list[str]:
-        with self._pool() as ioctx, _translated("list the images"):
+        with self._pool() as ioctx, translated("list the images"):
             names = rbd.RBD().list(ioctx)
         return sorted(self._url(name) for name in names if is_uuid(name))
 
     def list_partials(self) -> list[PartialFile]:
         """Temporary images in the pool, and those in its trash that nobody has open."""
         found = []
-        with self._pool() as ioctx, _translated("list the partial uploads"):
+        with self._pool() as ioctx, translated("list the partial uploads"):
             for name in rbd.RBD().list(ioctx):
                 if PARTIAL.match(name):
                     with contextlib.suppress(rbd.ImageNotFound):
@@ -267,7 +265,7 @@ class RbdStore:
     def delete_partial(self, name: str) -> None:
         if not PARTIAL.match(name):
             raise errors.NotFound("Partial upload not found")
-        with self._pool() as ioctx, _translated("delete a partial upload"):
+        with self._pool() as ioctx, translated("delete a partial upload"):
             try:
                 removal.remove(ioctx, name)
             except rbd.ImageNotFound:
@@ -282,27 +280,9 @@ class RbdStore:
 
     def check(self) -> None:
         """The pool's statistics: one round trip to an OSD-backed answer."""
-        with self._pool() as ioctx, _translated("answer the health check"):
+        with self._pool() as ioctx, translated("answer the health check"):
             ioctx.get_stats()
 
 
 def _partial(name: str, modified: float) -> PartialFile:
     return PartialFile(name=name, image_id=name.split(".", 1)[0], modified=modified)
-
-
-@contextlib.contextmanager
-def _translated(what: str, passing: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
-    """Ceph's errors as the store's: no space or a pool quota mean full; anything else is
-    logged here and reported without addresses."""
-    try:
-        yield
-    except errors.ImgregError:
-        raise
-    except passing:
-        raise
-    except (rbd.NoSpace, rbd.DiskQuotaExceeded, rados.NoSpace) as exc:
-        LOG.warning("rbd: could not %s: %s", what, exc)
-        raise errors.StoreFull("Image storage media is full") from None
-    except (rados.Error, rbd.Error) as exc:
-        LOG.warning("rbd: could not %s: %s", what, exc)
-        raise errors.StoreError(f"The image store failed to {what}") from None
