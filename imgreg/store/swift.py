@@ -21,7 +21,6 @@ it wrote; ``delete`` removes the manifest first, then its segments. Segments tha
 from __future__ import annotations
 
 import contextlib
-import http.client
 import logging
 import math
 import threading
@@ -30,15 +29,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 import swiftclient
-import urllib3
 from oslo_config import cfg
-from requests import RequestException
 from swiftclient import ClientException
 
 from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
 from imgreg.store.source import BLOCK, Source, is_uuid
+from imgreg.store.swift_errors import translated
 from imgreg.store.swift_slo import GROUP, SEGMENTS_META, SegmentGroups, delete_object, listing
 
 __all__ = ["GROUP", "MAX_SEGMENTS", "SCHEME", "SEGMENTS_META", "SwiftReader", "SwiftStore"]
@@ -63,7 +61,7 @@ class SwiftReader:
 
     def __iter__(self) -> Iterator[bytes]:
         remaining = self.size
-        with _translated("read the data"):
+        with translated("read the data"):
             for chunk in self.body:
                 remaining -= len(chunk)
                 yield chunk
@@ -95,8 +93,11 @@ class SwiftStore:
         user, os_options = opts.swift_store_user, {}
         if opts.swift_store_auth_version == "3":
             project, _, user = user.rpartition(":")
-            os_options = {"project_name": project, "user_domain_id": "default",
-                          "project_domain_id": "default"}  # fmt: skip
+            os_options = {
+                "project_name": project,
+                "user_domain_id": "default",
+                "project_domain_id": "default",
+            }
         self._credentials: dict[str, Any] = {
             "authurl": opts.swift_store_auth_address,
             "auth_version": opts.swift_store_auth_version,
@@ -112,9 +113,15 @@ class SwiftStore:
         with self._lock:
             url, token = self._token
         return swiftclient.Connection(
-            **self._credentials, preauthurl=url, preauthtoken=token, retries=retries,
-            starting_backoff=0.25, max_backoff=2, timeout=TIMEOUT, retry_on_ratelimit=False,
-        )  # fmt: skip
+            **self._credentials,
+            preauthurl=url,
+            preauthtoken=token,
+            retries=retries,
+            starting_backoff=0.25,
+            max_backoff=2,
+            timeout=TIMEOUT,
+            retry_on_ratelimit=False,
+        )
 
     def _release(self, conn: swiftclient.Connection) -> None:
         if conn.url and conn.token:  # a token swiftclient got (or renewed) is kept for reuse
@@ -147,7 +154,7 @@ class SwiftStore:
         with DualHasher(hash_algo) as hasher, self._connection(retries=0) as conn:
             source = Source(stream, expected_size, hasher)
             try:
-                with _translated("write the data"):
+                with translated("write the data"):
                     self._prepare_containers(conn)
                     if expected_size is not None and expected_size < self.large_size:
                         etag = self._put_object(conn, name, source)
@@ -211,7 +218,7 @@ class SwiftStore:
             headers["Range"] = f"bytes={offset}-{end}"
         conn = self._connect()
         try:
-            with _translated("read the data", passing=(404, 416)):
+            with translated("read the data", passing=(404, 416)):
                 meta, body = conn.get_object(
                     self.container, name, headers=headers, resp_chunk_size=BLOCK
                 )
@@ -230,7 +237,7 @@ class SwiftStore:
         """The manifest (or object) first, then its segments: a failure half-way leaves
         segments no manifest names, which ``list_partials`` reports."""
         name = self._name(url)
-        with self._connection() as conn, _translated("delete the data"):
+        with self._connection() as conn, translated("delete the data"):
             try:
                 meta = conn.head_object(self.container, name)
             except ClientException as exc:
@@ -244,21 +251,22 @@ class SwiftStore:
 
     def list_blobs(self) -> list[str]:
         """URLs of every object named by a UUID in the container (images and manifests)."""
-        with self._connection() as conn, _translated("list the images"):
+        with self._connection() as conn, translated("list the images"):
             objects = listing(conn, self.container)
-        return sorted(f"{SCHEME}{self.container}/{o['name']}" for o in objects
-                      if is_uuid(o["name"]))  # fmt: skip
+        return sorted(
+            f"{SCHEME}{self.container}/{o['name']}" for o in objects if is_uuid(o["name"])
+        )
 
     def list_partials(self) -> list[PartialFile]:
         """Groups of segments that no manifest names (uploads in flight or abandoned); a
         group's time is its newest segment's."""
-        with self._connection() as conn, _translated("list the partial uploads"):
+        with self._connection() as conn, translated("list the partial uploads"):
             return self.slo.partials(conn)
 
     def delete_partial(self, name: str) -> None:
         if not GROUP.match(name):
             raise errors.NotFound("Partial upload not found")
-        with self._connection() as conn, _translated("delete a partial upload"):
+        with self._connection() as conn, translated("delete a partial upload"):
             self.slo.delete(conn, name)
 
     def check(self) -> None:
@@ -266,29 +274,9 @@ class SwiftStore:
         expired token is still renewed). A container the first upload will create is fine."""
         with self._connection(retries=0) as conn:
             try:
-                with _translated("answer the health check", passing=(404,)):
+                with translated("answer the health check", passing=(404,)):
                     conn.head_container(self.container)
             except ClientException as exc:
                 if not self.create_containers:
                     LOG.warning("swift: container %s is missing: %s", self.container, exc)
                     raise errors.StoreError("The image store has no container") from None
-
-
-@contextlib.contextmanager
-def _translated(what: str, passing: tuple[int, ...] = ()) -> Iterator[None]:
-    """Swift's and the network's errors as the store's: 413 (a quota) and 507 mean full;
-    anything else is logged here and reported without URLs or credentials. Responses with a
-    status in ``passing`` are left to the caller."""
-    try:
-        yield
-    except ClientException as exc:
-        if exc.http_status in passing:
-            raise
-        if exc.http_status in (413, 507):
-            raise errors.StoreFull("Image storage media is full") from None
-        LOG.warning("swift: could not %s: %s", what, exc)
-        raise errors.StoreError(f"The image store failed to {what}") from None
-    except (RequestException, OSError, urllib3.exceptions.HTTPError,
-            http.client.HTTPException) as exc:  # fmt: skip
-        LOG.warning("swift: could not %s: %s", what, exc)
-        raise errors.StoreError(f"The image store failed to {what}") from None
