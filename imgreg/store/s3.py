@@ -36,6 +36,7 @@ from oslo_config import cfg
 from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store.s3_body import Body, read_block
 from imgreg.store.s3_errors import FULL, code, translated
 from imgreg.store.s3_multipart import GONE, MultipartUpload, content_md5, read_part
 from imgreg.store.source import BLOCK, Source, is_uuid
@@ -75,32 +76,6 @@ class S3Reader:
             self.body.close()
 
 
-class Body:
-    """The data of a single PUT as botocore reads it (a file that cannot seek): ``first``, then
-    blocks of ``source``. Once ``source`` has given the expected size, one more byte is asked
-    for before the last block is handed out: ``source`` raises if the stream goes on."""
-
-    def __init__(self, source: Source, first: bytes) -> None:
-        self.source = source
-        self.block = memoryview(first)
-
-    def read(self, want: int = -1) -> bytes:
-        if not self.block:
-            if self.source.size == self.source.expected:
-                return b""
-            self.block = memoryview(_read_block(self.source))
-        want = len(self.block) if want is None or want < 0 else want
-        piece, self.block = self.block[:want], self.block[want:]
-        return bytes(piece)
-
-
-def _read_block(source: Source) -> bytes:
-    buf = source.read(BLOCK)
-    if buf and source.size == source.expected:
-        source.read(1)  # b"" at the end; raises ``Invalid`` when there is more
-    return buf
-
-
 @register("s3")
 class S3Store:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
@@ -121,18 +96,24 @@ class S3Store:
 
         def client(attempts: int) -> Any:
             config = botocore.config.Config(
-                region_name=self.region, connect_timeout=CONNECT_TIMEOUT, read_timeout=TIMEOUT,
+                region_name=self.region,
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=TIMEOUT,
                 retries={"mode": "standard", "max_attempts": attempts},
                 max_pool_connections=max(10, 4 * self.threads),
-                s3={"addressing_style": opts.s3_store_bucket_url_format,
-                    "payload_signing_enabled": False},
+                s3={
+                    "addressing_style": opts.s3_store_bucket_url_format,
+                    "payload_signing_enabled": False,
+                },
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
-            )  # fmt: skip
+            )
             return session.client(
-                "s3", endpoint_url=host if "://" in host else f"http://{host}",
-                verify=opts.s3_store_cacert or None, config=config,
-            )  # fmt: skip
+                "s3",
+                endpoint_url=host if "://" in host else f"http://{host}",
+                verify=opts.s3_store_cacert or None,
+                config=config,
+            )
 
         self.client = client(3)  # requests that can be repeated
         self.once = client(1)  # streamed bodies (cannot be sent again) and the health check
@@ -189,13 +170,15 @@ class S3Store:
 
     def _put_streamed(self, key: str, source: Source, hasher: DualHasher) -> None:
         """One PUT of ``source.expected`` bytes; repeatable (bytes) when they fit one block."""
-        first = _read_block(source)
+        first = read_block(source)
         if source.size == source.expected:
-            put = self.client.put_object(Bucket=self.bucket, Key=key, Body=first,
-                                         ContentMD5=content_md5(first))  # fmt: skip
+            put = self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=first, ContentMD5=content_md5(first)
+            )
         else:
-            put = self.once.put_object(Bucket=self.bucket, Key=key, Body=Body(source, first),
-                                       ContentLength=source.expected)  # fmt: skip
+            put = self.once.put_object(
+                Bucket=self.bucket, Key=key, Body=Body(source, first), ContentLength=source.expected
+            )
         hasher.close()
         etag = put["ETag"].strip('"')
         if put.get("ServerSideEncryption") != "aws:kms" and etag != hasher.md5.hexdigest():
@@ -256,8 +239,11 @@ class S3Store:
                 if is_uuid(key) and PARTIAL.match(f"{key}.{upload_id}"):
                     times = [upload["Initiated"].timestamp()]
                     parts = self._pages("list_parts", Key=key, UploadId=upload_id)
-                    times += [p["LastModified"].timestamp() for page in parts
-                              for p in page.get("Parts", [])]  # fmt: skip
+                    times += [
+                        p["LastModified"].timestamp()
+                        for page in parts
+                        for p in page.get("Parts", [])
+                    ]
                     found.append(PartialFile(f"{key}.{upload_id}", key, max(times)))
         return sorted(found, key=lambda partial: partial.name)
 

@@ -45,18 +45,23 @@ class MultipartUpload:
             pool.shutdown()
             parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
             self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=upload,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=upload,
                 MultipartUpload={"Parts": parts},
-            )  # fmt: skip
+            )
         except BaseException:
             pool.shutdown(cancel_futures=True)  # parts in flight end before the abort
             abort(self.client, self.bucket, self.key, upload)
             raise
 
     def _send_parts(
-        self, upload: str, source: Source, part: bytearray,
+        self,
+        upload: str,
+        source: Source,
+        part: bytearray,
         pool: concurrent.futures.ThreadPoolExecutor,
-    ) -> list[str]:  # fmt: skip
+    ) -> list[str]:
         """Upload ``part`` and the parts that follow it in ``source``; their ETags in order."""
         sent: list[concurrent.futures.Future[str]] = []
         flying: collections.deque[concurrent.futures.Future[str]] = collections.deque()
@@ -73,9 +78,13 @@ class MultipartUpload:
 
     def send_part(self, upload: str, number: int, part: bytearray) -> str:
         answer = self.client.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=upload, PartNumber=number, Body=part,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=upload,
+            PartNumber=number,
+            Body=part,
             ContentMD5=content_md5(part),
-        )  # fmt: skip
+        )
         etag: str = answer["ETag"]
         return etag
 
