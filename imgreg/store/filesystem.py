@@ -32,8 +32,15 @@ from imgreg.store.file_reader import VERIFIED_XATTR, FileReader, mark_verified
 from imgreg.store.file_writer import write_stream
 from imgreg.store.source import is_uuid
 
-__all__ = ["BLOCK", "DEPTH", "FLUSH_EVERY", "SCHEME", "VERIFIED_XATTR", "FileReader",
-           "FilesystemStore"]  # fmt: skip
+__all__ = [
+    "BLOCK",
+    "DEPTH",
+    "FLUSH_EVERY",
+    "SCHEME",
+    "VERIFIED_XATTR",
+    "FileReader",
+    "FilesystemStore",
+]
 
 BLOCK = 4 * 1024 * 1024
 DEPTH = 3  # blocks that may wait to be hashed, and to be written
@@ -110,9 +117,15 @@ class FilesystemStore:
         self, fd: int, stream: BinaryIO, expected: int | None, algo: str
     ) -> tuple[int, DualHasher]:
         return write_stream(
-            fd, stream, expected, algo,
-            block=BLOCK, depth=DEPTH, flush_every=FLUSH_EVERY, drop_cache=self.drop_cache,
-        )  # fmt: skip
+            fd,
+            stream,
+            expected,
+            algo,
+            block=BLOCK,
+            depth=DEPTH,
+            flush_every=FLUSH_EVERY,
+            drop_cache=self.drop_cache,
+        )
 
     def _fsync_dir(self) -> None:
         dfd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)

@@ -79,8 +79,10 @@ class RbdReader:
 class RbdStore:
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         if rbd is None:
-            raise ValueError("the rbd store needs the rados and rbd Python bindings (Debian's "
-                             "python3-rados and python3-rbd; tools/ceph --install)")  # fmt: skip
+            raise ValueError(
+                "the rbd store needs the rados and rbd Python bindings (Debian's "
+                "python3-rados and python3-rbd; tools/ceph --install)"
+            )
         opts = conf.glance_store
         chunk = opts.rbd_store_chunk_size
         if chunk & (chunk - 1):
@@ -89,8 +91,10 @@ class RbdStore:
         self.order = (chunk * MiB).bit_length() - 1
         self.thin = opts.rbd_thin_provisioning
         self.timeout = opts.rados_connect_timeout
-        self._settings = {"conffile": opts.rbd_store_ceph_conf or None,
-                          "rados_id": opts.rbd_store_user or None}  # fmt: skip
+        self._settings = {
+            "conffile": opts.rbd_store_ceph_conf or None,
+            "rados_id": opts.rbd_store_user or None,
+        }
         self._cluster: Any = None
         self._lock = threading.Lock()
 
@@ -155,9 +159,13 @@ class RbdStore:
                 with translated("write the data"):
                     self._refuse_if_full()
                     rbd.RBD().create(
-                        ioctx, temp, expected_size or 0, order=self.order, old_format=False,
+                        ioctx,
+                        temp,
+                        expected_size or 0,
+                        order=self.order,
+                        old_format=False,
                         features=rbd.RBD_FEATURE_LAYERING,
-                    )  # fmt: skip
+                    )
                     with rbd.Image(ioctx, temp) as image:
                         internal_id = image.id()
                         self._write(image, source)

@@ -61,15 +61,23 @@ class SegmentGroups:
             conn.head_container(self.segments)  # renews the token between long segment PUTs
             start = source.size - len(first)
             etag = conn.put_object(self.segments, segment, source.body(first, self.chunk_size))
-            manifest.append({"path": f"/{self.segments}/{segment}", "etag": etag,
-                             "size_bytes": source.size - start})  # fmt: skip
+            manifest.append(
+                {
+                    "path": f"/{self.segments}/{segment}",
+                    "etag": etag,
+                    "size_bytes": source.size - start,
+                }
+            )
         if not manifest:  # no data: an empty object, not a manifest of nothing
             conn.put_object(self.container, name, b"")
             return
         conn.put_object(
-            self.container, name, json.dumps(manifest), query_string="multipart-manifest=put",
+            self.container,
+            name,
+            json.dumps(manifest),
+            query_string="multipart-manifest=put",
             headers={SEGMENTS_META: group},
-        )  # fmt: skip
+        )
 
     def delete(self, conn: swiftclient.Connection, group: str) -> None:
         for segment in listing(conn, self.segments, prefix=f"{group}/"):
