@@ -42,7 +42,7 @@ class ImgregServer(BaseApplication):
 
 def _start_reaper(_worker: Any) -> None:
     """In each worker, after the fork: the periodic reaper's thread."""
-    reaper.start(wsgi.services, imgreg_conf.CONF)
+    reaper.start(wiring.services, imgreg_conf.CONF)
 
 
 def _stop_reaper(_server: Any, _worker: Any) -> None:

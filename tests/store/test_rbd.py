@@ -242,7 +242,7 @@ def test_images_api_refuses_to_delete_an_image_with_clones(conf, ceph):
 
 
 def test_close_disconnects_and_the_next_call_connects_again(ceph):
-    """``wsgi.reset`` closes the store before imgreg-api forks its workers: librados's threads
+    """``wiring.reset`` closes the store before imgreg-api forks its workers: librados's threads
     would not follow a fork, so a connection the master made must not be inherited."""
     store = ceph.make()
     blob = store.add(str(uuid.uuid4()), io.BytesIO(b"data"), 4, "sha512")
