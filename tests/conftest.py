@@ -25,12 +25,25 @@ from oslo_config import cfg
 
 from imgreg import conf as imgreg_conf
 from imgreg import wsgi
-from tests import dbs
 from tests.background import tool_running
+from tests.support import dbs, passes
 
 ROOT = Path(__file__).resolve().parent.parent
 ETC = ROOT / "etc"
 GALERA_START_TIMEOUT = 180.0  # about 10 s here (mariadb-install-db, then two SSTs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{passes.MARKER}: reaches the run's database (set by tests/support/passes.py; "
+        f"tools/test runs only these in its second and later database passes)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    passes.mark_database_tests(items)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import dbs
 from tests.conftest import write_config
+from tests.support import dbs
 
 # The cluster (tools/cluster) always shares one PostgreSQL database between its nodes, so its
 # test belongs to the PostgreSQL pass of tools/test; the other passes do not collect it.

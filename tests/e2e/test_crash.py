@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import dbs
 from tests.conftest import stored_files, write_config
 from tests.e2e.conftest import BIN, Server, child_pids, free_port, stop
 from tests.e2e.conftest import launch as launch_server
+from tests.support import dbs
 
 MiB = 1 << 20
 DATA = os.urandom(5 * MiB) + b"tail"  # over one store block (4 MiB)

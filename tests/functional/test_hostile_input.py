@@ -27,8 +27,8 @@ from sqlalchemy import create_engine, text
 
 from imgreg.cmd.manage import db_sync
 from tests.conftest import Client, stored_files
-from tests.dbs import TABLES
 from tests.functional.helpers import UNKNOWN_ID, client_with, new_image
+from tests.support.dbs import TABLES
 
 Q = "{q}"  # a queued image with a property and a tag
 A = "{a}"  # an active image with data and one member
