@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from tests.images import qcow2
+from tests.support.images import qcow2
 
 BIN = Path(sys.executable).parent
 MiB = 1 << 20

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 MiB = 1 << 20
 TOTAL = 2 << 30

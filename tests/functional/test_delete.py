@@ -7,7 +7,7 @@ import datetime as dt
 from imgreg import scrubber, wsgi
 from imgreg.db.repo import SqlImageRepo
 from imgreg.domain.image import utcnow
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 
 def test_delete_removes_data_and_id_stays_taken(api, store_dir):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from imgreg import wsgi
 from imgreg.db.models import LocationRow
 from imgreg.store import filesystem
-from tests.conftest import Client, stored_files
+from tests.support.client import Client, stored_files
 
 MiB = 1 << 20
 DATA = os.urandom(6 * MiB + 123)  # over one store block (4 MiB): a partial file gets written

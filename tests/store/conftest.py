@@ -37,8 +37,8 @@ from imgreg.store import filesystem as fs
 from imgreg.store.rbd import RbdStore
 from imgreg.store.s3 import S3Store
 from imgreg.store.swift import SwiftStore
-from tests.background import tool_running
-from tests.unit.helpers import make_conf
+from tests.support.background import tool_running
+from tests.support.builders import make_conf
 
 SWIFT_START_TIMEOUT = 300.0  # the first run installs Swift from apt
 CEPH_START_TIMEOUT = 300.0

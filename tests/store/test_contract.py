@@ -20,7 +20,7 @@ import pytest
 from imgreg.domain import errors
 from imgreg.recovery import blob_image_id
 from imgreg.store import Store, StoredBlob
-from tests.functional.helpers import new_image
+from tests.support.client import new_image
 
 MiB = 1024 * 1024
 SMALL = os.urandom(300_000)  # one object (Swift), a few blocks (file)

@@ -9,7 +9,7 @@ import pytest
 from imgreg.db.query import ListQuery
 from imgreg.domain import errors
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_image, member
+from tests.support.builders import OTHER_PROJECT, PROJECT, admin, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 

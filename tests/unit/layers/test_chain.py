@@ -15,7 +15,7 @@ from imgreg.layers.property_protection import (
     PropertyProtectionImageRepo,
 )
 from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo
-from tests.unit.helpers import member
+from tests.support.builders import member
 
 
 def chain(outermost):

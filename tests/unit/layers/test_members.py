@@ -16,7 +16,15 @@ from imgreg.layers.members import (
 )
 from imgreg.notifications import Notifier
 from imgreg.policies import Policy
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
+from tests.support.builders import (
+    OTHER_PROJECT,
+    PROJECT,
+    admin,
+    make_conf,
+    make_image,
+    member,
+    reader,
+)
 from tests.unit.layers.recording import Recorder
 
 THIRD_PROJECT = "project-c"

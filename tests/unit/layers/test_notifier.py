@@ -9,7 +9,7 @@ import pytest
 from imgreg.domain import errors
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
 from imgreg.notifications import Notifier
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 # Glance's format_image_notification keys; locations are deliberately left out.

@@ -11,7 +11,15 @@ from imgreg.db.query import ListQuery
 from imgreg.domain import errors
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
 from imgreg.policies import Policy
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
+from tests.support.builders import (
+    OTHER_PROJECT,
+    PROJECT,
+    admin,
+    make_conf,
+    make_image,
+    member,
+    reader,
+)
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 PERSONAS = {

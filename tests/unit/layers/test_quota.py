@@ -15,7 +15,7 @@ from imgreg.layers.quota import (
     Reservation,
     parse_storage_quota,
 )
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 LIMIT = 10
