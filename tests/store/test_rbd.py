@@ -20,7 +20,6 @@ from imgreg import store as stores
 from imgreg.domain import errors
 from imgreg.store.rbd import RbdStore
 from tests.e2e.test_memory import RssSampler, status_kib
-from tests.store.conftest import RbdBackend
 from tests.store.test_contract import (
     LARGE,
     Broken,
@@ -31,6 +30,7 @@ from tests.store.test_contract import (
 )
 from tests.support.builders import make_conf
 from tests.support.client import client_with, new_image
+from tests.support.stores import RbdBackend
 
 MiB = 1024 * 1024
 
