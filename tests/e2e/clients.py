@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ import requests
 
 from tests.support.images import qcow2
 
-BIN = Path(sys.executable).parent
 MiB = 1 << 20
 
 
