@@ -19,18 +19,18 @@ from imgreg import recovery, wsgi
 from imgreg import store as stores
 from imgreg.domain import errors
 from imgreg.store.rbd import RbdStore
-from tests.e2e.test_memory import RssSampler, status_kib
-from tests.store.test_contract import (
+from tests.support.builders import make_conf
+from tests.support.client import client_with, new_image
+from tests.support.rss import RssSampler, status_kib
+from tests.support.stores import (
     LARGE,
     Broken,
+    RbdBackend,
     images_api_round_trip,
     read_all,
     stalled,
     uploading,
 )
-from tests.support.builders import make_conf
-from tests.support.client import client_with, new_image
-from tests.support.stores import RbdBackend
 
 MiB = 1024 * 1024
 

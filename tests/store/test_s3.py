@@ -19,10 +19,17 @@ from imgreg.domain import errors
 from imgreg.store import s3_multipart
 from imgreg.store.s3 import S3Store
 from imgreg.store.s3_multipart import MultipartUpload
-from tests.store.test_contract import LARGE, SMALL, Broken, Trickle, images_api_round_trip, read_all
 from tests.support.builders import make_conf
 from tests.support.client import client_with, new_image
-from tests.support.stores import S3Backend
+from tests.support.stores import (
+    LARGE,
+    SMALL,
+    Broken,
+    S3Backend,
+    Trickle,
+    images_api_round_trip,
+    read_all,
+)
 
 MiB = 1024 * 1024
 

@@ -16,10 +16,9 @@ from imgreg import store as stores
 from imgreg.domain import errors
 from imgreg.store import swift as swift_store
 from imgreg.store.swift import SwiftStore
-from tests.store.test_contract import LARGE, images_api_round_trip, read_all
 from tests.support.builders import make_conf
 from tests.support.client import client_with, new_image
-from tests.support.stores import SwiftBackend
+from tests.support.stores import LARGE, SwiftBackend, images_api_round_trip, read_all
 
 
 @pytest.fixture
