@@ -18,8 +18,7 @@ from oslo_config import cfg
 from imgreg import faults, invariants, reaper, recovery, wsgi
 from imgreg.db import maintenance
 from imgreg.services import Services
-from tests.functional.test_upload_failures import DATA
-from tests.support.client import Client, stored_files
+from tests.support.client import DATA, Client, stored_files
 
 LEASE = 30
 

@@ -23,8 +23,7 @@ from sqlalchemy import select, update
 from imgreg import invariants, recovery, wsgi
 from imgreg.db.models import ImageRow, LocationRow
 from imgreg.domain.image import utcnow
-from tests.functional.test_upload_failures import DATA, Body, put_stream
-from tests.support.client import Client, stored_files
+from tests.support.client import DATA, Body, Client, put_stream, stored_files
 
 MiB = 1 << 20
 LEASE = 30

@@ -1,10 +1,13 @@
 """``Client``: requests to the in-process app (``webob.Request.blank``), and what the
-functional tests build with it (``client_with``, ``new_image``, ``listed_ids``);
-``stored_files`` lists a filesystem store."""
+functional tests build with it (``client_with``, ``new_image``, ``listed_ids``, streamed
+uploads: ``Body``, ``put_stream``); ``stored_files`` lists a filesystem store."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import webob
 from oslo_config import cfg
 
 from imgreg import wsgi
+from tests.support.images import MiB
 
 UNKNOWN_ID = "0a0b0c0d-0000-4000-8000-000000000001"
 
@@ -109,3 +113,55 @@ def stored_files(store_dir: Path) -> list[str]:
     if not store_dir.exists():
         return []
     return sorted(str(p.relative_to(store_dir)) for p in store_dir.rglob("*") if p.is_file())
+
+
+# -- streamed uploads (a body that fails or acts part-way, sized or chunked) ------------------
+
+DATA = os.urandom(6 * MiB + 123)  # over one store block (4 MiB): a partial file gets written
+
+
+class Body(io.RawIOBase):
+    """A request body (reads block until ``size`` bytes or EOF, as a server's input does)
+    that raises ``fail`` and/or calls ``action`` on the first read after ``after`` bytes."""
+
+    def __init__(
+        self,
+        data: bytes,
+        after: int | None = None,
+        fail: BaseException | None = None,
+        action: Callable[[], None] | None = None,
+    ) -> None:
+        self.data = data
+        self.after = after
+        self.fail = fail
+        self.action = action
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.after is not None and self.pos >= self.after:
+            if self.action is not None:
+                action, self.action = self.action, None
+                action()
+            if self.fail is not None:
+                raise self.fail
+        size = len(self.data) - self.pos if size is None or size < 0 else size
+        piece = self.data[self.pos : self.pos + size]
+        self.pos += len(piece)
+        return piece
+
+
+def put_stream(client: Client, image_id: str, body: Body, sized: bool) -> webob.Response:
+    """PUT a streamed body: with a Content-Length (``sized``) or chunked (no length)."""
+    req = webob.Request.blank(f"/v2/images/{image_id}/file", method="PUT")
+    for name, value in client.headers.items():
+        req.headers[name] = value
+    req.content_type = "application/octet-stream"
+    if sized:
+        req.environ["wsgi.input"] = body
+        req.content_length = len(body.data)
+    else:
+        req.body_file = body  # webob: no Content-Length, read to EOF (like chunked)
+    return req.get_response(client.app)
