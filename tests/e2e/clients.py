@@ -8,16 +8,14 @@ import contextlib
 import hashlib
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.images import qcow2
+from tests.support.images import qcow2
 
-BIN = Path(sys.executable).parent
 MiB = 1 << 20
 
 

@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from tests.e2e.clients import (
-    BIN,
     api_get,
     image_json,
     listed_ids,
@@ -27,6 +26,7 @@ from tests.e2e.clients import (
     sha512,
     write_image,
 )
+from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.clients import BIN, api_get, image_json, md5, run_cli, sha512, write_image
+from tests.e2e.clients import api_get, image_json, md5, run_cli, sha512, write_image
+from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import BIN, child_pids
+from tests.support.server import BIN, child_pids, worker_writing
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tools" / "cluster"
@@ -300,8 +300,6 @@ def test_a_worker_killed_mid_upload_is_reaped_by_one_node(cluster: Cluster) -> N
     """One of node b's workers SIGKILLed mid-upload, both nodes serving on: within a lease and
     a reaper period (the default, half the lease) the image is queued again, taken back by
     exactly one sweep on one of the nodes, and uploadable through the balancer."""
-    from tests.e2e.test_periodic_reaper import worker_writing
-
     session = requests.Session()
     image_id = create(session, cluster.url).json()["id"]
     data = os.urandom(5 * MiB)

@@ -26,7 +26,6 @@ import requests
 
 from imgreg.maintenance.recovery import blob_image_id
 from imgreg.store.rbd import PARTIAL, RbdStore
-from tests.background import tool_running
 from tests.e2e.test_cluster import (
     LEASE_SECONDS,
     Cluster,
@@ -35,7 +34,8 @@ from tests.e2e.test_cluster import (
     stored_on_a_served_by_b,
     upload_concurrently,
 )
-from tests.unit.helpers import make_conf
+from tests.support.background import tool_running
+from tests.support.builders import make_conf
 
 CEPH_START_TIMEOUT = 300.0
 # a partial a killed writer had open stays busy until Ceph drops its watch (~30 s), then the

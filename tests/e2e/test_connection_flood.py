@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.e2e import flood
-from tests.e2e.conftest import Server
+from tests.support.server import Server
 
 pytestmark = pytest.mark.e2e
 

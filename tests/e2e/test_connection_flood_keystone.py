@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Server
 from tests.e2e.test_connection_flood import run_flood
 from tests.e2e.test_keystone import keystone, server_options, tokens  # noqa: F401 (fixtures)
+from tests.support.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,10 +26,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import dbs
-from tests.conftest import stored_files, write_config
-from tests.e2e.conftest import BIN, Server, child_pids, free_port, stop
-from tests.e2e.conftest import launch as launch_server
+from tests.support import dbs
+from tests.support.client import stored_files
+from tests.support.server import (
+    Server,
+    child_pids,
+    create,
+    kill,
+    manage,
+    show,
+    start_api,
+    stop,
+    upload,
+    wait_for,
+)
 
 MiB = 1 << 20
 DATA = os.urandom(5 * MiB) + b"tail"  # over one store block (4 MiB)
@@ -44,88 +53,10 @@ def launch(
     prefix: Sequence[str] = (),
     **options: object,
 ) -> Server:
-    """Start imgreg-api (2 workers) on ``db_url`` and the store under ``tmp_path``, in its own
-    process group; ``prefix`` runs it under another program (strace); ``options`` go to its
-    configuration."""
-    port = free_port()
-    conf_path = write_config(
-        tmp_path / "etc",
-        db_url,
-        tmp_path / "images",
-        bind_host="127.0.0.1",
-        bind_port=port,
-        workers=2,
-        upload_lease_seconds=LEASE,
-        **{"oslo_messaging_notifications.driver": "log", **options},
-    )
-    # under strace the master is strace's child: wait for it alone
-    return launch_server(
-        [*prefix, str(BIN / "imgreg-api"), "--config-file", str(conf_path)],
-        tmp_path=tmp_path,
-        port=port,
-        store_dir=tmp_path / "images",
-        conf_path=conf_path,
-        workers=1 if prefix else 2,
-        env=env,
-        new_session=True,
-    )
-
-
-def kill(server: Server) -> None:
-    """SIGKILL the workers and the master by pid, as a power cut would (no clean-up runs)."""
-    workers = server.workers()
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(server.pid, signal.SIGKILL)
-    for pid in workers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    server.process.wait(timeout=10)
-    # A worker the master forked after we listed its children: same process group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGKILL)
-
-
-def manage(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "imgreg-manage"), "--config-file", str(server.conf_path), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def create(server: Server) -> str:
-    resp = requests.post(
-        f"{server.url}/v2/images",
-        json={"disk_format": "raw", "container_format": "bare"},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    return str(resp.json()["id"])
-
-
-def upload(server: Server, image_id: str, body: object) -> requests.Response:
-    return requests.put(
-        f"{server.url}/v2/images/{image_id}/file",
-        data=body,
-        headers={"Content-Type": "application/octet-stream"},
-        timeout=60,
-    )
-
-
-def show(server: Server, image_id: str) -> dict[str, object]:
-    resp = requests.get(f"{server.url}/v2/images/{image_id}", timeout=10)
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
-def wait_for(predicate, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    """``start_api`` with the short upload lease, in its own process group (a worker forked
+    after ``kill`` listed the master's children dies with the group)."""
+    options = {"upload_lease_seconds": LEASE, **options}
+    return start_api(tmp_path, db_url, options, env=env, prefix=prefix, new_session=True)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.images import qcow2
+from tests.support.images import qcow2
 
 BIN = Path(sys.executable).parent
 MiB = 1 << 20

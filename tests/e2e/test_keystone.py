@@ -21,8 +21,8 @@ import requests
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.background import tool_running
-from tests.e2e.clients import BIN
+from tests.support.background import tool_running
+from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -17,34 +17,31 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import write_config
-from tests.e2e.conftest import BIN, Server, free_port, stop
-from tests.e2e.conftest import launch as launch_server
-from tests.e2e.test_crash import DATA, MiB, create, launch, manage, show, upload, wait_for
-from tests.e2e.test_uwsgi import shipped_ini, wait_for_apps
+from tests.support.images import MiB
+from tests.support.server import (
+    Server,
+    create,
+    manage,
+    show,
+    start_api,
+    start_uwsgi,
+    stop,
+    upload,
+    wait_for,
+    worker_writing,
+)
 
+DATA = os.urandom(5 * MiB) + b"tail"  # over one store block (4 MiB), as test_crash's
 LEASE = 2  # seconds (test_crash's): the lease runs out soon after the kill
 PERIOD = 1  # seconds between two reaper runs
+REAPER_OPTIONS = {"upload_lease_seconds": LEASE, "upload_reaper_interval": PERIOD}
 SLACK = 1.5  # the 1 s resolution of the lease's timestamps, then scheduling and polling
-
-
-def worker_writing(pids: list[int], partial_dir: Path) -> int:
-    """The worker that has a partial file of ``partial_dir`` open: the one serving the upload."""
-    for pid in pids:
-        fd_dir = Path(f"/proc/{pid}/fd")
-        for fd in fd_dir.iterdir():
-            try:
-                if os.readlink(fd).startswith(f"{partial_dir}/"):
-                    return pid
-            except OSError:
-                continue
-    raise AssertionError(f"no worker of {pids} has a file of {partial_dir} open")
 
 
 @pytest.fixture
 def server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
     """imgreg-api (2 workers) with the short lease and period, in its own process group."""
-    srv = launch(tmp_path, clean_db, {}, upload_reaper_interval=PERIOD)
+    srv = start_api(tmp_path, clean_db, REAPER_OPTIONS, new_session=True)
     yield srv
     stop(srv)
     with contextlib.suppress(ProcessLookupError):
@@ -58,26 +55,8 @@ def test_worker_killed_mid_upload_is_reaped_without_a_restart(server):
 @pytest.fixture
 def uwsgi_server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
     """The shipped etc/imgreg-uwsgi.ini (2 processes) with the short lease and period."""
-    port = free_port()
-    conf_path = write_config(
-        tmp_path / "etc",
-        clean_db,
-        tmp_path / "images",
-        upload_lease_seconds=LEASE,
-        upload_reaper_interval=PERIOD,
-        **{"oslo_messaging_notifications.driver": "log"},
-    )
-    ini = tmp_path / "imgreg-uwsgi.ini"
-    ini.write_text(shipped_ini(port, conf_path))
-    srv = launch_server(
-        [str(BIN / "uwsgi"), "--ini", str(ini)],
-        tmp_path=tmp_path,
-        port=port,
-        store_dir=tmp_path / "images",
-        conf_path=conf_path,
-    )
+    srv = start_uwsgi(tmp_path, clean_db, REAPER_OPTIONS)
     try:
-        wait_for_apps(srv, 2)
         yield srv
     finally:
         stop(srv)

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import stored_files
-from tests.e2e.conftest import Server
+from tests.support.client import stored_files
+from tests.support.server import Server
 
 MiB = 1024 * 1024
 QUOTA = 10 * MiB

@@ -11,7 +11,7 @@ import uuid
 
 import requests
 
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 ROUNDS = 50
 # Rounds of each property/tag race: before the fix (plain INSERTs of what a PATCH added), 15 to 20

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.e2e.conftest import Server
+from tests.support.server import Server
 
 pytestmark = pytest.mark.e2e
 

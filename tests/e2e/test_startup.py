@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
+from tests.support.config import write_config
 
 BIN = Path(sys.executable).parent
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 MiB = 1 << 20
 BLOCK = os.urandom(MiB)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import signal
 import socket
 import threading
@@ -18,23 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ETC, write_config
-from tests.e2e.conftest import BIN, Server, free_port, launch, stop
+from tests.support.server import CHUNK_LIMIT, Server, start_uwsgi, stop
 
 pytestmark = pytest.mark.e2e
-
-CHUNK_LIMIT = 16 * 1024 * 1024  # chunked-input-limit in etc/imgreg-uwsgi.ini
-
-
-def shipped_ini(port: int, conf_path: Path) -> str:
-    text = (ETC / "imgreg-uwsgi.ini").read_text()
-    text, sockets = re.subn(r"(?m)^http-socket = .*$", f"http-socket = 127.0.0.1:{port}", text)
-    text, envs = re.subn(
-        r"(?m)^env = IMGREG_CONFIG_FILE=.*$", f"env = IMGREG_CONFIG_FILE={conf_path}", text
-    )
-    assert sockets == 1 and envs == 1, "etc/imgreg-uwsgi.ini changed shape"
-    assert f"chunked-input-limit = {CHUNK_LIMIT}" in text
-    return text
 
 
 @pytest.fixture
@@ -45,39 +30,11 @@ def server_options() -> dict[str, object]:
 
 @pytest.fixture
 def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> Iterator[Server]:
-    port = free_port()
-    store_dir = tmp_path / "images"
-    conf_path = write_config(
-        tmp_path / "etc",
-        clean_db,
-        store_dir,
-        **{"oslo_messaging_notifications.driver": "log", **server_options},
-    )
-    ini = tmp_path / "imgreg-uwsgi.ini"
-    ini.write_text(shipped_ini(port, conf_path))
-    srv = launch(
-        [str(BIN / "uwsgi"), "--ini", str(ini)],
-        tmp_path=tmp_path,
-        port=port,
-        store_dir=store_dir,
-        conf_path=conf_path,
-    )
+    srv = start_uwsgi(tmp_path, clean_db, server_options)
     try:
-        wait_for_apps(srv, 2)
         yield srv
     finally:
         stop(srv)
-
-
-def wait_for_apps(server: Server, count: int) -> None:
-    """Until ``count`` workers have loaded the app. With ``lazy-apps`` each worker imports it
-    after the fork: one may still be importing when another has answered, and a SIGTERM then
-    interrupts the import and leaves that worker running without an app until uWSGI's reload
-    mercy (60 s) runs out."""
-    deadline = time.monotonic() + 60
-    while server.log().count("WSGI app 0 (mountpoint='') ready") < count:
-        assert time.monotonic() < deadline, f"{count} apps not loaded:\n{server.log()}"
-        time.sleep(0.05)
 
 
 def create(server: Server, **extra: object) -> str:

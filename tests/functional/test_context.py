@@ -93,7 +93,7 @@ def test_without_anonymous_admin_no_identity_is_401(app):
     from imgreg.api.middleware import ContextMiddleware
     from imgreg.api.router import Router
     from imgreg.services import wiring
-    from tests.conftest import Client
+    from tests.support.client import Client
 
     api = Client(ContextMiddleware(Router(wiring.services()), wiring.services()))
     assert api.get("/v2/images").status_int == 401

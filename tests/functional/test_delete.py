@@ -8,7 +8,7 @@ from imgreg.db.repo import SqlImageRepo
 from imgreg.domain.image import utcnow
 from imgreg.maintenance import scrubber
 from imgreg.services import wiring
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 
 def test_delete_removes_data_and_id_stays_taken(api, store_dir):

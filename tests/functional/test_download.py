@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.functional.helpers import UNKNOWN_ID, new_image
+from tests.support.client import UNKNOWN_ID, new_image
 
 DATA = b"0123456789abcdef" * 1000
 

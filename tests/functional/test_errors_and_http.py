@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.functional.helpers import UNKNOWN_ID, client_with
+from tests.support.client import UNKNOWN_ID, client_with
 
 IMAGE = f"/v2/images/{UNKNOWN_ID}"
 ROUTES = [

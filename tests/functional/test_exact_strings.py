@@ -8,7 +8,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from tests.functional.helpers import client_with, listed_ids
+from tests.support.client import client_with, listed_ids
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 # Four property names (and tags) that are one key to utf8mb4_general_ci, and to utf8mb4_bin

@@ -2,7 +2,7 @@
 judged by its content before it becomes visible (security notes §2.4).
 
 The corpus is made per session with ``qemu-img`` (``tools/ensure-qemu-img`` installs it) plus
-crafted headers from ``tests.images``; nothing binary lives in the repository. Accepted
+crafted headers from ``tests.support.images``; nothing binary lives in the repository. Accepted
 uploads must report the virtual size ``qemu-img info`` reports; refused ones must leave the
 image exactly as before the upload (queued, no data, nothing in the store) and ready for a
 good upload.
@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import images
-from tests.conftest import stored_files
-from tests.functional.helpers import client_with
-from tests.images import MiB
+from tests.support import images
+from tests.support.client import client_with, stored_files
+from tests.support.images import MiB
 
 CONTAINERS = ["bare", "ovf", "docker", "compressed"]
 BYTES = "bytes"  # expected virtual_size: the byte count (a raw claim)

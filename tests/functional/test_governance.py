@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Client
-from tests.functional.helpers import client_with
+from tests.support.client import Client, client_with
 
 RULES = """
 [^x_owner_.*]

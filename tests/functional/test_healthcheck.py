@@ -12,8 +12,7 @@ from oslo_config import cfg
 
 from imgreg.server.health import ReadinessCheck
 from imgreg.services import wiring
-from tests.conftest import Client
-from tests.functional.helpers import client_with
+from tests.support.client import Client, client_with
 
 DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/imgreg"
 

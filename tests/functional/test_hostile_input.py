@@ -26,9 +26,9 @@ import webob
 from sqlalchemy import create_engine, text
 
 from imgreg.cmd.manage import db_sync
-from tests.conftest import Client, stored_files
-from tests.dbs import TABLES
-from tests.functional.helpers import UNKNOWN_ID, client_with, new_image
+from tests.support.client import UNKNOWN_ID, Client, client_with, new_image, stored_files
+from tests.support.dbs import TABLES
+from tests.support.server import free_port
 
 Q = "{q}"  # a queued image with a property and a tag
 A = "{a}"  # an active image with data and one member
@@ -520,8 +520,6 @@ class PrivatePostgres:
 
 @pytest.fixture
 def outage_db() -> Iterator[PrivatePostgres]:
-    from tests.e2e.conftest import free_port
-
     directory = Path(tempfile.mkdtemp(prefix="imgreg-pg-"))
     pg = PrivatePostgres(directory, free_port())
     pg.init()

@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from tests.conftest import stored_files
+from tests.support.client import stored_files
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.functional.helpers import client_with
+from tests.support.client import client_with
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 BASE_KEYS = {

@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from tests.functional.helpers import UNKNOWN_ID, client_with, listed_ids
+from tests.support.client import UNKNOWN_ID, client_with, listed_ids
 
 
 def make_images(client, count: int) -> list[str]:

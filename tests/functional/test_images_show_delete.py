@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import stored_files
-from tests.functional.helpers import UNKNOWN_ID, listed_ids, new_image
+from tests.support.client import UNKNOWN_ID, listed_ids, new_image, stored_files
 
 
 def test_show_returns_the_image(api):

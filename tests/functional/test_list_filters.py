@@ -12,7 +12,7 @@ from sqlalchemy import insert, update
 
 from imgreg.db.models import ImageRow, MemberRow
 from imgreg.services import wiring
-from tests.functional.helpers import client_with, listed_ids, new_image
+from tests.support.client import client_with, listed_ids, new_image
 
 
 def set_row(image_id: str, **values: Any) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from imgreg.db.models import ImageRow
 from imgreg.services import wiring
-from tests.functional.helpers import UNKNOWN_ID, client_with, listed_ids
+from tests.support.client import UNKNOWN_ID, client_with, listed_ids
 
 T0 = dt.datetime(2026, 1, 1)
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from imgreg.db.models import MemberRow
 from imgreg.services import wiring
-from tests.functional.helpers import UNKNOWN_ID, listed_ids
+from tests.support.client import UNKNOWN_ID, listed_ids
 
 MEMBER_KEYS = {"image_id", "member_id", "status", "created_at", "updated_at", "schema"}
 ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"

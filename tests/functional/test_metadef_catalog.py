@@ -16,7 +16,7 @@ import pytest
 from imgreg.db.metadefs import catalog as metadef_catalog
 from imgreg.db.session import Database
 from imgreg.domain import errors
-from tests.conftest import ROOT
+from tests.support.config import ROOT
 
 NS = "/v2/metadefs/namespaces"
 BIN = Path(sys.executable).parent

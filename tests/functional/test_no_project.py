@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Client
-from tests.functional.helpers import client_with
+from tests.support.client import Client, client_with
 
 PATCH = "application/openstack-images-v2.1-json-patch"
 DATA = b"no project\n"

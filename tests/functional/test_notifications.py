@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from imgreg.services import wiring
-from tests.functional.helpers import client_with
+from tests.support.client import client_with
 
 PAYLOAD_KEYS = {
     "id", "name", "status", "created_at", "updated_at", "min_disk", "min_ram", "protected",

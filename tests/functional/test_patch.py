@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.images import qcow2
+from tests.support.images import qcow2
 
 V21 = "application/openstack-images-v2.1-json-patch"
 V20 = "application/openstack-images-v2.0-json-patch"

@@ -19,8 +19,7 @@ from imgreg import faults, wsgi
 from imgreg.db import maintenance
 from imgreg.maintenance import invariants, reaper, recovery
 from imgreg.services import Services, wiring
-from tests.conftest import Client, stored_files
-from tests.functional.test_upload_failures import DATA
+from tests.support.client import DATA, Client, stored_files
 
 LEASE = 30
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Client
-from tests.functional.helpers import client_with
+from tests.support.client import Client, client_with
 
 OWNER = "p-owner"
 OTHER = "p-other"

@@ -25,8 +25,7 @@ from imgreg.db.models import ImageRow, LocationRow
 from imgreg.domain.image import utcnow
 from imgreg.maintenance import invariants, recovery
 from imgreg.services import wiring
-from tests.conftest import Client, stored_files
-from tests.functional.test_upload_failures import DATA, Body, put_stream
+from tests.support.client import DATA, Body, Client, put_stream, stored_files
 
 MiB = 1 << 20
 LEASE = 30

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.conftest import ETC
-from tests.functional.helpers import client_with
+from tests.support.client import client_with
+from tests.support.config import ETC
 
 BASE = {
     "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo",

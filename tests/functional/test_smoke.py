@@ -2,8 +2,8 @@
 
 import hashlib
 
-from tests.conftest import stored_files
-from tests.images import MiB, qcow2
+from tests.support.client import stored_files
+from tests.support.images import MiB, qcow2
 
 
 def test_create_upload_download(api, store_dir):

@@ -6,8 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.conftest import stored_files
-from tests.functional.helpers import UNKNOWN_ID, client_with
+from tests.support.client import UNKNOWN_ID, client_with, stored_files
 
 DATA = bytes(range(256)) * 40
 

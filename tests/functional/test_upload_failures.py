@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,57 +20,8 @@ from imgreg import wsgi
 from imgreg.db.models import LocationRow
 from imgreg.services import wiring
 from imgreg.store import filesystem
-from tests.conftest import Client, stored_files
-
-MiB = 1 << 20
-DATA = os.urandom(6 * MiB + 123)  # over one store block (4 MiB): a partial file gets written
-
-
-class Body(io.RawIOBase):
-    """A request body (reads block until ``size`` bytes or EOF, as a server's input does)
-    that raises ``fail`` and/or calls ``action`` on the first read after ``after`` bytes."""
-
-    def __init__(
-        self,
-        data: bytes,
-        after: int | None = None,
-        fail: BaseException | None = None,
-        action: Callable[[], None] | None = None,
-    ) -> None:
-        self.data = data
-        self.after = after
-        self.fail = fail
-        self.action = action
-        self.pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.after is not None and self.pos >= self.after:
-            if self.action is not None:
-                action, self.action = self.action, None
-                action()
-            if self.fail is not None:
-                raise self.fail
-        size = len(self.data) - self.pos if size is None or size < 0 else size
-        piece = self.data[self.pos : self.pos + size]
-        self.pos += len(piece)
-        return piece
-
-
-def put_stream(client: Client, image_id: str, body: Body, sized: bool) -> webob.Response:
-    """PUT a streamed body: with a Content-Length (``sized``) or chunked (no length)."""
-    req = webob.Request.blank(f"/v2/images/{image_id}/file", method="PUT")
-    for name, value in client.headers.items():
-        req.headers[name] = value
-    req.content_type = "application/octet-stream"
-    if sized:
-        req.environ["wsgi.input"] = body
-        req.content_length = len(body.data)
-    else:
-        req.body_file = body  # webob: no Content-Length, read to EOF (like chunked)
-    return req.get_response(client.app)
+from tests.support.client import DATA, Body, Client, put_stream, stored_files
+from tests.support.images import MiB
 
 
 @pytest.fixture

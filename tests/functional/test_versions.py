@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functional.helpers import client_with
+from tests.support.client import client_with
 
 EXPECTED_IDS = ["v2.15", "v2.9", *(f"v2.{m}" for m in range(7, -1, -1))]
 

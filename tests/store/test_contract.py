@@ -5,75 +5,25 @@ listings the reaper relies on (``imgreg.maintenance.recovery``)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
-import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
 
 import pytest
 
 from imgreg.domain import errors
 from imgreg.maintenance.recovery import blob_image_id
 from imgreg.store import Store, StoredBlob
-from tests.functional.helpers import new_image
+from tests.support.stores import LARGE, SMALL, Broken, Trickle, read_all, stalled, uploading
 
 MiB = 1024 * 1024
-SMALL = os.urandom(300_000)  # one object (Swift), a few blocks (file)
-LARGE = os.urandom(2 * MiB + 300_001)  # three 1 MiB segments and an SLO manifest (Swift)
 SIZES = {"small": SMALL, "large": LARGE}
-
-
-class Broken(Exception):
-    """What the source stream raises half-way (the client went away)."""
-
-
-class Trickle(io.RawIOBase):
-    """A stream that hands out small, uneven pieces, as a socket does, and can fail or wait
-    once it has handed out ``after`` bytes."""
-
-    def __init__(
-        self, data: bytes, after: int | None = None, fail: BaseException | None = None
-    ) -> None:
-        self.data = data
-        self.after = len(data) // 2 if after is None else after
-        self.fail = fail
-        self.pos = 0
-        self.reached = threading.Event()  # set when ``after`` bytes were handed out
-        self.go = threading.Event()  # when set (or already), the stream carries on
-        self.go.set()
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if self.pos >= self.after:
-            self.reached.set()
-            self.go.wait(60)
-            if self.fail is not None:
-                raise self.fail
-        size = len(self.data) if size is None or size < 0 else size
-        piece = self.data[self.pos : self.pos + min(size, 99_999)]
-        self.pos += len(piece)
-        return piece
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def read_all(store: Store, url: str, offset: int = 0, length: int | None = None) -> bytes:
-    reader = store.open(url, offset, length)
-    try:
-        data = b"".join(reader)
-        assert reader.size == len(data)
-        return data
-    finally:
-        reader.close()
 
 
 def assert_empty(store: Store) -> None:
@@ -242,33 +192,6 @@ def test_check_passes_on_a_working_store(store):
 
 
 # -- what the reaper sees ------------------------------------------------------------------------
-def stalled(data: bytes, fail: BaseException | None = None) -> Trickle:
-    """A stream that stops after 1.5 MiB (a Swift segment is written) until ``go`` is set."""
-    stream = Trickle(data, after=MiB + MiB // 2, fail=fail)
-    stream.go.clear()
-    return stream
-
-
-@contextlib.contextmanager
-def uploading(store: Store, image_id: str, stream: Trickle) -> Iterator[list]:
-    """``store.add`` on a thread, stalled by ``stream`` inside the block; after the block, the
-    list holds what ``add`` returned or raised."""
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append(store.add(image_id, stream, None, "sha512"))
-        except BaseException as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        assert stream.reached.wait(60)
-        yield outcome
-    finally:
-        stream.go.set()
-        thread.join(60)
 
 
 def test_upload_in_flight_is_a_partial_and_then_a_blob(store):
@@ -306,22 +229,3 @@ def test_delete_partial(store):
 def test_delete_partial_refuses_other_names(store, name):
     with pytest.raises(errors.NotFound):
         store.delete_partial(name)
-
-
-def images_api_round_trip(api, store) -> str:
-    """Upload LARGE through the Images API to ``store``, read it back whole and by range,
-    delete it; the store ends empty. Returns the blob's URL (as the store listed it)."""
-    image = new_image(api, LARGE)
-    assert (image["status"], image["size"]) == ("active", len(LARGE))
-    resp = api.get(f"/v2/images/{image['id']}/file")
-    assert resp.status_int == 200
-    assert resp.body == LARGE
-    resp = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=1048570-1048585"})
-    assert resp.status_int == 206
-    assert resp.body == LARGE[1048570:1048586]
-    (url,) = store.list_blobs()
-    assert blob_image_id(url) == image["id"]
-    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
-    assert store.list_blobs() == []
-    assert store.list_partials() == []
-    return url

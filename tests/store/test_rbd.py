@@ -20,18 +20,18 @@ from imgreg.domain import errors
 from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from imgreg.store.rbd import RbdStore
-from tests.e2e.test_memory import RssSampler, status_kib
-from tests.functional.helpers import client_with, new_image
-from tests.store.conftest import RbdBackend
-from tests.store.test_contract import (
+from tests.support.builders import make_conf
+from tests.support.client import client_with, new_image
+from tests.support.rss import RssSampler, status_kib
+from tests.support.stores import (
     LARGE,
     Broken,
+    RbdBackend,
     images_api_round_trip,
     read_all,
     stalled,
     uploading,
 )
-from tests.unit.helpers import make_conf
 
 MiB = 1024 * 1024
 

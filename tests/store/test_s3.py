@@ -20,10 +20,17 @@ from imgreg.services import wiring
 from imgreg.store import s3_multipart
 from imgreg.store.s3 import S3Store
 from imgreg.store.s3_multipart import MultipartUpload
-from tests.functional.helpers import client_with, new_image
-from tests.store.conftest import S3Backend
-from tests.store.test_contract import LARGE, SMALL, Broken, Trickle, images_api_round_trip, read_all
-from tests.unit.helpers import make_conf
+from tests.support.builders import make_conf
+from tests.support.client import client_with, new_image
+from tests.support.stores import (
+    LARGE,
+    SMALL,
+    Broken,
+    S3Backend,
+    Trickle,
+    images_api_round_trip,
+    read_all,
+)
 
 MiB = 1024 * 1024
 

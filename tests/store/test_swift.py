@@ -17,10 +17,9 @@ from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from imgreg.store import swift as swift_store
 from imgreg.store.swift import SwiftStore
-from tests.functional.helpers import client_with, new_image
-from tests.store.conftest import SwiftBackend
-from tests.store.test_contract import LARGE, images_api_round_trip, read_all
-from tests.unit.helpers import make_conf
+from tests.support.builders import make_conf
+from tests.support.client import client_with, new_image
+from tests.support.stores import LARGE, SwiftBackend, images_api_round_trip, read_all
 
 
 @pytest.fixture

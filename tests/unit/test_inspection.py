@@ -8,12 +8,12 @@ import struct
 import tracemalloc
 
 import pytest
+from imgreg.integrity.verify.inspection import InspectingReader, Rules, Verdict, decide
 from oslo_utils.imageutils import format_inspector as fi
 
 from imgreg.domain import errors
-from imgreg.integrity.inspection import InspectingReader, Rules, Verdict, decide
-from tests import images
-from tests.images import MiB
+from tests.support import images
+from tests.support.images import MiB
 
 RULES = Rules()
 RELAXED = Rules(require_format_match=False)
@@ -150,7 +150,7 @@ def test_virtual_size_limit():
 
 
 def test_rules_from_configuration():
-    from tests.unit.helpers import make_conf
+    from tests.support.builders import make_conf
 
     conf = make_conf(
         image_format__require_image_format_match=False,

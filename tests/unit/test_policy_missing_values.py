@@ -13,7 +13,7 @@ import pytest
 from imgreg.context import RequestContext
 from imgreg.layers.policy import image_target
 from imgreg.rules.policy import Policy, list_rules
-from tests.unit.helpers import make_conf, make_image
+from tests.support.builders import make_conf, make_image
 
 ROLES = ["admin", "member", "reader"]
 # rules a caller of any project (or none) may pass by its roles alone on a public image

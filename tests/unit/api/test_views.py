@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from imgreg.api.views import image_view
-from tests.unit.helpers import make_image
+from tests.support.builders import make_image
 
 
 @pytest.mark.parametrize(

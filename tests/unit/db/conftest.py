@@ -6,7 +6,7 @@ import pytest
 
 from imgreg.db.repo import SqlImageRepo
 from imgreg.db.session import Database
-from tests import dbs
+from tests.support import dbs
 
 # test_galera.py needs the three nodes of a Galera cluster, so it belongs to the Galera pass
 # (IMGREG_TEST_DB=galera); the other passes do not collect it.

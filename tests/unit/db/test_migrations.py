@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 from imgreg.cmd.manage import alembic_config
 from imgreg.db.metadefs import models as _metadef_models  # noqa: F401 (registers the tables)
 from imgreg.db.models import Base
-from tests import dbs
+from tests.support import dbs
 
 
 def test_migrations_match_the_models(clean_db):

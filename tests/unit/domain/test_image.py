@@ -8,7 +8,7 @@ import pytest
 
 from imgreg.domain import errors
 from imgreg.domain.image import DATA_FIELDS, STATUSES, TRANSITIONS, Image
-from tests.unit.helpers import make_image
+from tests.support.builders import make_image
 
 # Glance's Image.valid_state_targets (glance-api.md §2.1), the reference the table must match.
 GLANCE = {

@@ -8,7 +8,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.domain.query import ListQuery
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_image, member
+from tests.support.builders import OTHER_PROJECT, PROJECT, admin, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 

@@ -22,7 +22,7 @@ from imgreg.rules.policy import Policy
 from imgreg.rules.property_rules import PropertyRules
 from imgreg.services import Services, wiring
 from imgreg.services.messaging import Notifier
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import MemoryStore, RecordingLedger, RecordingRepo
 
 

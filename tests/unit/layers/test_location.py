@@ -13,8 +13,8 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.store.filesystem import FilesystemStore
-from tests import images
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support import images
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingLedger, RecordingRepo
 
 DATA = os.urandom(100_000)

@@ -14,7 +14,15 @@ from imgreg.layers.members.policy import PolicyMemberRepo
 from imgreg.layers.members.quota import QuotaMemberRepo
 from imgreg.rules.policy import Policy
 from imgreg.services.messaging import Notifier
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
+from tests.support.builders import (
+    OTHER_PROJECT,
+    PROJECT,
+    admin,
+    make_conf,
+    make_image,
+    member,
+    reader,
+)
 from tests.unit.layers.recording import Recorder
 
 THIRD_PROJECT = "project-c"

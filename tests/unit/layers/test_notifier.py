@@ -14,7 +14,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers.notifier import NotifierImageFactory, NotifierImageRepo
 from imgreg.services.messaging import Notifier
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo, RecordingSession
 
 # Glance's format_image_notification keys; locations are deliberately left out.

@@ -11,7 +11,15 @@ from imgreg.domain.ports import UploadTerms
 from imgreg.domain.query import ListQuery
 from imgreg.layers.policy import PolicyImageFactory, PolicyImageRepo
 from imgreg.rules.policy import Policy
-from tests.unit.helpers import OTHER_PROJECT, PROJECT, admin, make_conf, make_image, member, reader
+from tests.support.builders import (
+    OTHER_PROJECT,
+    PROJECT,
+    admin,
+    make_conf,
+    make_image,
+    member,
+    reader,
+)
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 PERSONAS = {

@@ -14,7 +14,7 @@ from imgreg.layers.property_protection import (
 )
 from imgreg.rules.policy import Policy
 from imgreg.rules.property_rules import PropertyRules, PropertyRulesError
-from tests.unit.helpers import admin, make_conf, make_image, member, reader
+from tests.support.builders import admin, make_conf, make_image, member, reader
 from tests.unit.layers.recording import RecordingFactory, RecordingRepo
 
 ROLES = """

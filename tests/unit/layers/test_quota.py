@@ -12,7 +12,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo, parse_storage_quota
 from imgreg.layers.upload import RESERVE_STEP, DataUpload, LimitingReader, Reservation
-from tests.unit.helpers import make_conf, make_image, member
+from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import (
     MemoryStore,
     RecordingFactory,

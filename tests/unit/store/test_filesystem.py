@@ -16,7 +16,7 @@ import pytest
 from imgreg.domain import errors
 from imgreg.store import StoredBlob
 from imgreg.store import filesystem as fs
-from tests.unit.helpers import make_conf
+from tests.support.builders import make_conf
 
 # Over PARALLEL_MIN, so the two-thread hashing path runs, and over a few (shrunk) blocks.
 DATA = os.urandom(300_000)

@@ -10,7 +10,7 @@ import pytest
 
 from imgreg.domain import errors
 from imgreg.store import filesystem as fs
-from tests.unit.helpers import make_conf
+from tests.support.builders import make_conf
 
 
 @pytest.fixture

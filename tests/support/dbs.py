@@ -5,7 +5,7 @@ For PostgreSQL and MariaDB a fresh database is created for the test session on t
 (``IMGREG_TEST_PG_URL`` / ``IMGREG_TEST_MYSQL_URL``, defaulting to the local servers) and
 dropped at the end. Galera is MariaDB to the tests: the database is made through node 1 of
 ``IMGREG_TEST_GALERA_URLS`` (comma-separated server URLs), or, when that is not set, of a
-three-node cluster ``tools/galera`` runs for the session (``galera_urls`` in conftest.py).
+three-node cluster ``tools/galera`` runs for the session (``galera_urls`` in tests/conftest.py).
 The schema always comes from the Alembic migrations.
 """
 
