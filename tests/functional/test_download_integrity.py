@@ -6,9 +6,9 @@ import logging
 import os
 
 import pytest
-from imgreg.integrity.verify.verify import VerifiedReader
 
 from imgreg.domain import errors
+from imgreg.integrity.verify import VerifiedReader
 from imgreg.layers import location
 from imgreg.store import filesystem
 from imgreg.store.filesystem import FileReader

@@ -8,9 +8,9 @@ import random
 import zlib
 
 import pytest
-from imgreg.integrity.verify.hashing import PARALLEL_MIN, DualHasher
 
-from imgreg.integrity.verify import crc
+from imgreg.integrity import crc
+from imgreg.integrity.hashing import PARALLEL_MIN, DualHasher
 
 
 @pytest.mark.parametrize("depth", [1, 2, 5])

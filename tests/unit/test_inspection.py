@@ -8,10 +8,10 @@ import struct
 import tracemalloc
 
 import pytest
-from imgreg.integrity.verify.inspection import InspectingReader, Rules, Verdict, decide
 from oslo_utils.imageutils import format_inspector as fi
 
 from imgreg.domain import errors
+from imgreg.integrity.inspection import InspectingReader, Rules, Verdict, decide
 from tests.support import images
 from tests.support.images import MiB
 
