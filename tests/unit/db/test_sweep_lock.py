@@ -106,6 +106,11 @@ def racing_takers(urls: list[str]) -> None:
             time.sleep(0.002)
             overlap.leave()
             sweep_lock.release(db, "reaper", name, now(), swept=False)
+        else:
+            # a loser that tried again at once would keep SQLite's writer gate busy: the
+            # holder, whose release waits its turn in short naps, could then hardly ever
+            # let go, and one racer would hold nearly every take
+            time.sleep(0.001)
 
     race(urls, attempt, overlap)
     assert overlap.most == 1
