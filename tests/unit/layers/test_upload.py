@@ -12,7 +12,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers import upload
 from imgreg.layers.upload import DataUpload, LeasedStream, lease_keeper
-from tests.unit.helpers import make_conf, make_image
+from tests.support.builders import make_conf, make_image
 from tests.unit.layers.recording import MemoryStore, RecordingLedger
 
 
