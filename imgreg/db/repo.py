@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from imgreg.db import children, usage
 from imgreg.db.ledger import SqlUploadLedger
-from imgreg.db.loading import load_image, load_images
+from imgreg.db.loading import COLUMN_NAMES, load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow
 from imgreg.db.query import build_select, readable_clause
 from imgreg.db.session import Database
@@ -29,26 +29,7 @@ from imgreg.domain import errors
 from imgreg.domain.image import Image, utcnow
 from imgreg.domain.query import ListQuery
 
-COLUMNS = (
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "owner",
-    "container_format",
-    "disk_format",
-    "min_disk",
-    "min_ram",
-    "size",
-    "virtual_size",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "crc32",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = COLUMN_NAMES[1:]  # every column of an Image but its id
 
 
 def to_domain(row: ImageRow) -> Image:
