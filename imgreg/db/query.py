@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from imgreg.db.loading import IMAGE_COLUMNS
 from imgreg.db.models import ImageRow, MemberRow, PropertyRow, TagRow
 from imgreg.domain.query import COMPARISONS, ListQuery
+from imgreg.domain.visibility import OPEN_VISIBILITIES, READABLE, Grant
 
 
 def _owned_by(project_id: str | None) -> ColumnElement[bool]:
@@ -58,17 +59,28 @@ def visibility_clause(q: ListQuery) -> ColumnElement[bool]:
     return default
 
 
+def grant_clause(grant: Grant, project_id: str | None, is_admin: bool) -> ColumnElement[bool]:
+    """One grant of ``imgreg.domain.visibility`` as SQL."""
+    if grant is Grant.ADMIN:
+        return true() if is_admin else false()
+    if grant is Grant.UNOWNED:
+        return ImageRow.owner.is_(None)
+    if grant is Grant.OPEN:
+        return ImageRow.visibility.in_(OPEN_VISIBILITIES)
+    if grant is Grant.OWNER:
+        return _owned_by(project_id)
+    if grant is Grant.MEMBER:
+        return and_(ImageRow.visibility == "shared", _membership(project_id, "all"))
+    raise AssertionError(f"no SQL for {grant}")
+
+
 def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[bool]:
-    """Images the caller may ``GET`` (the authorization layer's rule), whatever the list's
-    visibility filter: a marker must be one of them."""
+    """Images the caller may ``GET`` (``imgreg.domain.visibility.READABLE``, the rule the
+    authorization layer checks), whatever the list's visibility filter: a marker must be one of
+    them."""
     if is_admin:
         return true()
-    return or_(
-        ImageRow.visibility.in_(("public", "community")),
-        _owned_by(project_id),
-        ImageRow.owner.is_(None),
-        and_(ImageRow.visibility == "shared", _membership(project_id, "all")),
-    )
+    return or_(*(grant_clause(g, project_id, is_admin) for g in READABLE))
 
 
 def _sort_column(key: str) -> ColumnElement[Any]:

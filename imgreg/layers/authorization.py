@@ -19,6 +19,7 @@ from imgreg.domain import errors
 from imgreg.domain.image import Image
 from imgreg.domain.ports import ImageRepo, MemberLookup, UploadSession, UploadTerms
 from imgreg.domain.query import ListQuery
+from imgreg.domain.visibility import may_read
 from imgreg.layers.base import FactoryLayer, RepoLayer
 
 
@@ -39,14 +40,12 @@ class AuthorizationImageRepo(RepoLayer):
         self.members = members
 
     def visible(self, image: Image) -> bool:
-        ctx = self.ctx
-        if ctx.is_admin or image.owner is None or image.visibility in ("public", "community"):
-            return True
-        if ctx.is_project(image.owner):
-            return True
-        if image.visibility == "shared" and ctx.project_id:
-            return self.members(image.id, ctx.project_id) is not None
-        return False
+        project = self.ctx.project_id
+
+        def is_member() -> bool:
+            return project is not None and self.members(image.id, project) is not None
+
+        return may_read(image, project, self.ctx.is_admin, is_member)
 
     def _check_owner(self, image: Image) -> None:
         if not (self.ctx.is_admin or self.ctx.is_project(image.owner)):
