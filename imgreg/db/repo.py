@@ -195,7 +195,8 @@ class SqlImageRepo:
                 raise errors.NotFound(f"Failed to find image {image.id} to delete")
             if status == "deleted":
                 conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
-        image.status = status
+        if status == "deleted":
+            image.mark_deleted()  # pending_delete stays as it is until the scrubber's turn
 
     def pending_deletes(self, older_than: dt.datetime) -> builtins.list[Image]:
         """Images whose delayed delete is due (for the scrubber)."""
