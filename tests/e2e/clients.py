@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import requests
 
 from tests.support.images import qcow2
+from tests.support.server import BIN
 
 MiB = 1 << 20
 
@@ -99,3 +101,51 @@ def listed_ids(server: Any, project: str | None = None, query: str = "") -> list
         ids += [image["id"] for image in body["images"]]
         path = body.get("next")
     return ids
+
+
+# -- the glance CLI's output, as the CLI tests read it ----------------------------------------
+ROW = re.compile(r"^\| (.*?) +\| (.*?) *\|$")
+
+
+def glance(server: Any, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "glance"), *(["--debug"] if debug else [])]
+    return run_cli(server, [*command, "--os-image-url", server.url, "--os-auth-token", "x", *args])
+
+
+def ok(server: Any, *args: str, debug: bool = False) -> str:
+    result = glance(server, *args, debug=debug)
+    assert result.returncode == 0, f"glance {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout + (result.stderr if debug else "")
+
+
+def fails(server: Any, *args: str) -> str:
+    result = glance(server, *args)
+    assert result.returncode == 1, f"glance {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stderr
+
+
+def properties(stdout: str) -> dict[str, str]:
+    """A ``| Property | Value |`` table; a wrapped value's continuation rows are joined."""
+    table: dict[str, str] = {}
+    key = ""
+    for line in stdout.splitlines():
+        match = ROW.match(line)
+        if match is None or match.group(1) == "Property":
+            continue
+        name, value = match.groups()
+        if name:
+            key = name
+            table[key] = value
+        else:
+            table[key] += value
+    return table
+
+
+def rows(stdout: str) -> list[list[str]]:
+    """The data rows of a list table, cells stripped."""
+    lines = [line for line in stdout.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
+
+
+def ids(stdout: str) -> list[str]:
+    return [row[0] for row in rows(stdout)]

@@ -8,73 +8,28 @@ since the CLI cannot send them.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from tests.e2e.clients import (
     api_get,
+    fails,
+    ids,
     image_json,
     listed_ids,
     md5,
+    ok,
     project_headers,
-    run_cli,
+    properties,
+    rows,
     sha512,
     write_image,
 )
-from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
-
-ROW = re.compile(r"^\| (.*?) +\| (.*?) *\|$")
-
-
-def glance(server: Any, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
-    command = [str(BIN / "glance"), *(["--debug"] if debug else [])]
-    return run_cli(server, [*command, "--os-image-url", server.url, "--os-auth-token", "x", *args])
-
-
-def ok(server: Any, *args: str, debug: bool = False) -> str:
-    result = glance(server, *args, debug=debug)
-    assert result.returncode == 0, f"glance {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result.stdout + (result.stderr if debug else "")
-
-
-def fails(server: Any, *args: str) -> str:
-    result = glance(server, *args)
-    assert result.returncode == 1, f"glance {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result.stderr
-
-
-def properties(stdout: str) -> dict[str, str]:
-    """A ``| Property | Value |`` table; a wrapped value's continuation rows are joined."""
-    table: dict[str, str] = {}
-    key = ""
-    for line in stdout.splitlines():
-        match = ROW.match(line)
-        if match is None or match.group(1) == "Property":
-            continue
-        name, value = match.groups()
-        if name:
-            key = name
-            table[key] = value
-        else:
-            table[key] += value
-    return table
-
-
-def rows(stdout: str) -> list[list[str]]:
-    """The data rows of a list table, cells stripped."""
-    lines = [line for line in stdout.splitlines() if line.startswith("|")]
-    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
-
-
-def ids(stdout: str) -> list[str]:
-    return [row[0] for row in rows(stdout)]
 
 
 def test_glance_create_show_update_tags_deactivate_download_delete(server, tmp_path: Path):

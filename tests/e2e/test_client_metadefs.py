@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.clients import api_get, run_cli
-from tests.e2e.test_client_glance import fails, ok, properties, rows
+from tests.e2e.clients import api_get, fails, ok, properties, rows, run_cli
 from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
