@@ -288,3 +288,28 @@ def test_unknown_method_is_405(admin):
     resp = admin.request("PATCH", f"{NS}/x")
     assert resp.status_int == 405
     assert set(resp.headers["Allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+
+
+def test_a_namespace_deleted_while_the_list_is_read_is_left_out(admin, monkeypatch):
+    """The list reads the namespaces, then each one's resource type associations; one deleted
+    in between (tempest's parallel workers clean up while another lists) is left out, as if the
+    list had been read a moment later, instead of a 404 for the whole list."""
+    from imgreg.db.metadefs.namespaces import SqlNamespaceRepo
+    from imgreg.services import wiring
+
+    make(admin, "OS::Test::Stays", visibility="public")
+    make(admin, "OS::Test::Goes", visibility="public")
+    listing = SqlNamespaceRepo.list
+
+    def list_then_delete(self, query):
+        found = listing(self, query)
+        gone = next(ns for ns in found if ns.namespace == "OS::Test::Goes")
+        SqlNamespaceRepo(wiring.services().db).remove(gone, force=True)
+        return found
+
+    monkeypatch.setattr(SqlNamespaceRepo, "list", list_then_delete)
+    resp = admin.get(NS)
+    assert resp.status_int == 200, resp.text
+    names = [ns["namespace"] for ns in resp.json["namespaces"]]
+    assert "OS::Test::Stays" in names
+    assert "OS::Test::Goes" not in names

@@ -75,7 +75,14 @@ class NamespacesController:
         ctx = request.environ["imgreg.context"]
         found = self._repo(request).list(query)
         contents = NamespaceContents(ctx, self.svc)
-        views = [contents.listed(ns) for ns in found]
+        views = []
+        for namespace in found:
+            try:
+                views.append(contents.listed(namespace))
+            except errors.NotFound:
+                # deleted since the list was read (a listed namespace is one the caller may
+                # see, so this is not a denial): left out, as in a list read a moment later
+                continue
         params = [(k, v) for k, v in request.GET.items() if k != "marker"]
         first = NAMESPACES_PATH + (f"?{urllib.parse.urlencode(params)}" if params else "")
         body: dict[str, Any] = {
