@@ -3,7 +3,8 @@
 Nothing else in imgreg declares options or reads configuration files; code receives the
 ``cfg.ConfigOpts`` object (usually ``imgreg.conf.CONF``) and looks values up on it. The
 options live in one module per group or family (``server``, ``images``, ``quota``,
-``notifications``, ``paste``, ``database``, ``store``, ``image_format``, ``healthcheck``);
+``notifications``, ``paste``, ``database``, ``store``, ``image_format``, ``healthcheck``,
+``importing``);
 this module puts them in their groups, registers them on ``CONF`` and re-exports them.
 ``etc/imgreg-api.conf`` is generated from ``list_opts()`` (etc/imgreg-config-generator.conf).
 """
@@ -18,6 +19,14 @@ from imgreg.conf.database import database_opts
 from imgreg.conf.healthcheck import healthcheck_group_opts
 from imgreg.conf.image_format import CONTAINER_FORMATS, DISK_FORMATS, format_opts
 from imgreg.conf.images import image_opts
+from imgreg.conf.importing import (
+    conversion_opts,
+    filtering_opts,
+    import_opts,
+    inject_opts,
+    plugin_opts,
+    task_opts,
+)
 from imgreg.conf.notifications import MESSAGING_GROUP, notification_opts, register_messaging_opts
 from imgreg.conf.paste import paste_opts
 from imgreg.conf.quota import quota_opts
@@ -47,12 +56,17 @@ __all__ = [
 CONF = cfg.ConfigOpts()
 
 GROUPS = {
-    None: server_opts + image_opts + quota_opts + notification_opts,
+    None: server_opts + image_opts + quota_opts + notification_opts + import_opts,
     "paste_deploy": paste_opts,
     "database": database_opts,
     "glance_store": store_opts,
     "image_format": format_opts,
     "healthcheck": healthcheck_group_opts,
+    "import_filtering_opts": filtering_opts,
+    "image_import_opts": plugin_opts,
+    "image_conversion": conversion_opts,
+    "inject_metadata_properties": inject_opts,
+    "task": task_opts,
 }
 
 

@@ -12,6 +12,7 @@ the storage reserved.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
@@ -19,6 +20,8 @@ from typing import BinaryIO, Protocol
 from imgreg.domain.image import Image
 from imgreg.domain.member import Member
 from imgreg.domain.query import ListQuery
+from imgreg.domain.task import Task
+from imgreg.domain.task_query import TaskQuery
 
 
 class BlobReader(Protocol):
@@ -139,3 +142,18 @@ class MemberRepo(Protocol):
     def save(self, member: Member) -> Member: ...
 
     def remove(self, member: Member) -> None: ...
+
+
+class TaskRepo(Protocol):
+    """Tasks: the database's ``SqlTaskRepo`` and the layers of the task chain over it.
+    ``save`` with ``from_status`` is a compare-and-swap on the status (``StaleState``)."""
+
+    def get(self, task_id: str) -> Task: ...
+
+    def list(self, query: TaskQuery) -> list[Task]: ...
+
+    def list_for_image(self, image_id: str) -> builtins.list[Task]: ...
+
+    def add(self, task: Task) -> Task: ...
+
+    def save(self, task: Task, from_status: str | None = None) -> Task: ...
