@@ -18,13 +18,12 @@ class DiscoveryController:
         self.svc = svc
 
     def import_methods(self, request: webob.Request) -> webob.Response:
-        # No interoperable import yet: the list is empty, so clients fall back to PUT /file.
         return json_response(
             {
                 "import-methods": {
                     "description": "Import methods available.",
                     "type": "array",
-                    "value": [],
+                    "value": list(self.svc.conf.enabled_import_methods),
                 }
             }
         )

@@ -76,6 +76,9 @@ class ImagesController:
         response = json_response(image_view(image), status=201)
         base = self.svc.conf.public_endpoint or request.host_url
         response.headers["Location"] = f"{base.rstrip('/')}/v2/images/{image.id}"
+        methods = self.svc.conf.enabled_import_methods
+        if methods:
+            response.headers["OpenStack-image-import-methods"] = ",".join(methods)
         return response
 
     def index(self, request: webob.Request) -> webob.Response:

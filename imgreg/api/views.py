@@ -9,9 +9,14 @@ import webob
 
 from imgreg.domain.image import Image, isotime
 
+# Statuses whose data (if any) is staged, not the image's yet: as in Glance, only its size
+# shows; the hashes are the image's once the import made it active.
+STAGED = frozenset({"uploading", "importing"})
+
 
 def image_view(image: Image) -> dict[str, Any]:
     view: dict[str, Any] = {k: ("" if v is None else v) for k, v in image.extra_properties.items()}
+    staged = image.status in STAGED
     view.update(
         id=image.id,
         name=image.name,
@@ -19,12 +24,12 @@ def image_view(image: Image) -> dict[str, Any]:
         visibility=image.visibility,
         protected=image.protected,
         os_hidden=image.os_hidden,
-        checksum=image.checksum,
-        os_hash_algo=image.os_hash_algo,
-        os_hash_value=image.os_hash_value,
+        checksum=None if staged else image.checksum,
+        os_hash_algo=None if staged else image.os_hash_algo,
+        os_hash_value=None if staged else image.os_hash_value,
         owner=image.owner,
         size=image.size,
-        virtual_size=image.virtual_size,
+        virtual_size=None if staged else image.virtual_size,
         container_format=image.container_format,
         disk_format=image.disk_format,
         min_disk=image.min_disk,

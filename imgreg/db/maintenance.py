@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, delete, false, or_, select, update
 
 from imgreg.db.models import ImageRow, LocationRow
 from imgreg.db.session import Database
-from imgreg.domain.image import DATA_FIELDS, utcnow
+from imgreg.domain.image import DATA_FIELDS, HELD, utcnow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,12 +32,13 @@ class DataRow:
 
 
 def _lease_expired(now: dt.datetime) -> ColumnElement[bool]:
-    """A ``saving`` image whose upload no longer holds its lease (none at all: a row written
-    before leases existed)."""
-    return (
+    """An image whose upload, stage or import no longer holds its lease: ``saving`` with an
+    expired lease or none at all (a row written before leases existed); ``uploading`` or
+    ``importing`` with an expired one (a staged image waiting for its import has none)."""
+    return (ImageRow.deleted == false()) & or_(
         (ImageRow.status == "saving")
-        & (ImageRow.deleted == false())
-        & or_(ImageRow.upload_expires_at.is_(None), ImageRow.upload_expires_at < now)
+        & or_(ImageRow.upload_expires_at.is_(None), ImageRow.upload_expires_at < now),
+        ImageRow.status.in_(("uploading", "importing")) & (ImageRow.upload_expires_at < now),
     )
 
 
@@ -69,12 +70,13 @@ def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
 
 
 def live_uploads(db: Database, now: dt.datetime) -> set[str]:
-    """Images whose upload holds its lease: their blob or partial file may exist already."""
+    """Images whose upload (stage, import) holds its lease: their blob or partial file may
+    exist already."""
     with db.read() as session:
         return set(
             session.scalars(
                 select(ImageRow.id).where(
-                    ImageRow.status == "saving",
+                    ImageRow.status.in_(HELD),
                     ImageRow.deleted == false(),
                     ImageRow.upload_expires_at >= now,
                 )
@@ -106,7 +108,7 @@ def orphan_blob(
             select(LocationRow.id).where(LocationRow.image_id == image_id, LocationRow.url == url)
         )
         live = (
-            row.status == "saving"
+            row.status in HELD
             and row.upload_expires_at is not None
             and row.upload_expires_at >= now
         )

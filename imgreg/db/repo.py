@@ -26,7 +26,7 @@ from imgreg.db.models import ImageRow, LocationRow, MemberRow
 from imgreg.db.query import build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
-from imgreg.domain.image import Image, utcnow
+from imgreg.domain.image import HELD, Image, utcnow
 from imgreg.domain.query import ListQuery
 
 COLUMNS = COLUMN_NAMES[1:]  # every column of an Image but its id
@@ -124,20 +124,22 @@ class SqlImageRepo:
         image.mark_clean()
         return image
 
-    def save(self, image: Image, from_state: str | None = None) -> Image:
+    def save(self, image: Image, from_state: str | None = None, settle: bool = False) -> Image:
         """Write what changed since the image was loaded, and nothing else.
 
         Only changed columns are written, so two requests that change different attributes
         never undo each other. A status change is a compare-and-swap on the status it was
-        loaded with (or ``from_state``): losing that race raises ``StaleState``.
+        loaded with (or ``from_state``): losing that race raises ``StaleState``. Entering a
+        ``HELD`` status takes the lease; leaving it, or ``settle`` (a stage that ends still
+        ``uploading``), drops lease and reservation.
         """
         changes = image.changes()
         image.updated_at = utcnow()
         values = {n: getattr(image, n) for n in changes.fields}
         values["updated_at"] = image.updated_at
-        if "status" in changes.fields:
-            saving = image.status == "saving"
-            values["upload_expires_at"] = utcnow() + self.upload_lease if saving else None
+        if "status" in changes.fields or settle:
+            held = image.status in HELD and not settle
+            values["upload_expires_at"] = utcnow() + self.upload_lease if held else None
             values["reserved_bytes"] = None  # swapped for the final size in this statement
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
@@ -156,29 +158,30 @@ class SqlImageRepo:
         return image
 
     def begin_upload(self, image: Image) -> SqlUploadLedger:
-        """Save ``image``, already moved to ``saving`` by ``Image.begin_upload``, if it is
-        still ``queued`` here: a second upload of the same image loses (409)."""
+        """Save ``image``, already moved to a ``HELD`` status (``saving``, ``uploading`` or
+        ``importing``) by the domain, if it is still in the status it was loaded with: a
+        second upload, stage or import of the same image loses (409)."""
+        before = image.changes().status_before or "queued"
         try:
-            self.save(image, from_state="queued")
+            self.save(image, from_state=before)
         except errors.StaleState:
             raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
         return SqlUploadLedger(self, image)
 
-    def renew_upload_lease(self, image_id: str) -> None:
-        """Extend the lease of the upload running for ``image_id``. ``NotFound`` when the
-        image was deleted meanwhile, ``StaleState`` when it is no longer ``saving`` (the reaper
-        took it back after the lease expired): either way the upload must stop."""
+    def renew_upload_lease(self, image_id: str, status: str = "saving") -> None:
+        """Extend the lease of the upload (stage, import) running for ``image_id`` while it is
+        ``status``. ``NotFound`` when the image was deleted meanwhile, ``StaleState`` when it
+        is no longer ``status`` (the reaper took it back after the lease expired): either way
+        the upload must stop."""
         stmt = (
             update(ImageRow)
-            .where(
-                ImageRow.id == image_id, ImageRow.deleted == false(), ImageRow.status == "saving"
-            )
+            .where(ImageRow.id == image_id, ImageRow.deleted == false(), ImageRow.status == status)
             .values(upload_expires_at=utcnow() + self.upload_lease)
         )
         with self.db.write() as session:
             if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
                 if self._exists(session, image_id):
-                    raise errors.StaleState(f"Image {image_id} is no longer saving")
+                    raise errors.StaleState(f"Image {image_id} is no longer {status}")
                 raise errors.NotFound(f"No image found with ID {image_id}")
 
     def _exists(self, conn: Session | Connection, image_id: str) -> bool:

@@ -41,6 +41,13 @@ MUTABLE_FIELDS = (
     "min_ram",
 )
 DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32")
+# Statuses in which a writer holds the image under a lease (``upload_expires_at``): an upload
+# (saving), a stage while its data arrives (uploading), an import (importing).
+HELD = frozenset({"saving", "uploading", "importing"})
+# The properties an import keeps on its image (Glance's names, shown to clients).
+IMPORT_TASK = "os_glance_import_task"
+IMPORTING_TO = "os_glance_importing_to_stores"
+FAILED_IMPORT = "os_glance_failed_import"
 
 
 def utcnow() -> dt.datetime:
@@ -142,11 +149,46 @@ class Image:
             )
         self._move("saving")
 
+    def begin_stage(self) -> None:
+        """queued -> uploading: data staged for a later ``glance-direct`` import. Unlike an
+        upload, staging needs no formats (the import does)."""
+        if self.status != "queued":
+            raise errors.InvalidTransition(self.status, "uploading")
+        self._move("uploading")
+
+    def begin_import(self, method: str, task_id: str, stores: str = "") -> None:
+        """-> importing, with the import's lock (its task) in the image's properties.
+        ``glance-direct`` imports what was staged (``uploading``); ``web-download`` starts
+        from ``queued``. Both need the formats, as in Glance."""
+        if self.status == "active":
+            raise errors.Conflict("Image with status active cannot be target for import")
+        if method == "glance-direct" and self.status != "uploading":
+            raise errors.Conflict(
+                "Image needs to be staged before 'glance-direct' method can be used"
+            )
+        if method != "glance-direct" and self.status != "queued":
+            raise errors.Conflict(f"Image needs to be in 'queued' state to use '{method}' method")
+        for name in ("container_format", "disk_format"):
+            if not getattr(self, name):
+                raise errors.Conflict(f"'{name}' needs to be set before import")
+        self._move("importing")
+        self.extra_properties[IMPORT_TASK] = task_id
+        self.extra_properties[IMPORTING_TO] = stores
+        self.extra_properties[FAILED_IMPORT] = ""
+
+    def end_import(self, failed_stores: str = "") -> None:
+        """Drop the import's lock; ``failed_stores`` names where it failed (Glance's
+        ``os_glance_failed_import``, which clients wait on)."""
+        self.extra_properties.pop(IMPORT_TASK, None)
+        self.extra_properties[IMPORTING_TO] = ""
+        self.extra_properties[FAILED_IMPORT] = failed_stores
+
     def activate(self) -> None:
         self._move("active")
 
     def abort_upload(self) -> None:
-        """saving -> queued, forgetting everything the failed upload may have recorded."""
+        """saving, uploading or importing -> queued, forgetting everything the failed upload,
+        stage or import may have recorded."""
         self._move("queued")
         for name in DATA_FIELDS:
             setattr(self, name, None)

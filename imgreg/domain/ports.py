@@ -78,6 +78,15 @@ class UploadSession(Protocol):
 
     def write(self, stream: BinaryIO, size: int | None) -> Image: ...
 
+    def renew(self) -> None:
+        """Hold the lease while work before ``write`` or ``adopt`` takes time (an import's
+        plugins); raises as a failed renewal would stop ``write``."""
+
+    def adopt(self) -> Image:
+        """Instead of ``write``: take the staged data as the image's (an import with
+        nothing to change in it)."""
+        ...
+
     def commit(self) -> Image: ...
 
     def abort(self) -> Image | None: ...

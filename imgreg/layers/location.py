@@ -58,7 +58,8 @@ class LocationImageRepo:
         return DataUpload(self.inner.begin_upload(image), self.store, terms, self.conf)
 
     def check_download(self, image: Image) -> None:
-        if not image.locations or image.size is None:
+        # staged data (uploading, importing) is not the image's yet: no data, as in Glance
+        if not image.locations or image.size is None or image.status in ("uploading", "importing"):
             raise errors.NoData(f"Image {image.id} has no data")
 
     def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:

@@ -105,6 +105,14 @@ class NotifyingUpload:
             self.notifier.info("image.activate", image_payload(image))
         return image
 
+    def renew(self) -> None:
+        self.inner.renew()
+
+    def adopt(self) -> Image:
+        image = self.inner.adopt()
+        self.notifier.info("image.activate", image_payload(image))
+        return image
+
     def commit(self) -> Image:
         self.image = self.inner.commit()
         self.notifier.info("image.update", image_payload(self.image))

@@ -13,7 +13,8 @@ none of them sees the bytes, which go:
   ``RESERVE_STEP`` bytes ahead of its data and is cut off when the quota has no room left.
   Reservations are taken under a per-owner lock in the database (``imgreg.db.usage``), so
   parallel uploads on any number of workers never store more than the quota.
-* ``commit`` saves the image active; ``abort`` puts it back to ``queued`` and deletes the blob.
+* ``commit`` saves the image active (a stage: still ``uploading``, its lease dropped);
+  ``abort`` puts it back to ``queued`` and deletes the blob.
 """
 
 from __future__ import annotations
@@ -162,8 +163,11 @@ class DataUpload:
     def write(self, stream: BinaryIO, size: int | None) -> Image:
         image = self.image
         limited = self._limited(stream, size)
+        # A stage may come before the formats are set: nothing is claimed, so the data is
+        # held to the safety checks only, as raw (the import needs the formats, and they
+        # cannot change once staged).
         reader = InspectingReader(
-            cast(BinaryIO, limited), image.disk_format or "", Rules.from_conf(self.conf)
+            cast(BinaryIO, limited), image.disk_format or "raw", Rules.from_conf(self.conf)
         )
         blob = self.store.add(image.id, cast(BinaryIO, reader), size, self.conf.hashing_algorithm)
         self.blob_url = blob.url
@@ -179,8 +183,22 @@ class DataUpload:
         image.os_hash_value = blob.hash_value
         image.crc32 = blob.crc32
         image.virtual_size = verdict.virtual_size
-        image.activate()
+        if image.status != "uploading":  # a stage's data waits for its import
+            image.activate()
         return image
+
+    def renew(self) -> None:
+        lease_keeper(self.ledger)()
+
+    def adopt(self) -> Image:
+        """An import of staged data (``glance-direct``) with nothing to change in it: the
+        blob the stage wrote becomes the image's data as it is, no copy; an abort deletes
+        it, as one of ``write``'s."""
+        if not self.image.locations:
+            raise errors.Conflict(f"Image {self.image.id} has no staged data to import")
+        self.blob_url = self.image.locations[0]
+        self.image.activate()
+        return self.image
 
     def commit(self) -> Image:
         try:

@@ -74,6 +74,7 @@ def list_rules() -> list[policy.RuleDefault]:
         ),
         _rule("deactivate", ADMIN_OR_MEMBER, "Deactivate.", "POST", image + "/actions/deactivate"),
         _rule("reactivate", ADMIN_OR_MEMBER, "Reactivate.", "POST", image + "/actions/reactivate"),
+        _rule("copy_image", ADMIN, "Copy an image to other stores.", "POST", image + "/import"),
         _rule("publicize_image", ADMIN, "Make an image public.", "PATCH", image),
         _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community.", "PATCH", image),
         _rule("add_member", ADMIN_OR_MEMBER, "Share an image.", "POST", image + "/members"),

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 
-def test_import_info_lists_no_methods(api):
+def test_import_info_lists_the_enabled_methods(api, conf):
     resp = api.get("/v2/info/import")
     assert resp.status_int == 200
     assert resp.json == {
-        "import-methods": {"description": "Import methods available.", "type": "array", "value": []}
+        "import-methods": {
+            "description": "Import methods available.",
+            "type": "array",
+            "value": ["glance-direct", "web-download", "copy-image"],
+        }
     }
+    conf.set_override("enabled_import_methods", ["web-download"])
+    assert api.get("/v2/info/import").json["import-methods"]["value"] == ["web-download"]
 
 
 def test_stores_info_is_404_in_single_store_mode(api):

@@ -102,6 +102,12 @@ class RecordingSession(Recorder):
     def write(self, stream: Any, size: int | None) -> Any:
         return self._call("write", stream, size, default=self.image)
 
+    def renew(self) -> Any:
+        return self._call("renew")
+
+    def adopt(self) -> Any:
+        return self._call("adopt", default=self.image)
+
     def commit(self) -> Any:
         return self._call("commit", default=self.image)
 
