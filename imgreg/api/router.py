@@ -17,6 +17,7 @@ from imgreg.api import errors as api_errors
 from imgreg.api.discovery import DiscoveryController
 from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
+from imgreg.api.image_import import ImageImportController
 from imgreg.api.images import ImagesController
 from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
@@ -67,6 +68,7 @@ class Router:
         members = Resource(
             ImageMembersController(svc), no_body=frozenset({"index", "show", "delete"})
         )
+        imports = Resource(ImageImportController(svc))
 
         self.route("/v2/schemas/image", schemas, GET="image")
         self.route("/v2/schemas/images", schemas, GET="images")
@@ -78,6 +80,8 @@ class Router:
         self.route("/v2/images", images, GET="index", POST="create")
         self.route("/v2/images/{image_id}", images, GET="show", PATCH="update", DELETE="delete")
         self.route("/v2/images/{image_id}/file", data, GET="download", PUT="upload")
+        self.route("/v2/images/{image_id}/stage", imports, PUT="stage")
+        self.route("/v2/images/{image_id}/import", imports, POST="import_image")
         self.route("/v2/images/{image_id}/tags/{tag}", actions, PUT="add_tag", DELETE="delete_tag")
         self.route("/v2/images/{image_id}/actions/deactivate", actions, POST="deactivate")
         self.route("/v2/images/{image_id}/actions/reactivate", actions, POST="reactivate")
