@@ -10,7 +10,7 @@ other non-global addresses (``allow_private_addresses``), caps the time of a dow
 
 from __future__ import annotations
 
-from oslo_config import cfg
+from oslo_config import cfg, types
 
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
 PLUGINS = ("image_conversion", "image_decompression", "inject_image_metadata", "no_op")
@@ -19,7 +19,7 @@ import_opts = [
     cfg.ListOpt(
         "enabled_import_methods",
         default=["glance-direct", "web-download", "copy-image"],
-        item_type=cfg.types.String(choices=IMPORT_METHODS),
+        item_type=types.String(choices=IMPORT_METHODS),
         help="Import methods offered by /v2/info/import and accepted by POST "
         "/v2/images/{id}/import (Glance's default; glance-download needs a second region).",
     ),
@@ -43,8 +43,7 @@ filtering_opts = [
     cfg.ListOpt(
         "allowed_ports",
         default=["80", "443"],
-        help="Ports web-download may connect to; empty allows every port not in "
-        "disallowed_ports.",
+        help="Ports web-download may connect to; empty allows every port not in disallowed_ports.",
     ),
     cfg.ListOpt("disallowed_ports", default=[], help="Ports web-download refuses."),
     cfg.BoolOpt(
@@ -75,7 +74,7 @@ plugin_opts = [
     cfg.ListOpt(
         "image_import_plugins",
         default=[],
-        item_type=cfg.types.String(choices=PLUGINS),
+        item_type=types.String(choices=PLUGINS),
         help="Plugins run, in this order, on the data of every import before it is stored.",
     ),
 ]
