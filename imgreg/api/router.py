@@ -23,6 +23,7 @@ from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
 from imgreg.api.schemas import SchemasController
+from imgreg.api.tasks import ImageTasksController, TasksController
 from imgreg.services import Services
 
 
@@ -54,7 +55,8 @@ class Router:
     def __init__(self, svc: Services) -> None:
         self.mapper = routes.Mapper()
         schemas = Resource(
-            SchemasController(svc), no_body=frozenset({"image", "images", "member", "members"})
+            SchemasController(svc),
+            no_body=frozenset({"image", "images", "member", "members", "task", "tasks"}),
         )
         info = Resource(
             DiscoveryController(svc), no_body=frozenset({"import_methods", "stores", "usage"})
@@ -69,11 +71,15 @@ class Router:
             ImageMembersController(svc), no_body=frozenset({"index", "show", "delete"})
         )
         imports = Resource(ImageImportController(svc))
+        tasks = Resource(TasksController(svc), no_body=frozenset({"index", "show"}))
+        image_tasks = Resource(ImageTasksController(svc), no_body=frozenset({"index"}))
 
         self.route("/v2/schemas/image", schemas, GET="image")
         self.route("/v2/schemas/images", schemas, GET="images")
         self.route("/v2/schemas/member", schemas, GET="member")
         self.route("/v2/schemas/members", schemas, GET="members")
+        self.route("/v2/schemas/task", schemas, GET="task")
+        self.route("/v2/schemas/tasks", schemas, GET="tasks")
         self.route("/v2/info/import", info, GET="import_methods")
         self.route("/v2/info/stores", info, GET="stores")
         self.route("/v2/info/usage", info, GET="usage")
@@ -93,6 +99,9 @@ class Router:
             PUT="update",
             DELETE="delete",
         )
+        self.route("/v2/images/{image_id}/tasks", image_tasks, GET="index")
+        self.route("/v2/tasks", tasks, GET="index", POST="create")
+        self.route("/v2/tasks/{task_id}", tasks, GET="show", DELETE="delete")
         add_metadef_routes(self, svc)
 
         # No method override: Routes would otherwise take the method from ``?_method=`` or a

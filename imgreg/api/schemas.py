@@ -1,5 +1,5 @@
-"""``GET /v2/schemas/image``, ``/images``, ``/member`` and ``/members``: the schema objects
-that requests are validated against, served as they are."""
+"""``GET /v2/schemas/image``, ``/images``, ``/member``, ``/members``, ``/task`` and ``/tasks``:
+the schema objects that requests are validated against, served as they are."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import webob
 
 from imgreg.domain.member import STATUSES
 from imgreg.domain.schema import UUID_PATTERN
+from imgreg.domain.task_schemas import TASK_SCHEMA, TASKS_SCHEMA
 from imgreg.services import Services
 
 # Glance's member schema, served "minimal" (no additionalProperties, no links).
@@ -59,6 +60,8 @@ class SchemasController:
                 ("images", svc.schema.collection()),
                 ("member", MEMBER_SCHEMA),
                 ("members", MEMBERS_SCHEMA),
+                ("task", TASK_SCHEMA),
+                ("tasks", TASKS_SCHEMA),
             )
         }
 
@@ -77,3 +80,9 @@ class SchemasController:
 
     def members(self, request: webob.Request) -> webob.Response:
         return self._json("members")
+
+    def task(self, request: webob.Request) -> webob.Response:
+        return self._json("task")
+
+    def tasks(self, request: webob.Request) -> webob.Response:
+        return self._json("tasks")

@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 from imgreg.domain import errors
-from imgreg.domain.image import utcnow
 
 TYPES = ("import", "api_image_import", "location_import")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -24,6 +23,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "failure": frozenset(),
 }
 STATUSES = tuple(TRANSITIONS)
+ENDED = frozenset({"success", "failure"})
+
+
+def now() -> dt.datetime:
+    """Naive UTC to the microsecond: tasks keep it (``/v2/images/{id}/tasks`` shows it, and
+    tasks made in the same second still sort in the order they were made)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclasses.dataclass(eq=False)
@@ -39,8 +45,8 @@ class Task:
     request_id: str | None = None
     user_id: str | None = None
     expires_at: dt.datetime | None = None
-    created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
-    updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
+    created_at: dt.datetime = dataclasses.field(default_factory=now)
+    updated_at: dt.datetime = dataclasses.field(default_factory=now)
 
     @classmethod
     def new(cls, type: str, owner: str | None, **fields: Any) -> Task:
@@ -69,4 +75,4 @@ class Task:
 
     def ended(self, ttl: dt.timedelta) -> None:
         """Set the expiry once the task reached success or failure."""
-        self.expires_at = utcnow() + ttl
+        self.expires_at = now() + ttl

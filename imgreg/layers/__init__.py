@@ -1,22 +1,25 @@
 """The proxy chain, built in one place.
 
 Outer to inner: authorization → property protection → notifier → policy → quota → location →
-domain (``ImageFactory`` / ``SqlImageRepo``). Controllers get the outermost object and never
+domain (``ImageFactory`` / ``SqlImageRepo``); the member and task chains keep that order, with
+the layers that guard something there. Controllers get the outermost object and never
 see the others. Each ``build_*`` function lists the layers bottom first, so the last line is
 the outermost one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from imgreg.context import RequestContext
 from imgreg.db.members import SqlMemberRepo
 from imgreg.db.repo import SqlImageRepo, upload_lease
+from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import ports
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.image import Image
-from imgreg.domain.ports import ImageRepo, MemberLookup, MemberRepo, RecordRepo
+from imgreg.domain.ports import ImageRepo, MemberLookup, MemberRepo, RecordRepo, TaskRepo
 from imgreg.layers.authorization import AuthorizationImageFactory, AuthorizationImageRepo
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.layers.members.authorization import AuthorizationMemberRepo
@@ -30,6 +33,9 @@ from imgreg.layers.property_protection import (
     PropertyProtectionImageRepo,
 )
 from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo
+from imgreg.layers.tasks.authorization import AuthorizationTaskRepo
+from imgreg.layers.tasks.notifier import NotifierTaskRepo
+from imgreg.layers.tasks.policy import PolicyTaskRepo
 from imgreg.services import Services
 
 
@@ -79,3 +85,23 @@ def build_member_repo(
     repo = NotifierMemberRepo(repo, ctx, image, svc.notifier)
     repo = AuthorizationMemberRepo(repo, ctx, image)
     return repo
+
+
+def _sql_task_repo(svc: Services) -> SqlTaskRepo:
+    return SqlTaskRepo(svc.db, dt.timedelta(hours=svc.conf.task.task_time_to_live))
+
+
+def build_task_repo(ctx: RequestContext, svc: Services, domain: TaskRepo | None = None) -> TaskRepo:
+    """The task chain of the tasks API over ``domain`` (the database's ``SqlTaskRepo``
+    unless a test gives another)."""
+    repo: TaskRepo = domain if domain is not None else _sql_task_repo(svc)
+    repo = PolicyTaskRepo(repo, ctx, svc.policy)
+    repo = NotifierTaskRepo(repo, ctx, svc.notifier)
+    repo = AuthorizationTaskRepo(repo, ctx)
+    return repo
+
+
+def build_internal_task_repo(ctx: RequestContext, svc: Services) -> TaskRepo:
+    """The tasks the import flow records for any caller it runs for: notifications only,
+    no tasks API rules (the import's own rules already admitted the caller)."""
+    return NotifierTaskRepo(_sql_task_repo(svc), ctx, svc.notifier)

@@ -8,7 +8,8 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
    (that upload renamed its blob into place and is about to commit), judged again on
    committed state with the image's row locked while it is deleted, and only once the row has
    settled (unchanged for a lease, or taken back to ``queued`` by this sweep);
-3. every partial file older than the lease is deleted, unless its upload holds its lease.
+3. every partial file older than the lease is deleted, unless its upload holds its lease;
+4. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted.
 
 The store is listed before the database is read, and the live uploads are read before the
 owned blobs, so a blob an upload renames into place and commits meanwhile is either not
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 
 from imgreg.db import maintenance
+from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.services import Services
@@ -36,15 +38,17 @@ class Reaped:
     images: list[str] = dataclasses.field(default_factory=list)  # back to queued
     blobs: list[str] = dataclasses.field(default_factory=list)  # orphans deleted
     partials: list[str] = dataclasses.field(default_factory=list)  # stale partials deleted
+    tasks: int = 0  # expired tasks deleted
 
     def __str__(self) -> str:
         return (
             f"{len(self.images)} expired upload(s) back to queued, "
-            f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) removed"
+            f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) "
+            f"removed, {self.tasks} expired task(s) deleted"
         )
 
     def __bool__(self) -> bool:
-        return bool(self.images or self.blobs or self.partials)
+        return bool(self.images or self.blobs or self.partials or self.tasks)
 
 
 def blob_image_id(url: str) -> str:
@@ -106,4 +110,9 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
             LOG.warning("reaper: removing partial upload %s", partial.name)
             if _removed(svc.store.delete_partial, partial.name):
                 done.partials.append(partial.name)
+    heartbeat()
+    ttl = dt.timedelta(hours=svc.conf.task.task_time_to_live)
+    done.tasks = SqlTaskRepo(svc.db, ttl).delete_expired(utcnow())
+    if done.tasks:
+        LOG.info("reaper: deleted %d expired task(s)", done.tasks)
     return done

@@ -97,8 +97,35 @@ def list_rules() -> list[policy.RuleDefault]:
     ]
 
 
+def task_rules() -> list[policy.RuleDefault]:
+    """Glance's task rules: ``tasks_api_access`` guards every ``/v2/tasks`` call (admins by
+    default); the finer ones default to ``rule:default`` and only matter when an operator
+    tightens them. ``modify_task`` is listed, as in Glance, but nothing checks it (Glance
+    never did either)."""
+    tasks = "/v2/tasks"
+    task = tasks + "/{task_id}"
+    return [
+        _rule("get_task", "rule:default", "Show a task.", "GET", task),
+        _rule("get_tasks", "rule:default", "List tasks.", "GET", tasks),
+        _rule("add_task", "rule:default", "Create a task.", "POST", tasks),
+        _rule("modify_task", "rule:default", "Not checked (as in Glance).", "DELETE", task),
+        policy.DocumentedRuleDefault(
+            name="tasks_api_access",
+            check_str=ADMIN,
+            description="Any call of the tasks API.",
+            operations=[
+                {"method": "GET", "path": task},
+                {"method": "GET", "path": tasks},
+                {"method": "POST", "path": tasks},
+                {"method": "DELETE", "path": task},
+            ],
+            scope_types=["project"],
+        ),
+    ]
+
+
 def all_rules() -> list[policy.RuleDefault]:
-    return list_rules() + metadef_policy.list_rules()
+    return list_rules() + task_rules() + metadef_policy.list_rules()
 
 
 def get_enforcer() -> policy.Enforcer:

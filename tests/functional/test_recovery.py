@@ -130,7 +130,8 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
     assert stored_files(store_dir) == sorted([good, running, f".partial/{young}"])
     assert invariants.check(svc) == []
     assert str(recovery.reap(svc)) == (
-        "0 expired upload(s) back to queued, 0 orphan blob(s) and 0 partial file(s) removed"
+        "0 expired upload(s) back to queued, 0 orphan blob(s) and 0 partial file(s) removed, "
+        "0 expired task(s) deleted"
     )
     assert client.put_file(before_commit, b"again").status_int == 204
     assert client.get(f"/v2/images/{before_commit}/file").body == b"again"

@@ -33,6 +33,7 @@ SERVERS = {
 }
 TABLES = (
     "sweep_locks",
+    "tasks",
     "metadef_namespace_resource_types",
     "metadef_resource_types",
     "metadef_objects",

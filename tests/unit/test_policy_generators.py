@@ -38,8 +38,10 @@ def test_the_rules_are_glance_secure_rbac_defaults():
         "context_is_admin", "default", "service_api", "add_image", "get_image", "get_images",
         "modify_image", "delete_image", "upload_image", "download_image", "deactivate",
         "reactivate", "publicize_image", "communitize_image", "add_member", "get_member",
-        "get_members", "modify_member", "delete_member", "copy_image",
+        "get_members", "modify_member", "delete_member", "copy_image", "get_task", "get_tasks",
+        "add_task", "modify_task", "tasks_api_access",
     }  # fmt: skip
+    assert DEFAULTS["tasks_api_access"] == "role:admin"
     assert DEFAULTS["publicize_image"] == "role:admin"
     assert DEFAULTS["copy_image"] == "role:admin"
     assert DEFAULTS["add_image"].endswith("project_id:%(owner)s)")

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from imgreg.db import tasks_models as _task_models  # noqa: F401 (registers the table)
 from imgreg.db.metadefs import models as _metadef_models  # noqa: F401 (registers the tables)
 from imgreg.db.models import Base
 from imgreg.db.session import make_engine

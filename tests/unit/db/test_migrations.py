@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from imgreg.cmd.manage import alembic_config
+from imgreg.db import tasks_models as _task_models  # noqa: F401 (registers the table)
 from imgreg.db.metadefs import models as _metadef_models  # noqa: F401 (registers the tables)
 from imgreg.db.models import Base
 from tests.support import dbs
