@@ -210,6 +210,7 @@ class TasksController:
     def create(self, request: webob.Request) -> webob.Response:
         ctx = self._ctx(request)
         task_input = parse_create(request, self.svc)
+        legacy.check(self.svc, task_input)  # web-download's filtering, before anything is kept
         image_id = task_input.get("image_id")
         task = Task.new(
             "import",

@@ -2,8 +2,9 @@
 process and in ``imgreg-manage scrub``, one process at a time across the nodes sharing the
 database (``imgreg.maintenance.reaper``); safe while other processes serve.
 
-1. every image still ``saving`` after its upload lease expired goes back to ``queued`` with no
-   size, checksums or locations (a guarded update: an upload that renewed meanwhile keeps it);
+1. every image still ``saving`` (``uploading`` while staged data arrives, ``importing``) after
+   its lease expired goes back to ``queued`` with no size, checksums or locations (a guarded
+   update: an upload that renewed meanwhile keeps it); an import's task is failed, saying why;
 2. every blob no row points at is deleted, unless its image's upload still holds its lease
    (that upload renamed its blob into place and is about to commit), judged again on
    committed state with the image's row locked while it is deleted, and only once the row has
@@ -25,9 +26,10 @@ import time
 from collections.abc import Callable
 
 from imgreg.db import maintenance
+from imgreg.db.repo import SqlImageRepo
 from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import errors
-from imgreg.domain.image import utcnow
+from imgreg.domain.image import IMPORT_TASK, utcnow
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -60,6 +62,31 @@ def blob_image_id(url: str) -> str:
     return parts[-1]
 
 
+def fail_import(svc: Services, image_id: str) -> None:
+    """An image taken back from ``importing``: its import's lock goes, the image says the
+    import failed (``os_glance_failed_import``, which clients wait on) and its task says why."""
+    images = SqlImageRepo(svc.db)
+    try:
+        image = images.get(image_id)
+    except errors.NotFound:
+        return
+    task_id = image.extra_properties.get(IMPORT_TASK)
+    if task_id is None:
+        return
+    image.end_import(failed_stores=str(svc.conf.glance_store.default_store))
+    tasks = SqlTaskRepo(svc.db, dt.timedelta(hours=svc.conf.task.task_time_to_live))
+    try:
+        images.save(image)
+        task = tasks.get(task_id)
+        task.fail(
+            f"Import of image {image_id} stopped: the worker running it went away (its lease "
+            "expired). The image is queued again and can be imported anew."
+        )
+        tasks.save(task)
+    except errors.ImgregError as exc:  # deleted meanwhile, or the task had ended
+        LOG.info("reaper: import of image %s not marked failed: %s", image_id, exc.message)
+
+
 def _removed(remove: Callable[[str], None], what: str) -> bool:
     """One removal; a store error (the data still in use, say) is logged and left to the
     next round, so that it does not stop this one."""
@@ -86,8 +113,12 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
     done = Reaped()
     for image_id in maintenance.expired_uploads(svc.db, now):
         if maintenance.reclaim_upload(svc.db, image_id, now):
-            LOG.warning("reaper: image %s was saving past its upload lease; now queued", image_id)
+            LOG.warning(
+                "reaper: image %s was held past its upload (stage, import) lease; now queued",
+                image_id,
+            )
             done.images.append(image_id)
+            fail_import(svc, image_id)
     live = maintenance.live_uploads(svc.db, utcnow())
     owned = maintenance.owned_urls(svc.db)
     settled = utcnow() - dt.timedelta(seconds=lease)

@@ -22,7 +22,7 @@ from imgreg.domain import errors
 from imgreg.importing import web
 from imgreg.importing.addresses import Refused, normalise_host
 from tests.support.builders import make_conf
-from tests.unit.importing.conftest import BODY, STALL, CountingServer
+from tests.support.webserver import BODY, STALL, CountingServer
 
 SECRET = "s3cret-pw"
 

@@ -1,0 +1,147 @@
+"""``PUT /v2/images/{id}/stage`` and ``POST /v2/images/{id}/import`` (API 2.6).
+
+Staging is an upload that stops short of ``active``: the image goes queued → uploading and
+the data goes, through the same session as ``PUT /file`` (hashing, inspection, quota, lease,
+crash safety), into the configured store under the image's own name. So any node that shares
+the store can import it: there is no node-local staging directory (Glance's
+``node_staging_uri``) and no need to proxy the import to the node that staged. A failed stage
+leaves the image ``queued`` and nothing stored.
+
+The import checks the request (Glance's validation order and messages), records an
+``api_image_import`` task, moves the image to ``importing`` under the upload lease (one import
+at a time: a second one loses the compare-and-swap, 409) and answers 202; the data moves in
+the background (``imgreg.importing.flow``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, cast
+
+import webob
+
+from imgreg import faults
+from imgreg.api import body as request_body
+from imgreg.api.image_data import ClientStream, declared_size
+from imgreg.domain import errors
+from imgreg.domain.factory import normalize_id
+from imgreg.domain.ports import UploadTerms
+from imgreg.domain.task import Task
+from imgreg.importing import flow, web
+from imgreg.layers import build_image_repo, build_internal_task_repo
+from imgreg.layers.policy import image_target
+from imgreg.services import Services
+
+BODY_LIMIT = 64 * 1024
+
+
+def parse_import(request: webob.Request, enabled: list[str]) -> dict[str, Any]:
+    """The import request, checked in Glance's order (400 on each)."""
+    body = request_body.parse_json(request_body.read_body(request, BODY_LIMIT))
+    if not isinstance(body, dict):
+        raise errors.Invalid("Import request body must be a JSON object.")
+    method = body.get("method")
+    if not isinstance(method, dict):
+        raise errors.Invalid("Import request requires a 'method' field.")
+    name = method.get("name")
+    if not isinstance(name, str) or not name:
+        raise errors.Invalid("Import request requires a 'name' field.")
+    if name not in enabled:
+        raise errors.Invalid(f"Unknown import method name '{name[:64]}'.")
+    for flag in ("all_stores", "all_stores_must_succeed"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise errors.Invalid(f"'{flag}' must be a boolean value.")
+    stores = body.get("stores")
+    if stores is not None and (
+        not isinstance(stores, list) or not all(isinstance(s, str) for s in stores)
+    ):
+        raise errors.Invalid("'stores' must be a list of store names.")
+    if name == "web-download":
+        uri = method.get("uri")
+        if not isinstance(uri, str) or not uri:
+            raise errors.Invalid("URI for web-download must be given in the method's 'uri'.")
+    return body
+
+
+class ImageImportController:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def _enabled(self) -> list[str]:
+        return list(self.svc.conf.enabled_import_methods)
+
+    def stage(self, request: webob.Request, image_id: str) -> webob.Response:
+        if "glance-direct" not in self._enabled():
+            raise errors.NotFound("The glance-direct import method is not enabled.")
+        if request.content_type != "application/octet-stream":
+            raise errors.UnsupportedMediaType(
+                f"The request media type {request.content_type or 'none'} is not supported by "
+                "this server; image data must be sent as application/octet-stream."
+            )
+        size = declared_size(request)
+        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
+        image = repo.get(normalize_id(image_id))
+        image.begin_stage()
+        session = repo.begin_upload(image, UploadTerms())
+        try:
+            session.write(cast(BinaryIO, ClientStream(request.body_file)), size)
+            faults.hit("before_commit")
+            session.commit()
+        except BaseException:
+            session.abort()
+            raise
+        return webob.Response(status=204)
+
+    def import_image(self, request: webob.Request, image_id: str) -> webob.Response:
+        ctx = request.environ["imgreg.context"]
+        body = parse_import(request, self._enabled())
+        method = body["method"]
+        name = method["name"]
+        repo = build_image_repo(ctx, self.svc)
+        image = repo.get(normalize_id(image_id))
+        if name == "copy-image":
+            target = image_target(image)
+            self.svc.policy.enforce(ctx, "copy_image", target)
+            self._copy_image(image.status)
+        if body.get("all_stores_must_succeed") is False or body.get("stores"):
+            raise errors.Invalid(
+                "This site has one store; 'stores' and 'all_stores_must_succeed' need several "
+                "(enabled_backends)."
+            )
+        if name == "glance-download":
+            raise errors.Invalid("glance-download needs another region's image service.")
+        uri = method.get("uri") if name == "web-download" else None
+        if uri is not None:
+            web.check_uri(uri, self.svc.conf)
+        task = Task.new(
+            "api_image_import",
+            ctx.project_id,
+            input={
+                "image_id": image.id,
+                "import_req": body,
+                "backend": [flow.store_name(self.svc)],
+            },
+            image_id=image.id,
+            request_id=ctx.request_id,
+            user_id=ctx.user_id,
+        )
+        image.begin_import(name, task.id)
+        # the chain checks owner and upload_image once; the database takes the lease if the
+        # image is still as loaded (a second import loses: 409)
+        session = repo.begin_upload(image, UploadTerms())
+        tasks = build_internal_task_repo(ctx, self.svc)
+        try:
+            tasks.add(task)
+        except BaseException:
+            session.abort()
+            raise
+        job = flow.ImportJob(self.svc, ctx, repo, tasks, task, session, name, uri)
+        flow.submit(job)
+        return webob.Response(status=202)
+
+    def _copy_image(self, status: str) -> None:
+        if status != "active":
+            raise errors.Conflict("Image must be active to use the 'copy-image' method.")
+        raise errors.Invalid(
+            "copy-image copies an image to other stores; this site has one store, which "
+            f"holds the image already ('{flow.store_name(self.svc)}')."
+        )

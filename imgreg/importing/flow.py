@@ -1,0 +1,223 @@
+"""One import, run in the background of the worker that accepted it (as Glance's task
+executor), over the upload session the request opened (``ImageRepo.begin_upload`` with the
+image already ``importing``: the chain checked it once, the database holds the lease).
+
+    glance-direct   the staged blob becomes the image's data, as it is (no copy), unless a
+                    plugin changes the data: then it is read to a scratch file, changed there,
+                    and written back in its place
+    web-download    the URI is fetched (``imgreg.importing.web``: every hop filtered) into the
+                    session, or to a scratch file first when a plugin needs the whole data
+
+The lease is renewed while the import works (``KeepAlive``); a worker that dies stops renewing
+it, and the reaper takes the image back to ``queued`` and fails the task once it expired. On
+any failure the session is aborted (the image back to ``queued``, no data left), the image
+says so in ``os_glance_failed_import`` and the task's message says why.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import BinaryIO, cast
+
+from imgreg import faults
+from imgreg.context import RequestContext
+from imgreg.domain import errors
+from imgreg.domain.ports import ImageRepo, TaskRepo, UploadSession
+from imgreg.domain.task import Task
+from imgreg.importing import plugins, web
+from imgreg.services import Services
+
+LOG = logging.getLogger(__name__)
+MiB = 1024 * 1024
+COPY_BLOCK = 4 * MiB
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def task_ttl(svc: Services) -> dt.timedelta:
+    return dt.timedelta(hours=svc.conf.task.task_time_to_live)
+
+
+def store_name(svc: Services) -> str:
+    """The name clients see for the one store (``os_glance_failed_import``)."""
+    return str(svc.conf.glance_store.default_store)
+
+
+@dataclasses.dataclass
+class ImportJob:
+    svc: Services
+    ctx: RequestContext
+    images: ImageRepo  # the chain the request built, for the saves after the session
+    tasks: TaskRepo
+    task: Task
+    session: UploadSession
+    method: str
+    uri: str | None = None
+
+
+def submit(job: ImportJob) -> None:
+    """Run ``job`` on the worker's import threads; the request returns 202 meanwhile."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="imgreg-import")
+    _POOL.submit(run, job)
+
+
+class KeepAlive:
+    """Renews the session's lease every ``interval`` seconds while an import works on
+    something other than the session's own stream (plugins, a fetch to a scratch file)."""
+
+    def __init__(self, session: UploadSession, interval: float) -> None:
+        self.session = session
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="imgreg-import-lease", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.session.renew()
+            except errors.ImgregError as exc:
+                LOG.warning("import of image %s lost its lease: %s", self.session.image.id, exc)
+                return
+
+    def __enter__(self) -> KeepAlive:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
+def run(job: ImportJob) -> None:
+    """The whole import; never raises (it runs where nobody would see it)."""
+    task, session = job.task, job.session
+    try:
+        task.begin_processing()
+        job.tasks.save(task, from_status="pending")
+        with KeepAlive(session, job.svc.conf.upload_lease_seconds / 3):
+            _move_data(job)
+        faults.hit("import_before_commit")
+        session.image.end_import()
+        image = session.commit()
+    except BaseException as exc:
+        _failed(job, exc)
+        if not isinstance(exc, Exception):
+            raise
+        return
+    LOG.info("imported image %s (%s, %s bytes)", image.id, job.method, image.size)
+    task.succeed({"image_id": image.id}, f"Copied {(image.size or 0) // MiB} MiB")
+    task.ended(task_ttl(job.svc))
+    _save_task(job)
+
+
+def _move_data(job: ImportJob) -> None:
+    svc, session = job.svc, job.session
+    image = session.image
+    local = plugins.needs_local_copy(svc.conf)
+    if job.method == "glance-direct" and not local:
+        session.adopt()
+        return
+    if job.method == "web-download" and not local:
+        source = web.open_uri(job.uri or "", svc.conf)
+        try:
+            session.write(cast(BinaryIO, source), source.size)
+        finally:
+            source.close()
+        return
+    with scratch_dir(svc) as work:
+        path = os.path.join(work, "data")
+        if job.method == "glance-direct":
+            staged = image.locations[0]
+            _copy_to(svc.store.open(staged), path)
+            # the store writes the result under the image's name: make room for it
+            svc.store.delete(staged)
+        else:
+            source = web.open_uri(job.uri or "", svc.conf)
+            try:
+                _copy_to(source, path, svc.conf.image_size_cap)
+            finally:
+                source.close()
+        result = plugins.run_plugins(path, image.disk_format or "", job.ctx.roles, svc.conf)
+        if result.disk_format:
+            image.disk_format = result.disk_format
+        image.extra_properties.update(result.properties)
+        if image.status != "importing":  # write() decides by status; a stage is not
+            raise errors.Conflict(f"Image {image.id} is no longer importing")
+        with open(result.path, "rb") as data:
+            session.write(data, os.fstat(data.fileno()).st_size)
+
+
+@contextlib.contextmanager
+def scratch_dir(svc: Services) -> Iterator[str]:
+    base = svc.conf.task.work_dir or None
+    work = tempfile.mkdtemp(prefix="imgreg-import-", dir=base)
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _copy_to(source: object, path: str, cap: int | None = None) -> None:
+    """Stream ``source`` (a reader with ``read`` or an iterable of blocks) into ``path``,
+    refusing more than ``cap`` bytes."""
+    written = 0
+    with open(path, "wb") as out:
+        for block in _blocks(source):
+            written += len(block)
+            if cap is not None and written > cap:
+                raise errors.QuotaExceeded("The incoming image is too large")
+            out.write(block)
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+
+
+def _blocks(source: object) -> Iterator[bytes]:
+    read = getattr(source, "read", None)
+    if read is None:
+        yield from cast(Iterator[bytes], source)
+        return
+    while block := read(COPY_BLOCK):
+        yield block
+
+
+def _failed(job: ImportJob, exc: BaseException) -> None:
+    image_id = job.session.image.id
+    message = exc.message if isinstance(exc, errors.ImgregError) else "an internal error"
+    if not isinstance(exc, errors.ImgregError):
+        LOG.exception("import of image %s failed", image_id)
+    else:
+        LOG.warning("import of image %s failed: %s", image_id, message)
+    try:
+        job.session.abort()
+        image = job.images.get(image_id)
+        image.end_import(failed_stores=store_name(job.svc))
+        job.images.save(image)
+    except errors.ImgregError as err:  # deleted meanwhile, say: the task still says why
+        LOG.info("image %s not marked as failed: %s", image_id, err.message)
+    except Exception:
+        LOG.exception("image %s not marked as failed", image_id)
+    task = job.task
+    with contextlib.suppress(errors.ImgregError):
+        task.fail(f"Import of image {image_id} failed: {message}")
+        task.ended(task_ttl(job.svc))
+        _save_task(job)
+
+
+def _save_task(job: ImportJob) -> None:
+    try:
+        job.tasks.save(job.task)
+    except Exception:
+        LOG.exception("task %s could not be saved", job.task.id)
