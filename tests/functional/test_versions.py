@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.client import client_with
 
-EXPECTED_IDS = ["v2.15", "v2.9", *(f"v2.{m}" for m in range(7, -1, -1))]
+EXPECTED_IDS = ["v2.15", "v2.13", "v2.12", "v2.9", *(f"v2.{m}" for m in range(7, -1, -1))]
 
 
 def check_document(resp, status: int) -> None:
@@ -34,7 +34,7 @@ def test_unknown_versions_and_unversioned_paths_answer_300(api, path):
     check_document(api.get(path), 300)
 
 
-@pytest.mark.parametrize("prefix", ["/v2", "/v2.0", "/v2.9", "/v2.15"])
+@pytest.mark.parametrize("prefix", ["/v2", "/v2.0", "/v2.6", "/v2.9", "/v2.12", "/v2.15"])
 def test_advertised_minor_versions_reach_the_api(api, prefix):
     image = api.create(name="versioned")
     resp = api.get(f"{prefix}/images")
