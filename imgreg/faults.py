@@ -9,6 +9,12 @@ and checks that nothing was left behind. The points of an upload, in order:
 * ``after_rename``: the blob is fsynced, renamed into place and its directory fsynced;
 * ``before_commit``: the image is about to be saved ``active``;
 * ``after_commit``: it was saved ``active``; the response is not sent yet.
+
+And of an import (``imgreg.importing.flow``, on the worker's import threads; its data passes
+``mid_body`` too when it is fetched or converted):
+
+* ``import_started``: the task is ``processing``, the image ``importing`` under its lease;
+* ``import_before_commit``: the data is in place; the image is about to be saved ``active``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,16 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = frozenset({"mid_body", "after_rename", "before_commit", "after_commit"})
+POINTS = frozenset(
+    {
+        "mid_body",
+        "after_rename",
+        "before_commit",
+        "after_commit",
+        "import_started",
+        "import_before_commit",
+    }
+)
 _ARMED = os.environ.get("IMGREG_FAULT", "")
 
 

@@ -106,6 +106,7 @@ def run(job: ImportJob) -> None:
     try:
         task.begin_processing()
         job.tasks.save(task, from_status="pending")
+        faults.hit("import_started")
         with KeepAlive(session, job.svc.conf.upload_lease_seconds / 3):
             _move_data(job)
         faults.hit("import_before_commit")

@@ -75,15 +75,19 @@ def fail_import(svc: Services, image_id: str) -> None:
         return
     image.end_import(failed_stores=str(svc.conf.glance_store.default_store))
     tasks = SqlTaskRepo(svc.db, dt.timedelta(hours=svc.conf.task.task_time_to_live))
+    # the task first: a client that sees os_glance_failed_import finds the task's reason
     try:
-        images.save(image)
         task = tasks.get(task_id)
         task.fail(
             f"Import of image {image_id} stopped: the worker running it went away (its lease "
             "expired). The image is queued again and can be imported anew."
         )
         tasks.save(task)
-    except errors.ImgregError as exc:  # deleted meanwhile, or the task had ended
+    except errors.ImgregError as exc:  # the task had ended or expired
+        LOG.info("reaper: task %s of image %s not failed: %s", task_id, image_id, exc.message)
+    try:
+        images.save(image)
+    except errors.ImgregError as exc:  # deleted meanwhile
         LOG.info("reaper: import of image %s not marked failed: %s", image_id, exc.message)
 
 
