@@ -224,7 +224,8 @@ class TasksController:
         view = task_view(task)  # as added: what the import does next is not this answer's
         legacy.start(self.svc, ctx, task)
         response = json_response(view, status=201)
-        response.headers["Location"] = f"/v2/tasks/{task.id}"
+        base = self.svc.conf.public_endpoint or request.host_url
+        response.headers["Location"] = f"{base.rstrip('/')}/v2/tasks/{task.id}"
         return response
 
     def index(self, request: webob.Request) -> webob.Response:
