@@ -120,7 +120,7 @@ def run(job: ImportJob) -> None:
     LOG.info("imported image %s (%s, %s bytes)", image.id, job.method, image.size)
     task.succeed({"image_id": image.id}, f"Copied {(image.size or 0) // MiB} MiB")
     task.ended(task_ttl(job.svc))
-    _save_task(job)
+    _save_task(job, "processing")
 
 
 def _move_data(job: ImportJob) -> None:
@@ -212,13 +212,15 @@ def _failed(job: ImportJob, exc: BaseException) -> None:
         LOG.exception("image %s not marked as failed", image_id)
     task = job.task
     with contextlib.suppress(errors.ImgregError):
+        before = task.status
         task.fail(f"Import of image {image_id} failed: {message}")
         task.ended(task_ttl(job.svc))
-        _save_task(job)
+        _save_task(job, before)
 
 
-def _save_task(job: ImportJob) -> None:
+def _save_task(job: ImportJob, before: str) -> None:
+    """The task's end, saved from ``before`` (so ``task.success``/``task.failure`` is sent)."""
     try:
-        job.tasks.save(job.task)
+        job.tasks.save(job.task, from_status=before)
     except Exception:
         LOG.exception("task %s could not be saved", job.task.id)

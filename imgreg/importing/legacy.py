@@ -49,6 +49,7 @@ def start(svc: Services, ctx: RequestContext, task: Task) -> None:
         check(svc, task.input)
         props = dict(task.input["image_properties"])
         fields = {k: props.pop(k) for k in FIELDS if k in props}
+        fields.setdefault("container_format", "bare")  # a disk image, unless told otherwise
         if "tags" in fields:
             fields["tags"] = set(fields["tags"])
         fields["extra_properties"] = {str(k): str(v) for k, v in props.items()}
@@ -61,7 +62,7 @@ def start(svc: Services, ctx: RequestContext, task: Task) -> None:
     except errors.ImgregError as exc:
         task.fail(f"Import task {task.id} could not start: {exc.message}")
         task.ended(flow.task_ttl(svc))
-        tasks.save(task)
+        tasks.save(task, from_status="pending")
         return
     uri = task.input["import_from"]
     flow.submit(flow.ImportJob(svc, ctx, repo, tasks, task, session, "web-download", uri))

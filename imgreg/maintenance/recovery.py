@@ -78,11 +78,12 @@ def fail_import(svc: Services, image_id: str) -> None:
     # the task first: a client that sees os_glance_failed_import finds the task's reason
     try:
         task = tasks.get(task_id)
+        before = task.status
         task.fail(
             f"Import of image {image_id} stopped: the worker running it went away (its lease "
             "expired). The image is queued again and can be imported anew."
         )
-        tasks.save(task)
+        tasks.save(task, from_status=before)
     except errors.ImgregError as exc:  # the task had ended or expired
         LOG.info("reaper: task %s of image %s not failed: %s", task_id, image_id, exc.message)
     try:

@@ -5,6 +5,7 @@ Glance's refusals, and what a failed stage or import leaves: a re-usable image, 
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -236,3 +237,39 @@ def test_stage_is_404_when_glance_direct_is_off(conf, client):
 def test_create_says_which_import_methods_exist(client):
     resp = client.post("/v2/images", {"name": "x"})
     assert resp.headers["OpenStack-image-import-methods"] == "glance-direct,web-download,copy-image"
+
+
+def test_web_download_redirect_to_a_refused_target_fails_the_task(client, web):
+    """The first hop passes the filter; its redirect (to another port) is refused while the
+    import runs: the target gets no request, the task says why, the image is re-usable."""
+    with serving() as target:
+        image = client.create(name="web")
+        uri = web.url(f"/redirect?to={target.url('/body')}")
+        assert do_import(client, image["id"], name="web-download", uri=uri).status_int == 202
+        failed = settled(client, image["id"])
+        assert failed["status"] == "queued"
+        assert failed["os_glance_failed_import"] != ""
+        (task,) = image_tasks(client, image["id"])
+        assert task["status"] == "failure"
+        assert "port" in task["message"]
+        assert web.counts["/redirect"] == 1
+        assert target.total == 0
+
+
+def test_import_with_conversion_stores_raw(conf, client, store_dir, tmp_path):
+    """image_conversion (qemu-img, real) turns a staged qcow2 into raw before it is stored."""
+
+    conf.set_override("image_import_plugins", ["image_conversion"], group="image_import_opts")
+    source = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(source), "8M"], check=True)
+    image = client.create(name="convert", disk_format="qcow2")
+    assert stage(client, image["id"], source.read_bytes()).status_int == 204
+    assert do_import(client, image["id"], name="glance-direct").status_int == 202
+    done = settled(client, image["id"])
+    assert done["status"] == "active", done
+    assert done["disk_format"] == "raw"
+    assert done["size"] == 8 * 1024 * 1024
+    data = client.get(f"/v2/images/{image['id']}/file").body
+    assert data == bytes(8 * 1024 * 1024)
+    assert done["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    assert stored_files(store_dir) == [image["id"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 import uuid
 
 import jsonschema
@@ -19,11 +20,12 @@ from imgreg.domain.task import Task, now
 from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from tests.support.client import UNKNOWN_ID, client_with
+from tests.support.webserver import serving
 
 VALID = {
     "type": "import",
     "input": {
-        "import_from": "https://example.com/cirros.qcow2",
+        "import_from": "http://127.0.0.1:9/cirros.qcow2",  # the test's server (_web)
         "import_from_format": "qcow2",
         "image_properties": {"name": "cirros", "disk_format": "qcow2"},
     },
@@ -39,7 +41,28 @@ ROW_KEYS = {
 }  # fmt: skip
 ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 RAW = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$"
-LEGACY_MESSAGE = "The legacy import task is not available yet."
+
+
+@pytest.fixture(autouse=True)
+def _web(conf):
+    """The legacy import fetches from a local server, which answers 404: each task fails,
+    asynchronously, with a message naming the status."""
+    with serving() as web:
+        group = "import_filtering_opts"
+        conf.set_override("allow_private_addresses", True, group=group)
+        conf.set_override("allowed_hosts", ["127.0.0.1"], group=group)
+        conf.set_override("allowed_ports", [str(web.port)], group=group)
+        VALID["input"]["import_from"] = web.url("/cirros.qcow2")
+        yield web
+
+
+def ended(client, task_id, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        task = client.get(f"/v2/tasks/{task_id}").json
+        if task["status"] in ("success", "failure") or time.monotonic() > deadline:
+            return task
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -103,13 +126,19 @@ def test_admin_creates_then_shows_a_task(admin, notifications):
     assert task["self"] == f"/v2/tasks/{task['id']}"
     assert task["schema"] == "/v2/schemas/task"
     assert re.match(ISO, task["created_at"]) and re.match(ISO, task["updated_at"])
-    shown = admin.get(f"/v2/tasks/{task['id']}").json
-    # the legacy import is not there yet: the task failed, and expires
-    assert (shown["status"], shown["message"]) == ("failure", LEGACY_MESSAGE)
+    shown = ended(admin, task["id"])
+    deadline = time.monotonic() + 10  # the notifier sends once the save is done
+    while not any(n["event_type"] == "task.failure" for n in notifications):
+        assert time.monotonic() < deadline, notifications
+        time.sleep(0.05)
+    # the server answered 404: the task failed, says why, and expires
+    assert shown["status"] == "failure"
+    assert "404" in shown["message"]
     assert re.match(ISO, shown["expires_at"])
-    assert [n["event_type"] for n in notifications] == ["task.create", "task.failure"]
-    assert [n["payload"]["status"] for n in notifications] == ["pending", "failure"]
-    assert all("input" not in n["payload"] for n in notifications)
+    events = [n for n in notifications if n["event_type"].startswith("task.")]
+    assert [n["event_type"] for n in events] == ["task.create", "task.processing", "task.failure"]
+    assert [n["payload"]["status"] for n in events] == ["pending", "processing", "failure"]
+    assert all("input" not in n["payload"] for n in events)
 
 
 def test_unknown_tasks_are_404(admin):
@@ -135,7 +164,7 @@ def test_other_methods_are_405(admin):
 
 
 def test_list_newest_first_with_glances_links(admin):
-    ids = [create(admin).json["id"] for _ in range(3)]
+    ids = [ended(admin, create(admin).json["id"])["id"] for _ in range(3)]
     body = admin.get("/v2/tasks").json
     assert set(body) == {"tasks", "first", "schema"}
     assert [t["id"] for t in body["tasks"]] == ids[::-1]
@@ -157,7 +186,7 @@ def test_paging_with_marker(admin):
 
 
 def test_filters(admin):
-    create(admin)
+    ended(admin, create(admin).json["id"])
     failed = admin.get("/v2/tasks?status=failure&type=import").json["tasks"]
     assert len(failed) == 1
     assert admin.get("/v2/tasks?status=pending").json["tasks"] == []
@@ -191,7 +220,7 @@ def test_bad_list_queries_are_400(admin, query, fragment):
 
 
 def test_a_marker_of_a_task_that_expired_is_400(admin):
-    task_id = create(admin).json["id"]
+    task_id = ended(admin, create(admin).json["id"])["id"]
     repo().delete_expired(now() + dt.timedelta(hours=49))
     assert admin.get(f"/v2/tasks?marker={task_id}").status_int == 400
 
@@ -324,7 +353,7 @@ def test_image_tasks_refuse_a_body(member):
 def test_the_reaper_deletes_an_old_ended_task_and_keeps_a_fresh_one(admin):
     old = create(admin).json["id"]
     fresh_task = record(str(uuid.uuid4()), "pa")
-    running = create(admin).json["id"]  # ended too (the legacy stub fails it)
+    running = ended(admin, create(admin).json["id"])["id"]  # ended too (its fetch failed)
     tasks = repo()
     for task_id in (old, running):
         t = tasks.get(task_id)
