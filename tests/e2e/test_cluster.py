@@ -184,6 +184,48 @@ def test_stored_on_a_served_by_b(cluster: Cluster) -> None:
     assert not (cluster.state / "images" / image_id).exists()
 
 
+def staged_on_a_imported_on_b(cluster: Cluster) -> str:
+    """Stage through node A, import (glance-direct) through node B: the staged data is in the
+    shared store, not on A's disk, so B imports it (no proxying to the staging node); the
+    image is active with the staged data's hashes and B served it. Its id."""
+    session = requests.Session()
+    data = random.randbytes(3 * MiB)
+    image_id = create(session, cluster.node_urls["a"]).json()["id"]
+    staged = session.put(
+        f"{cluster.node_urls['a']}/v2/images/{image_id}/stage",
+        data=data,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=120,
+    )
+    assert staged.status_code == 204, staged.text
+    rid = f"req-{uuid.uuid4()}"
+    started = session.post(
+        f"{cluster.node_urls['b']}/v2/images/{image_id}/import",
+        json={"method": {"name": "glance-direct"}},
+        headers={"X-Openstack-Request-Id": rid},
+        timeout=60,
+    )
+    assert started.status_code == 202, started.text
+    assert served_by(cluster, [rid]) == {"a": 0, "b": 1}
+    deadline = time.monotonic() + 60
+    while True:
+        image = session.get(f"{cluster.url}/v2/images/{image_id}", timeout=30).json()
+        if image["status"] != "importing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert image["status"] == "active", image
+    assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    assert session.get(f"{cluster.url}/v2/images/{image_id}/file", timeout=60).content == data
+    tasks = session.get(f"{cluster.url}/v2/images/{image_id}/tasks", timeout=30).json()["tasks"]
+    assert [(t["status"], t["request_id"]) for t in tasks] == [("success", rid)]
+    return str(image_id)
+
+
+def test_staged_on_a_imported_on_b(cluster: Cluster) -> None:
+    image_id = staged_on_a_imported_on_b(cluster)
+    assert (cluster.state / "images" / image_id).exists()  # the staged blob, adopted
+
+
 def upload_concurrently(cluster: Cluster, uploads: int, threads: int) -> list[str]:
     """``uploads`` uploads of 1-4 MiB through the balancer from ``threads`` threads: no error,
     both nodes took some, every image is active with the right size and checksums; their ids."""

@@ -31,6 +31,7 @@ from tests.e2e.test_cluster import (
     Cluster,
     killed_under_load,
     run_cluster,
+    staged_on_a_imported_on_b,
     stored_on_a_served_by_b,
     upload_concurrently,
 )
@@ -120,6 +121,12 @@ def test_stored_on_a_served_by_b(cluster: Cluster, store: RbdStore, pool: Any) -
     assert image_id not in rbd.RBD().list(pool)
     assert blob_ids(store) == []
     assert (store.list_partials(), trashed_partials(pool)) == ([], [])
+
+
+def test_staged_on_a_imported_on_b(cluster: Cluster, store: RbdStore) -> None:
+    """No directory is shared here: the stage is an RBD image in the pool, which B adopts."""
+    image_id = staged_on_a_imported_on_b(cluster)
+    assert image_id in blob_ids(store)
 
 
 def test_concurrent_uploads_fill_the_pool_with_exactly_their_blobs(
