@@ -47,6 +47,13 @@ def expired_uploads(db: Database, now: dt.datetime) -> list[str]:
         return list(session.scalars(select(ImageRow.id).where(_lease_expired(now))))
 
 
+def expired_holds(db: Database, now: dt.datetime) -> list[tuple[str, str]]:
+    """(id, status) of each image ``expired_uploads`` lists, for ``imgreg-manage check``."""
+    with db.read() as session:
+        rows = session.execute(select(ImageRow.id, ImageRow.status).where(_lease_expired(now)))
+        return [(row.id, row.status) for row in rows]
+
+
 def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
     """Put one expired upload's image back to ``queued`` with no data, if its lease is still
     expired (a renewal that came in meanwhile wins). True when it was taken back."""

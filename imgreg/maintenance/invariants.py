@@ -7,7 +7,7 @@ the reaper (``imgreg.maintenance.recovery``) has run. ``check`` returns one line
 2. a ``queued`` image holds no data (no size, checksums or locations);
 3. every blob in the store is owned by a row, or by an upload that holds its lease;
 4. no partial file is older than the upload lease, except one of an upload holding its lease;
-5. no image is ``saving`` past its upload lease.
+5. no image is ``saving`` (``uploading``, ``importing``) past its upload lease.
 
 Rows are read before the store is listed for (1), and after it for (3), so uploads and deletes
 running meanwhile do not show up as violations.
@@ -48,8 +48,8 @@ def check(svc: Services) -> list[str]:
         if p.modified < stale and p.image_id not in live
     ]
     problems += [
-        f"image {image_id}: saving past its upload lease"
-        for image_id in maintenance.expired_uploads(svc.db, utcnow())
+        f"image {image_id}: {status} past its upload lease"
+        for image_id, status in maintenance.expired_holds(svc.db, utcnow())
     ]
     return problems
 

@@ -4,6 +4,7 @@ Glance's refusals, and what a failed stage or import leaves: a re-usable image, 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import subprocess
 import time
@@ -12,11 +13,15 @@ from typing import Any
 
 import pytest
 from oslo_config import cfg
+from sqlalchemy import update
 
 from imgreg import wsgi
+from imgreg.db.models import ImageRow
+from imgreg.domain.image import utcnow
+from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from tests.support.client import Client, stored_files
-from tests.support.webserver import BODY, CountingServer, serving
+from tests.support.webserver import BODY, STALL, CountingServer, serving
 
 DATA = bytes(range(256)) * 64
 
@@ -273,3 +278,35 @@ def test_import_with_conversion_stores_raw(conf, client, store_dir, tmp_path):
     assert data == bytes(8 * 1024 * 1024)
     assert done["os_hash_value"] == hashlib.sha512(data).hexdigest()
     assert stored_files(store_dir) == [image["id"]]
+
+
+def test_an_import_whose_worker_went_silent_is_failed_by_the_reaper(client, web, store_dir):
+    """The lease of a running import runs out (its worker stopped renewing): the reaper takes
+    the image back to queued and fails the task; the stalled fetch, when it wakes up, finds it
+    lost the image and leaves it alone."""
+    image = client.create(name="web")
+    image_id = image["id"]
+    assert do_import(client, image_id, name="web-download", uri=web.url("/slow-head")).status_int
+    deadline = time.monotonic() + 10
+    while image_tasks(client, image_id)[0]["status"] != "processing":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    svc = wiring.services()
+    with svc.db.write() as session:
+        session.execute(
+            update(ImageRow)
+            .where(ImageRow.id == image_id)
+            .values(upload_expires_at=utcnow() - dt.timedelta(hours=1))
+        )
+    reaped = recovery.reap(svc)
+    assert reaped.images == [image_id]
+    shown = show(client, image_id)
+    assert (shown["status"], shown["os_glance_failed_import"]) == ("queued", "file")
+    assert "os_glance_import_task" not in shown
+    (task,) = image_tasks(client, image_id)
+    assert task["status"] == "failure"
+    assert "went away" in task["message"]
+    time.sleep(STALL + 0.5)  # the fetch answers, and the import finds it lost its lease
+    assert show(client, image_id)["status"] == "queued"
+    assert stored_files(store_dir) == []
+    assert image_tasks(client, image_id)[0]["message"] == task["message"]
