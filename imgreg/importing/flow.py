@@ -222,5 +222,7 @@ def _save_task(job: ImportJob, before: str) -> None:
     """The task's end, saved from ``before`` (so ``task.success``/``task.failure`` is sent)."""
     try:
         job.tasks.save(job.task, from_status=before)
+    except errors.ImgregError as exc:  # the reaper failed it first (its lease had run out)
+        LOG.info("task %s not saved: %s", job.task.id, exc.message)
     except Exception:
         LOG.exception("task %s could not be saved", job.task.id)
