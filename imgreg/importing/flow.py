@@ -31,6 +31,7 @@ from typing import BinaryIO, cast
 from imgreg import faults
 from imgreg.context import RequestContext
 from imgreg.domain import errors
+from imgreg.domain.image import IMPORT_TASK
 from imgreg.domain.ports import ImageRepo, TaskRepo, UploadSession
 from imgreg.domain.task import Task
 from imgreg.importing import plugins, web
@@ -201,21 +202,24 @@ def _failed(job: ImportJob, exc: BaseException) -> None:
         LOG.exception("import of image %s failed", image_id)
     else:
         LOG.warning("import of image %s failed: %s", image_id, message)
-    try:
-        job.session.abort()
-        image = job.images.get(image_id)
-        image.end_import(failed_stores=store_name(job.svc))
-        job.images.save(image)
-    except errors.ImgregError as err:  # deleted meanwhile, say: the task still says why
-        LOG.info("image %s not marked as failed: %s", image_id, err.message)
-    except Exception:
-        LOG.exception("image %s not marked as failed", image_id)
+    # the task first, then the image's mark, then back to queued: a client that sees the
+    # image queued again sees the mark, and one that sees the mark finds the task's reason
     task = job.task
     with contextlib.suppress(errors.ImgregError):
         before = task.status
         task.fail(f"Import of image {image_id} failed: {message}")
         task.ended(task_ttl(job.svc))
         _save_task(job, before)
+    try:
+        image = job.images.get(image_id)
+        if image.extra_properties.get(IMPORT_TASK) == task.id:  # not a later import's
+            image.end_import(failed_stores=store_name(job.svc))
+            job.images.save(image)
+    except errors.ImgregError as err:  # deleted meanwhile, say: the task still says why
+        LOG.info("image %s not marked as failed: %s", image_id, err.message)
+    except Exception:
+        LOG.exception("image %s not marked as failed", image_id)
+    job.session.abort()  # never raises: logs what it could not undo
 
 
 def _save_task(job: ImportJob, before: str) -> None:
