@@ -22,6 +22,7 @@ from oslo_config import cfg
 
 from imgreg import conf as imgreg_conf
 from imgreg import wsgi
+from imgreg.importing import flow
 from imgreg.services import wiring
 from tests.support import dbs, passes
 from tests.support.background import tool_running
@@ -81,6 +82,8 @@ def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigO
     imgreg_conf.parse(["--config-file", str(path)])
     wiring.reset()
     yield imgreg_conf.CONF
+    # imports run on background threads: none may write while the database is wiped
+    assert flow.wait_idle(60), "an import still runs after 60 s"
     wiring.reset()
     imgreg_conf.CONF.reset()
 

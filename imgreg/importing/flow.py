@@ -42,6 +42,7 @@ MiB = 1024 * 1024
 COPY_BLOCK = 4 * MiB
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+_RUNNING: set[concurrent.futures.Future[None]] = set()
 
 
 def task_ttl(svc: Services) -> dt.timedelta:
@@ -71,7 +72,17 @@ def submit(job: ImportJob) -> None:
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="imgreg-import")
-    _POOL.submit(run, job)
+        _RUNNING.add(_POOL.submit(run, job))
+        _RUNNING.difference_update({f for f in _RUNNING if f.done()})
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until every submitted import has ended (a server stopping, a test tearing its
+    database down); False if some still run after ``timeout`` seconds."""
+    with _POOL_LOCK:
+        running = list(_RUNNING)
+    _done, pending = concurrent.futures.wait(running, timeout=timeout)
+    return not pending
 
 
 class KeepAlive:
