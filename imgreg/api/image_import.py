@@ -22,6 +22,7 @@ import webob
 from imgreg import faults
 from imgreg.api import body as request_body
 from imgreg.api.image_data import ClientStream, declared_size
+from imgreg.api.text import check_text
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.ports import UploadTerms
@@ -45,6 +46,7 @@ def parse_import(request: webob.Request, enabled: list[str]) -> dict[str, Any]:
     name = method.get("name")
     if not isinstance(name, str) or not name:
         raise errors.Invalid("Import request requires a 'name' field.")
+    check_text(name)  # the refusal below quotes it, and every error body must encode
     if name not in enabled:
         raise errors.Invalid(f"Unknown import method name '{name[:64]}'.")
     for flag in ("all_stores", "all_stores_must_succeed"):

@@ -178,6 +178,22 @@ def test_import_refusals_in_glance_order(client):
     assert do_import(client, image_id, name="copy-image").status_int == 403
 
 
+@pytest.mark.parametrize("accept", ["text/plain", "text/html", "*/*"])
+def test_unknown_method_name_that_is_not_text_is_400_in_every_error_body(client, accept):
+    """A lone surrogate (``"\\ud800"`` in JSON) cannot be encoded: echoed into a plain-text or
+    HTML error body it made the error page itself fail, and the server answered 500."""
+    image = client.create(name="x")
+    resp = client.request(
+        "POST",
+        f"/v2/images/{image['id']}/import",
+        raw=b'{"method": {"name": "glance-direct\\ud800"}}',
+        headers={"Content-Type": "application/json", "Accept": accept},
+    )
+    assert resp.status_int == 400
+    assert "surrogates" in resp.text
+    assert show(client, image["id"])["status"] == "queued"
+
+
 def test_import_needs_formats_and_a_staged_image(client):
     resp = client.post("/v2/images", {"name": "no formats"})
     image_id = resp.json["id"]
