@@ -13,7 +13,7 @@ expires the reaper (``imgreg.maintenance.recovery``) takes the image back to ``q
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, cast
 
 import webob
@@ -22,6 +22,7 @@ from imgreg import faults
 from imgreg.api.ranges import requested_range
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import Image
 from imgreg.domain.ports import BlobReader, UploadTerms
 from imgreg.layers import build_image_repo
 from imgreg.services import Services
@@ -59,28 +60,36 @@ def declared_size(request: webob.Request) -> int | None:
     return size
 
 
+def receive(
+    request: webob.Request, svc: Services, image_id: str, start: Callable[[Image], None]
+) -> None:
+    """The request body into the image's data, through one upload session: ``PUT /file``
+    (``start``: ``Image.begin_upload``) and ``PUT /stage`` (``Image.begin_stage``)."""
+    if request.content_type != "application/octet-stream":
+        raise errors.UnsupportedMediaType(
+            f"The request media type {request.content_type or 'none'} is not supported by "
+            "this server; image data must be sent as application/octet-stream."
+        )
+    size = declared_size(request)
+    repo = build_image_repo(request.environ["imgreg.context"], svc)
+    image = repo.get(normalize_id(image_id))
+    start(image)
+    upload = repo.begin_upload(image, UploadTerms())
+    try:
+        upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
+        faults.hit("before_commit")
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+
+
 class ImageDataController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
     def upload(self, request: webob.Request, image_id: str) -> webob.Response:
-        if request.content_type != "application/octet-stream":
-            raise errors.UnsupportedMediaType(
-                f"The request media type {request.content_type or 'none'} is not supported by "
-                "this server; image data must be sent as application/octet-stream."
-            )
-        size = declared_size(request)
-        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
-        image = repo.get(normalize_id(image_id))
-        image.begin_upload()
-        upload = repo.begin_upload(image, UploadTerms())
-        try:
-            upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
-            faults.hit("before_commit")
-            upload.commit()
-        except BaseException:
-            upload.abort()
-            raise
+        receive(request, self.svc, image_id, Image.begin_upload)
         faults.hit("after_commit")
         return webob.Response(status=204)
 

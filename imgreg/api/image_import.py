@@ -15,16 +15,16 @@ the background (``imgreg.importing.flow``).
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 import webob
 
-from imgreg import faults
 from imgreg.api import body as request_body
-from imgreg.api.image_data import ClientStream, declared_size
+from imgreg.api.image_data import receive
 from imgreg.api.text import check_text
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import Image
 from imgreg.domain.ports import UploadTerms
 from imgreg.domain.task import Task
 from imgreg.importing import flow, web
@@ -74,23 +74,7 @@ class ImageImportController:
     def stage(self, request: webob.Request, image_id: str) -> webob.Response:
         if "glance-direct" not in self._enabled():
             raise errors.NotFound("The glance-direct import method is not enabled.")
-        if request.content_type != "application/octet-stream":
-            raise errors.UnsupportedMediaType(
-                f"The request media type {request.content_type or 'none'} is not supported by "
-                "this server; image data must be sent as application/octet-stream."
-            )
-        size = declared_size(request)
-        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
-        image = repo.get(normalize_id(image_id))
-        image.begin_stage()
-        session = repo.begin_upload(image, UploadTerms())
-        try:
-            session.write(cast(BinaryIO, ClientStream(request.body_file)), size)
-            faults.hit("before_commit")
-            session.commit()
-        except BaseException:
-            session.abort()
-            raise
+        receive(request, self.svc, image_id, Image.begin_stage)
         return webob.Response(status=204)
 
     def import_image(self, request: webob.Request, image_id: str) -> webob.Response:
