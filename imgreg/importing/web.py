@@ -1,4 +1,6 @@
 """web-download: which URIs an import may fetch (``[import_filtering_opts]``), and the fetch.
+glance-download's requests to another region's image service go through here as well, with
+the caller's token in ``headers``, which only the first URI's origin ever gets.
 
 The rules are Glance's (``validate_import_uri``): for schemes, hosts and ports alike a non-empty
 allow-list wins and the deny-list is then ignored; an empty allow-list lets through everything
