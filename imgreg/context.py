@@ -5,6 +5,9 @@ without ``X-Project-Id``. Such a caller owns nothing, so every comparison of "th
 project" with an image's owner or member goes through ``is_project``, which never matches a
 missing project (not even an image's missing owner), and ``policy_credentials`` leaves missing
 values out, so that no ``project_id:%(...)s`` rule can match them either.
+
+The caller's token and service catalog ride along for the one import that acts as the caller
+elsewhere (glance-download); they are left out of the dataclass's repr.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ class RequestContext:
     # them against each rule's scope_types (Glance's rules, and imgreg's, are for projects)
     system_scope: str | None = None
     domain_id: str | None = None
+    # the caller's token and service catalog (keystonemiddleware's X-Auth-Token and
+    # X-Service-Catalog), for glance-download, which calls another region's image service as
+    # the caller; never shown in a repr (nor so in logs)
+    auth_token: str | None = dataclasses.field(default=None, repr=False)
+    service_catalog: list[dict[str, Any]] = dataclasses.field(default_factory=list, repr=False)
 
     def is_project(self, project: str | None) -> bool:
         """Whether ``project`` (an image's owner, a member id) is the caller's own project.

@@ -11,10 +11,15 @@ The import checks the request (Glance's validation order and messages), records 
 ``api_image_import`` task, moves the image to ``importing`` under the upload lease (one import
 at a time: a second one loses the compare-and-swap, 409) and answers 202; the data moves in
 the background (``imgreg.importing.flow``).
+
+glance-download's own fields are checked after the image's state, as Glance does; where the
+other region's image service is (the caller's service catalog) is only looked up by the import,
+so a region the catalog lacks fails the task, not the request (Glance's behaviour too).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import webob
@@ -64,6 +69,25 @@ def parse_import(request: webob.Request, enabled: list[str]) -> dict[str, Any]:
     return body
 
 
+def check_glance_download(method: dict[str, Any]) -> None:
+    """The other region's image a glance-download names (Glance's messages, 400 each)."""
+    region = method.get("glance_region")
+    if not isinstance(region, str) or not region:
+        raise errors.Invalid("'glance_region' needs to be set for glance-download import method")
+    image_id = method.get("glance_image_id")
+    if image_id is None:
+        raise errors.Invalid("'glance_image_id' needs to be set for glance-download import method")
+    try:
+        uuid.UUID(image_id)
+    except (ValueError, TypeError, AttributeError):
+        raise errors.Invalid(
+            f"Remote image id does not look like a UUID: {str(image_id)[:64]}"
+        ) from None
+    interface = method.get("glance_service_interface")
+    if not isinstance(interface, str) or not interface:
+        raise errors.Invalid("'glance_service_interface' must be a non-empty string.")
+
+
 class ImageImportController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
@@ -94,7 +118,7 @@ class ImageImportController:
                 "(enabled_backends)."
             )
         if name == "glance-download":
-            raise errors.Invalid("glance-download needs another region's image service.")
+            method.setdefault("glance_service_interface", "public")
         uri = method.get("uri") if name == "web-download" else None
         if uri is not None:
             web.check_uri(uri, self.svc.conf)
@@ -111,6 +135,8 @@ class ImageImportController:
             user_id=ctx.user_id,
         )
         image.begin_import(name, task.id)
+        if name == "glance-download":  # after the state checks, as in Glance
+            check_glance_download(method)
         # the chain checks owner and upload_image once; the database takes the lease if the
         # image is still as loaded (a second import loses: 409)
         session = repo.begin_upload(image, UploadTerms())

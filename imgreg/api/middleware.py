@@ -9,10 +9,16 @@ the noauth pipeline (``anonymous_admin``, set by its paste filter) is a request 
 headers at all an administrator's, as in Glance's trusted-auth set-up: run that pipeline only
 where the headers cannot come from untrusted clients. Otherwise (behind keystonemiddleware) such
 a request gets 401.
+
+The caller's token (``X-Auth-Token``) and service catalog (``X-Service-Catalog``, the JSON
+list keystonemiddleware sets) go into the context as they are, for glance-download; a
+catalog that is not a JSON list of objects reads as an empty one (the import then finds no
+endpoint), never as an error of the request.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -141,8 +147,24 @@ class ContextMiddleware(Middleware):
                 domain_id=given["X-Domain-Id"],
             )
             ctx.is_admin = self.svc.policy.is_admin(ctx.policy_credentials())
+        ctx.auth_token = identity_header(request.headers, "X-Auth-Token")
+        ctx.service_catalog = service_catalog(request.headers.get("X-Service-Catalog"))
         request.environ["imgreg.context"] = ctx
         return None
+
+
+def service_catalog(header: str | None) -> list[dict[str, Any]]:
+    """The services of an ``X-Service-Catalog`` header; [] when absent or not a JSON list
+    (entries that are not objects are left out)."""
+    if not header:
+        return []
+    try:
+        catalog = json.loads(header)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(catalog, list):
+        return []
+    return [entry for entry in catalog if isinstance(entry, dict)]
 
 
 class VersionNegotiationMiddleware(Middleware):

@@ -22,6 +22,7 @@ from imgreg.conf.images import image_opts
 from imgreg.conf.importing import (
     conversion_opts,
     filtering_opts,
+    glance_download_opts,
     import_opts,
     inject_opts,
     plugin_opts,
@@ -66,6 +67,7 @@ GROUPS = {
     "image_import_opts": plugin_opts,
     "image_conversion": conversion_opts,
     "inject_metadata_properties": inject_opts,
+    "glance_download_properties": glance_download_opts,
     "task": task_opts,
 }
 

@@ -7,6 +7,9 @@ image already ``importing``: the chain checked it once, the database holds the l
                     and written back in its place
     web-download    the URI is fetched (``imgreg.importing.web``: every hop filtered) into the
                     session, or to a scratch file first when a plugin needs the whole data
+    glance-download as web-download, from another region's image service, as the caller,
+                    after its formats and some of its properties were copied onto the image
+                    (``imgreg.importing.glance_download``)
 
 The lease is renewed while the import works (``KeepAlive``); a worker that dies stops renewing
 it, and the reaper takes the image back to ``queued`` and fails the task once it expired. On
@@ -34,7 +37,7 @@ from imgreg.domain import errors
 from imgreg.domain.image import IMPORT_TASK
 from imgreg.domain.ports import ImageRepo, TaskRepo, UploadSession
 from imgreg.domain.task import Task
-from imgreg.importing import plugins, web
+from imgreg.importing import glance_download, plugins, web
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -142,13 +145,17 @@ def _move_data(job: ImportJob) -> None:
     if job.method == "glance-direct" and not local:
         session.adopt()
         return
-    if job.method == "web-download" and not local:
-        source = web.open_uri(job.uri or "", svc.conf)
-        try:
-            session.write(cast(BinaryIO, source), source.size)
-        finally:
-            source.close()
-        return
+    expected: int | None = None  # the size the data must have (glance-download)
+    if job.method != "glance-direct":
+        source, expected = _open_source(job)
+        if not local:
+            try:
+                session.write(cast(BinaryIO, source), expected)
+            finally:
+                source.close()
+            if expected is not None and image.size != expected:
+                raise glance_download.wrong_size(image.size or 0, expected)
+            return
     with scratch_dir(svc) as work:
         path = os.path.join(work, "data")
         if job.method == "glance-direct":
@@ -157,11 +164,12 @@ def _move_data(job: ImportJob) -> None:
             # the store writes the result under the image's name: make room for it
             svc.store.delete(staged)
         else:
-            source = web.open_uri(job.uri or "", svc.conf)
             try:
                 _copy_to(source, path, svc.conf.image_size_cap)
             finally:
                 source.close()
+            if expected is not None and os.path.getsize(path) != expected:
+                raise glance_download.wrong_size(os.path.getsize(path), expected)
         result = plugins.run_plugins(path, image.disk_format or "", job.ctx.roles, svc.conf)
         if result.disk_format:
             image.disk_format = result.disk_format
@@ -170,6 +178,17 @@ def _move_data(job: ImportJob) -> None:
             raise errors.Conflict(f"Image {image.id} is no longer importing")
         with open(result.path, "rb") as data:
             session.write(data, os.fstat(data.fileno()).st_size)
+
+
+def _open_source(job: ImportJob) -> tuple[web.WebSource, int | None]:
+    """The data of a web-download or glance-download, and its size if known beforehand
+    (glance-download: the remote image's, whose metadata is copied onto the image first)."""
+    if job.method == "glance-download":
+        method = job.task.input["import_req"]["method"]
+        remote = glance_download.remote(job.ctx, method)
+        size = glance_download.import_metadata(remote, job.session.image, job.svc.conf)
+        return glance_download.open_data(remote, job.svc.conf, size), size
+    return web.open_uri(job.uri or "", job.svc.conf), None
 
 
 @contextlib.contextmanager

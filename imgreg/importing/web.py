@@ -1,4 +1,6 @@
 """web-download: which URIs an import may fetch (``[import_filtering_opts]``), and the fetch.
+glance-download's requests to another region's image service go through here as well, with
+the caller's token in ``headers``, which only the first URI's origin ever gets.
 
 The rules are Glance's (``validate_import_uri``): for schemes, hosts and ports alike a non-empty
 allow-list wins and the deny-list is then ignored; an empty allow-list lets through everything
@@ -57,16 +59,27 @@ def check_uri(uri: str, conf: cfg.ConfigOpts) -> None:
     _first_hop(uri, conf)
 
 
-def open_uri(uri: str, conf: cfg.ConfigOpts) -> WebSource:
+def open_uri(
+    uri: str,
+    conf: cfg.ConfigOpts,
+    headers: dict[str, str] | None = None,
+    refused: str = REFUSED,
+) -> WebSource:
     """GET ``uri``, following up to ``max_redirects`` redirects, each checked like ``uri``.
 
-    Raises ``errors.Invalid`` if ``uri`` itself is refused (nothing is sent) and
-    ``FetchFailed`` for everything that goes wrong after that.
+    ``headers`` (a token, say) go with the request to ``uri``'s origin (scheme, host, port)
+    only: from the first redirect to another origin on they are left out, also on any later
+    hop back. Raises ``errors.Invalid`` (``refused`` and the reason) if ``uri`` itself is
+    refused (nothing is sent) and ``FetchFailed`` for everything that goes wrong after that.
     """
     opts = conf.import_filtering_opts
-    hop = _first_hop(uri, conf)
+    hop = _first_hop(uri, conf, refused)
+    origin = _origin(hop)
+    extra = dict(headers or {})
     for redirects in range(opts.max_redirects + 1):
-        connection, response = _get(hop, opts)
+        if extra and _origin(hop) != origin:
+            extra = {}
+        connection, response = _get(hop, opts, extra)
         location = response.getheader("Location")
         if response.status not in _REDIRECTS or not location:
             return _final(connection, response, hop)
@@ -135,11 +148,15 @@ class _PinnedConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def _first_hop(uri: str, conf: cfg.ConfigOpts) -> _Hop:
+def _first_hop(uri: str, conf: cfg.ConfigOpts, refused: str = REFUSED) -> _Hop:
     try:
         return _check(uri, conf.import_filtering_opts)
     except Refused as exc:
-        raise errors.Invalid(REFUSED + str(exc)) from None
+        raise errors.Invalid(refused + str(exc)) from None
+
+
+def _origin(hop: _Hop) -> tuple[str, str, int]:
+    return hop.scheme, hop.host, hop.port
 
 
 def _check(uri: str, opts: cfg.ConfigOpts) -> _Hop:
@@ -206,8 +223,11 @@ def _hosts(entries: list[str]) -> set[str]:
     return normalised
 
 
-def _get(hop: _Hop, opts: cfg.ConfigOpts) -> tuple[_PinnedConnection, http.client.HTTPResponse]:
-    """Connect to the first of the hop's checked addresses that answers, then GET."""
+def _get(
+    hop: _Hop, opts: cfg.ConfigOpts, headers: dict[str, str]
+) -> tuple[_PinnedConnection, http.client.HTTPResponse]:
+    """Connect to the first of the hop's checked addresses that answers, then GET with our
+    headers and ``headers``."""
     error: Exception | None = None
     for address in hop.addresses:
         connection = _PinnedConnection(hop, address, opts)
@@ -220,7 +240,7 @@ def _get(hop: _Hop, opts: cfg.ConfigOpts) -> tuple[_PinnedConnection, http.clien
     else:
         raise FetchFailed(f"cannot connect to host {hop.host} port {hop.port}: {_why(error)}")
     try:
-        connection.request("GET", hop.target, headers=_HEADERS)
+        connection.request("GET", hop.target, headers={**_HEADERS, **headers})
         return connection, connection.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         connection.close()

@@ -277,6 +277,29 @@ def test_an_allowed_redirect_is_followed(server: CountingServer, other: Counting
     assert other.counts == {"/body": 1}
 
 
+def test_headers_go_to_the_first_origin_only(server: CountingServer, other: CountingServer) -> None:
+    """A token sent with the request: kept along a redirect on the same origin, dropped at a
+    redirect to another port, and not sent again when a later hop comes back."""
+    back = f"{other.url('/redirect')}?to={urllib.parse.quote(server.url('/chain/1'))}"
+    uri = f"{server.url('/chain/1')}"
+    conf = local(server, other)
+    with web.open_uri(uri, conf, headers={"X-Auth-Token": SECRET}) as source:
+        assert source.read() == BODY
+    assert server.tokens == {"/chain/1": [SECRET], "/body": [SECRET]}
+    with web.open_uri(redirect(server, back), conf, headers={"X-Auth-Token": "t2"}) as source:
+        assert source.read() == BODY
+    assert server.tokens["/redirect"] == ["t2"]
+    assert other.tokens == {"/redirect": [None]}
+    assert server.tokens["/chain/1"] == [SECRET, None]
+    assert server.tokens["/body"] == [SECRET, None]
+
+
+def test_a_refused_first_uri_says_the_callers_prefix(server: CountingServer) -> None:
+    with pytest.raises(errors.Invalid, match=r"^Other: port 1 is not allowed"):
+        web.open_uri("http://127.0.0.1:1/x", local(server), refused="Other: ")
+    assert server.total == 0
+
+
 def test_relative_redirects_are_followed_up_to_max_redirects(server: CountingServer) -> None:
     conf = local(server, max_redirects=2)
     with web.open_uri(server.url("/chain/2"), conf) as source:
