@@ -42,13 +42,9 @@ def _lease_expired(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def expired_uploads(db: Database, now: dt.datetime) -> list[str]:
-    with db.read() as session:
-        return list(session.scalars(select(ImageRow.id).where(_lease_expired(now))))
-
-
 def expired_holds(db: Database, now: dt.datetime) -> list[tuple[str, str]]:
-    """(id, status) of each image ``expired_uploads`` lists, for ``imgreg-manage check``."""
+    """(id, status) of each image held past its lease (``_lease_expired``): what the reaper
+    takes back, and what ``imgreg-manage check`` reports."""
     with db.read() as session:
         rows = session.execute(select(ImageRow.id, ImageRow.status).where(_lease_expired(now)))
         return [(row.id, row.status) for row in rows]

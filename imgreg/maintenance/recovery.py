@@ -116,14 +116,14 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
     heartbeat()
     now = utcnow()
     done = Reaped()
-    for image_id in maintenance.expired_uploads(svc.db, now):
+    for image_id, status in maintenance.expired_holds(svc.db, now):
         if maintenance.reclaim_upload(svc.db, image_id, now):
             LOG.warning(
-                "reaper: image %s was held past its upload (stage, import) lease; now queued",
-                image_id,
+                "reaper: image %s was %s past its upload lease; now queued", image_id, status
             )
             done.images.append(image_id)
-            fail_import(svc, image_id)
+            if status == "importing":
+                fail_import(svc, image_id)
     live = maintenance.live_uploads(svc.db, utcnow())
     owned = maintenance.owned_urls(svc.db)
     settled = utcnow() - dt.timedelta(seconds=lease)
