@@ -6,6 +6,11 @@ restarted on the same database and store (its start-up reaper repairs), or it is
 every case the image ends ``queued`` (re-importable: the test imports it again after a
 restart and checks the hashes), the import's task has failed with a message saying why,
 ``os_glance_failed_import`` names the store, and ``imgreg-manage check`` is clean.
+
+About 2.5 minutes of 512 MiB streams: it runs in tools/test's first pass only (SQLite). What
+differs per engine, the lease of an import and the reaper taking it back, runs on every
+engine in ``tests/functional/test_import.py`` (the import whose worker went silent), and the
+upload crash tests of ``test_crash.py`` run in every pass.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import requests
 from tests.support.server import Server, kill, manage, start_api, stop, wait_for
 from tests.support.webserver import PIECE, CountingServer, serving
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 MiB = 1 << 20
 BLOCK = os.urandom(4 * MiB)

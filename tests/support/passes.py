@@ -50,5 +50,7 @@ def imports_dbs(path: Path) -> bool:
 
 def mark_database_tests(items: list[pytest.Item]) -> None:
     for item in items:
-        if uses_database(item):
+        # ``first_pass``: a slow test whose engine-specific part another test covers in every
+        # pass runs in the first pass only (its docstring names that test)
+        if uses_database(item) and item.get_closest_marker("first_pass") is None:
             item.add_marker(MARKER)
