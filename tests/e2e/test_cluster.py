@@ -224,6 +224,9 @@ def staged_on_a_imported_on_b(cluster: Cluster) -> str:
 def test_staged_on_a_imported_on_b(cluster: Cluster) -> None:
     image_id = staged_on_a_imported_on_b(cluster)
     assert (cluster.state / "images" / image_id).exists()  # the staged blob, adopted
+    resp = requests.delete(f"{cluster.url}/v2/images/{image_id}", timeout=60)
+    assert resp.status_code == 204, resp.text
+    assert not (cluster.state / "images" / image_id).exists()
 
 
 def upload_concurrently(cluster: Cluster, uploads: int, threads: int) -> list[str]:

@@ -127,6 +127,9 @@ def test_staged_on_a_imported_on_b(cluster: Cluster, store: RbdStore) -> None:
     """No directory is shared here: the stage is an RBD image in the pool, which B adopts."""
     image_id = staged_on_a_imported_on_b(cluster)
     assert image_id in blob_ids(store)
+    resp = requests.delete(f"{cluster.url}/v2/images/{image_id}", timeout=60)
+    assert resp.status_code == 204, resp.text
+    assert image_id not in blob_ids(store)  # the pool holds only what later tests count
 
 
 def test_concurrent_uploads_fill_the_pool_with_exactly_their_blobs(
