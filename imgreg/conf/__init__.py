@@ -32,7 +32,7 @@ from imgreg.conf.notifications import MESSAGING_GROUP, notification_opts, regist
 from imgreg.conf.paste import paste_opts
 from imgreg.conf.quota import quota_opts
 from imgreg.conf.server import server_opts
-from imgreg.conf.store import store_opts
+from imgreg.conf.store import multistore_opts, store_opts
 
 __all__ = [
     "CONF",
@@ -57,7 +57,7 @@ __all__ = [
 CONF = cfg.ConfigOpts()
 
 GROUPS = {
-    None: server_opts + image_opts + quota_opts + notification_opts + import_opts,
+    None: server_opts + image_opts + quota_opts + notification_opts + import_opts + multistore_opts,
     "paste_deploy": paste_opts,
     "database": database_opts,
     "glance_store": store_opts,

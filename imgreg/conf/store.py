@@ -5,11 +5,26 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+multistore_opts = [
+    cfg.DictOpt(
+        "enabled_backends",
+        help="Several stores, as Glance: 'id:type,id:type' (types: file, swift, s3, rbd), each "
+        "configured in a section named by its id (the [glance_store] options of its type, "
+        "plus store_description and weight). Unset: one store, [glance_store] default_store.",
+    ),
+]
+
 store_opts = [
     cfg.StrOpt(
         "default_store",
         default="file",
-        help="Name of the store new images go to: file, swift, s3 or rbd.",
+        help="Name of the store new images go to: file, swift, s3 or rbd (one store; with "
+        "enabled_backends, default_backend says which).",
+    ),
+    cfg.StrOpt(
+        "default_backend",
+        help="With enabled_backends: the id of the store new images go to when the caller "
+        "names none.",
     ),
     cfg.StrOpt(
         "filesystem_store_datadir",
@@ -154,5 +169,16 @@ store_opts = [
         "rbd_thin_provisioning",
         default=False,
         help="Skip writing blocks of zeros on upload: they stay unallocated in the RBD image.",
+    ),
+]
+
+# In each section of enabled_backends, beside the options of its type.
+backend_opts = [
+    cfg.StrOpt("store_description", default="", help="What /v2/info/stores says of the store."),
+    cfg.IntOpt(
+        "weight",
+        default=0,
+        help="Downloads read the copy in the store of highest weight first (then in the "
+        "order the copies were made).",
     ),
 ]

@@ -13,6 +13,7 @@ updates first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -44,8 +45,26 @@ def tag_rows(image_id: str, tags: Iterable[str]) -> list[dict[str, str]]:
     return [{"image_id": image_id, "value": t} for t in sorted(tags)]
 
 
-def location_rows(image: Image) -> list[dict[str, str]]:
-    return [{"image_id": image.id, "url": url} for url in image.locations]  # in order
+def location_rows(image: Image) -> list[dict[str, str | None]]:
+    return [
+        {"image_id": image.id, "url": url, "meta_data": _metadata_text(image.metadata_of(url))}
+        for url in image.locations  # in order
+    ]
+
+
+def _metadata_text(metadata: dict[str, Any]) -> str | None:
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":")) if metadata else None
+
+
+def metadata_by_url(rows: Iterable[tuple[str, str | None]]) -> dict[str, dict[str, Any]]:
+    """The ``location_metadata`` of an image from its (url, meta_data) rows."""
+    found = {}
+    for url, text in rows:
+        if text:
+            value = json.loads(text)
+            if isinstance(value, dict) and value:
+                found[url] = value
+    return found
 
 
 def _upsert(dialect: str, table: Table, update: str | None) -> Insert:

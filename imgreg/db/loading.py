@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from imgreg.db import children
 from imgreg.db.models import ImageRow, LocationRow, PropertyRow, TagRow
 from imgreg.domain.image import Image
 
@@ -59,9 +60,9 @@ _CHILDREN: CompoundSelect[Any] = union_all(
     select(TagRow.image_id, literal("t"), TagRow.value, null(), literal(0)).where(
         TagRow.image_id.in_(_IDS)
     ),
-    select(LocationRow.image_id, literal("l"), LocationRow.url, null(), LocationRow.id).where(
-        LocationRow.image_id.in_(_IDS)
-    ),
+    select(
+        LocationRow.image_id, literal("l"), LocationRow.url, LocationRow.meta_data, LocationRow.id
+    ).where(LocationRow.image_id.in_(_IDS)),
 )
 
 
@@ -89,7 +90,7 @@ def _complete(session: Session | Connection, rows: Sequence[Row[Any]]) -> list[I
         return []
     images = {row[0]: Image(**dict(zip(COLUMN_NAMES, row, strict=True))) for row in rows}
     ids = list(images)
-    locations: list[tuple[int, str, str]] = []
+    locations: list[tuple[int, str, str, str | None]] = []
     for image_id, kind, key, value, order in session.execute(_CHILDREN, {"ids": ids}):
         image = images[image_id]
         if kind == "p":
@@ -97,9 +98,10 @@ def _complete(session: Session | Connection, rows: Sequence[Row[Any]]) -> list[I
         elif kind == "t":
             image.tags.add(key)
         else:
-            locations.append((order, image_id, key))
-    for _order, image_id, url in sorted(locations):
+            locations.append((order, image_id, key, value))
+    for _order, image_id, url, meta in sorted(locations, key=lambda loc: loc[0]):
         images[image_id].locations.append(url)
+        images[image_id].location_metadata.update(children.metadata_by_url([(url, meta)]))
     for image in images.values():
         image.mark_clean()
     return list(images.values())

@@ -140,6 +140,8 @@ class LocationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
+    # The location's metadata as JSON text; NULL is {} (migration 0010).
+    meta_data: Mapped[str | None] = mapped_column(Text)
 
 
 class MemberRow(Base):

@@ -39,6 +39,9 @@ def to_domain(row: ImageRow) -> Image:
         tags={t.value for t in row.tags},
         extra_properties={p.name: p.value for p in row.properties},
         locations=[loc.url for loc in sorted(row.locations, key=lambda r: r.id)],
+        location_metadata=children.metadata_by_url(
+            (loc.url, loc.meta_data) for loc in row.locations
+        ),
     )
     image.mark_clean()
     return image

@@ -91,6 +91,9 @@ class Image:
     tags: set[str] = dataclasses.field(default_factory=set)
     extra_properties: dict[str, str] = dataclasses.field(default_factory=dict)
     locations: list[str] = dataclasses.field(default_factory=list)
+    # Each location's metadata (Glance's ``metadata``), by URL; a URL absent here has {}.
+    # With several stores, ``{"store": "<id>"}`` names the store the copy is in.
+    location_metadata: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     _snapshot: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
 
     # -- change tracking -------------------------------------------------------------------
@@ -98,10 +101,11 @@ class Image:
         """Remember the current state; ``changes()`` is relative to it."""
         state = self.__dict__.copy()
         del state["_snapshot"]
-        # Values are immutable scalars except these three containers: copy them, not deeply.
+        # Values are immutable scalars except these containers: copy them, not deeply.
         state["tags"] = set(self.tags)
         state["extra_properties"] = dict(self.extra_properties)
         state["locations"] = list(self.locations)
+        state["location_metadata"] = {k: dict(v) for k, v in self.location_metadata.items()}
         self._snapshot = state
 
     def restore_properties(self, hidden: dict[str, str]) -> None:
@@ -129,9 +133,30 @@ class Image:
             tags_changed=before.get("tags", set()) != self.tags,
             tags_added=self.tags - before.get("tags", set()),
             tags_removed=before.get("tags", set()) - self.tags,
-            locations_changed=before.get("locations", []) != self.locations,
+            locations_changed=before.get("locations", []) != self.locations
+            or before.get("location_metadata", {}) != self.location_metadata,
             status_before=before.get("status"),
         )
+
+    # -- locations --------------------------------------------------------------------------
+    def metadata_of(self, url: str) -> dict[str, Any]:
+        return self.location_metadata.get(url, {})
+
+    def store_of(self, url: str) -> str | None:
+        """The store the copy at ``url`` is in, when its metadata names one."""
+        store = self.metadata_of(url).get("store")
+        return store if isinstance(store, str) else None
+
+    def add_location(self, url: str, metadata: dict[str, Any] | None = None) -> None:
+        if url in self.locations:
+            raise errors.Conflict(f"Location {url} is already present")
+        self.locations.append(url)
+        if metadata:
+            self.location_metadata[url] = dict(metadata)
+
+    def drop_location(self, url: str) -> None:
+        self.locations.remove(url)
+        self.location_metadata.pop(url, None)
 
     # -- status transitions ----------------------------------------------------------------
     def _move(self, target: str) -> None:
@@ -193,6 +218,7 @@ class Image:
         for name in DATA_FIELDS:
             setattr(self, name, None)
         self.locations = []
+        self.location_metadata = {}
 
     def deactivate(self) -> None:
         self._move("deactivated")

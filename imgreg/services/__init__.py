@@ -11,14 +11,14 @@ from imgreg.domain.schema import ImageSchema
 from imgreg.rules.policy import Policy
 from imgreg.rules.property_rules import PropertyRules
 from imgreg.services.messaging import Notifier
-from imgreg.store import Store
+from imgreg.store.registry import Stores
 
 
 @dataclasses.dataclass
 class Services:
     conf: cfg.ConfigOpts
     db: Database
-    store: Store
+    store: Stores  # every configured store, and a Store over them all
     policy: Policy
     notifier: Notifier
     schema: ImageSchema

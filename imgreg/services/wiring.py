@@ -10,7 +10,6 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from imgreg import conf as imgreg_conf
-from imgreg import store
 from imgreg.db.session import Database
 from imgreg.domain.schema import ImageSchema, load_custom_properties
 from imgreg.layers.quota import parse_storage_quota
@@ -18,6 +17,7 @@ from imgreg.rules.policy import Policy
 from imgreg.rules.property_rules import PropertyRules
 from imgreg.services import Services
 from imgreg.services.messaging import Notifier
+from imgreg.store import registry
 
 _services: Services | None = None
 
@@ -45,7 +45,7 @@ def build_services(conf: cfg.ConfigOpts) -> Services:
     return Services(
         conf=conf,
         db=Database(conf.database.connection),
-        store=store.create(conf.glance_store.default_store, conf),
+        store=registry.build(conf),
         policy=policy,
         notifier=Notifier(conf),
         schema=schema,
@@ -65,7 +65,7 @@ def reset() -> None:
     global _services
     if _services is not None:
         _services.db.dispose()
-        close = getattr(_services.store, "close", None)  # a cluster connection (RBD's)
-        if close is not None:
-            close()  # before a fork: librados's threads would not follow into the workers
+        # a cluster connection (RBD's) is closed before a fork: librados's threads would not
+        # follow into the workers
+        _services.store.close()
     _services = None

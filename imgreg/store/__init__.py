@@ -91,6 +91,11 @@ class Store(Protocol):
         """Remove one partial file by the name ``list_partials`` gave; missing is no error."""
         ...
 
+    def blob_id(self, url: str) -> str:
+        """The name (an image id) of the blob ``url`` addresses, when ``url`` is one of this
+        store's own, in its canonical form; ``NotFound`` for any other URL."""
+        ...
+
     def check(self) -> None:
         """Raise ``StoreError`` unless the store answers and takes writes (the readiness
         check behind ``/healthcheck``, asked every few seconds: keep it one cheap call)."""

@@ -68,13 +68,12 @@ class FilesystemStore:
             raise errors.NotFound("Image data not found")
         path = url[len(SCHEME) :]
         directory, name = os.path.split(path)
-        try:
-            uuid.UUID(name)
-        except ValueError:
-            raise errors.NotFound("Image data not found") from None
-        if directory != self.root:
+        if not is_uuid(name) or directory != self.root:
             raise errors.NotFound("Image data not found")
         return path
+
+    def blob_id(self, url: str) -> str:
+        return os.path.basename(self._path(url))
 
     # -- Store ------------------------------------------------------------------------------
     def add(

@@ -146,6 +146,12 @@ class RbdStore:
             raise errors.NotFound("Image data not found")
         return parts[1], parts[2]
 
+    def blob_id(self, url: str) -> str:
+        pool, name = self._parse(url)
+        if pool != self.pool:
+            raise errors.NotFound("Image data not found")
+        return name
+
     # -- Store ----------------------------------------------------------------------------------
     def add(
         self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str

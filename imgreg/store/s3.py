@@ -126,6 +126,9 @@ class S3Store:
             raise errors.NotFound("Image data not found")
         return key
 
+    def blob_id(self, url: str) -> str:
+        return self._key(url)
+
     # -- Store ----------------------------------------------------------------------------------
     def add(
         self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str

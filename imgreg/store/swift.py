@@ -145,6 +145,9 @@ class SwiftStore:
             raise errors.NotFound("Image data not found")
         return name
 
+    def blob_id(self, url: str) -> str:
+        return self._name(url)
+
     # -- Store ----------------------------------------------------------------------------------
     def add(
         self, image_id: str, stream: BinaryIO, expected_size: int | None, hash_algo: str
