@@ -18,7 +18,8 @@ from imgreg.domain.query import ListQuery
 from imgreg.integrity.verify import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer
 from imgreg.layers.upload import DataUpload
-from imgreg.store import CloningStore, LocalBlobReader, Store
+from imgreg.store import LocalBlobReader
+from imgreg.store.registry import Stores
 
 LOG = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class LocationImageRepo:
     beside them. The operations it does not touch pass straight through."""
 
     def __init__(
-        self, inner: RecordRepo, ctx: RequestContext, store: Store, conf: cfg.ConfigOpts
+        self, inner: RecordRepo, ctx: RequestContext, store: Stores, conf: cfg.ConfigOpts
     ) -> None:
         self.inner = inner
         self.ctx = ctx
@@ -86,8 +87,7 @@ class LocationImageRepo:
                 LOG.exception("could not delete the data of image %s", image.id)
 
     def remove(self, image: Image) -> None:
-        store = self.store
-        if isinstance(store, CloningStore) and any(store.in_use(u) for u in image.locations):
+        if any(self.store.in_use(u) for u in image.locations):
             # as Glance: 409, and the image stays
             raise errors.Conflict(
                 f"Image {image.id} cannot be deleted: its data is in use (it has clones)"

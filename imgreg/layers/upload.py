@@ -30,7 +30,7 @@ from imgreg.domain import errors
 from imgreg.domain.image import Image
 from imgreg.domain.ports import UploadLedger, UploadTerms
 from imgreg.integrity.inspection import InspectingReader, Rules
-from imgreg.store import Store
+from imgreg.store.registry import Stores
 
 LOG = logging.getLogger(__name__)
 RESERVE_STEP = 64 * 1024 * 1024  # how far an undeclared stream reserves ahead of its data
@@ -137,7 +137,7 @@ class DataUpload:
     ``ledger``."""
 
     def __init__(
-        self, ledger: UploadLedger, store: Store, terms: UploadTerms, conf: cfg.ConfigOpts
+        self, ledger: UploadLedger, store: Stores, terms: UploadTerms, conf: cfg.ConfigOpts
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -169,7 +169,10 @@ class DataUpload:
         reader = InspectingReader(
             cast(BinaryIO, limited), image.disk_format or "raw", Rules.from_conf(self.conf)
         )
-        blob = self.store.add(image.id, cast(BinaryIO, reader), size, self.conf.hashing_algorithm)
+        stores = self.store
+        store_id = self.terms.store or stores.default_id
+        algo = self.conf.hashing_algorithm
+        blob = stores.add_to(store_id, image.id, cast(BinaryIO, reader), size, algo)
         self.blob_url = blob.url
         try:
             verdict = reader.result()  # judged inside add() when the store read to the end
@@ -177,6 +180,7 @@ class DataUpload:
             self._discard()
             raise
         image.locations = [blob.url]
+        image.location_metadata = {blob.url: {"store": store_id}} if stores.multiple else {}
         image.size = blob.size
         image.checksum = blob.checksum
         image.os_hash_algo = blob.hash_algo

@@ -60,8 +60,7 @@ def build(conf: cfg.ConfigOpts) -> Stores:
     backends = configured(conf)
     if not backends:
         kind = conf.glance_store.default_store
-        info = StoreInfo(SINGLE, kind, "", 0, True)
-        return Stores({SINGLE: (info, create(kind, conf))}, SINGLE, multiple=False)
+        return Stores.single(create(kind, conf), kind)
     default = conf.glance_store.default_backend
     if default not in backends:
         raise ValueError(
@@ -88,6 +87,11 @@ class Stores:
         self._entries = entries
         self.default_id = default
         self.multiple = multiple
+
+    @classmethod
+    def single(cls, store: Store, kind: str = "file") -> Stores:
+        """One store, as a single-store configuration has it."""
+        return cls({SINGLE: (StoreInfo(SINGLE, kind, "", 0, True), store)}, SINGLE, False)
 
     # -- the stores -------------------------------------------------------------------------
     def ids(self) -> list[str]:

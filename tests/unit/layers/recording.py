@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from imgreg.domain import errors
 from imgreg.domain.factory import ImageFactory
 from imgreg.domain.image import Image
 from imgreg.store import StoredBlob
@@ -172,6 +173,11 @@ class MemoryStore:
             hash_value=hashlib.new(hash_algo, data).hexdigest(),
             crc32=zlib.crc32(data),
         )
+
+    def blob_id(self, url: str) -> str:
+        if not url.startswith("memory://"):
+            raise errors.NotFound("Image data not found")
+        return url[len("memory://") :]
 
     def delete(self, url: str) -> None:
         self.deleted.append(url)

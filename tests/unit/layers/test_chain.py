@@ -22,6 +22,7 @@ from imgreg.rules.policy import Policy
 from imgreg.rules.property_rules import PropertyRules
 from imgreg.services import Services, wiring
 from imgreg.services.messaging import Notifier
+from imgreg.store.registry import Stores
 from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import MemoryStore, RecordingLedger, RecordingRepo
 
@@ -89,7 +90,8 @@ def test_an_upload_passes_through_the_chain_once(monkeypatch):
     policy = CountingPolicy(conf)
     store = MemoryStore()
     svc = Services(
-        conf=conf, db=None, store=store, policy=policy,  # db: the records are the fake's
+        # db: the records are the fake's
+        conf=conf, db=None, store=Stores.single(store), policy=policy,
         notifier=Notifier(conf), schema=None, property_rules=PropertyRules.allow_all(),
     )  # fmt: skip
     stored = make_image(status="queued", disk_format="raw", container_format="bare")

@@ -13,6 +13,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers.location import LocationImageFactory, LocationImageRepo
 from imgreg.store.filesystem import FilesystemStore
+from imgreg.store.registry import Stores
 from tests.support import images
 from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import RecordingFactory, RecordingLedger, RecordingRepo
@@ -39,8 +40,12 @@ def blobs(store):
     return sorted(os.listdir(store.root)), os.listdir(store.partial)
 
 
+def repo(inner, store, conf):
+    return LocationImageRepo(inner, member(), Stores.single(store), conf)
+
+
 def begin(inner, store, conf, image):
-    return LocationImageRepo(inner, member(), store, conf).begin_upload(image, UploadTerms())
+    return repo(inner, store, conf).begin_upload(image, UploadTerms())
 
 
 def upload(store, conf, image, stream, size):
@@ -155,7 +160,7 @@ def test_remove_removes_the_row_then_the_blob(store, conf):
     image = stored_image(store)
     seen = []
     inner = RecordingRepo(remove=lambda image: seen.append(blobs(store)[0]))
-    LocationImageRepo(inner, member(), store, conf).remove(image)
+    repo(inner, store, conf).remove(image)
     assert seen == [[".partial", image.id]]  # the blob was still there when the row went
     assert inner.only("remove").args == (image,)
     assert blobs(store) == ([".partial"], [])
@@ -165,7 +170,7 @@ def test_remove_keeps_the_blob_when_the_row_stays(store, conf):
     image = stored_image(store)
     inner = RecordingRepo(remove=errors.NotFound("gone"))
     with pytest.raises(errors.NotFound):
-        LocationImageRepo(inner, member(), store, conf).remove(image)
+        repo(inner, store, conf).remove(image)
     assert image.id in blobs(store)[0]
 
 
@@ -173,14 +178,14 @@ def test_remove_deletes_every_location_and_tolerates_failures(store, conf):
     first, second = stored_image(store), stored_image(store)
     image = make_image(locations=["file:///not/in/the/store", *first.locations, *second.locations])
     inner = RecordingRepo()
-    LocationImageRepo(inner, member(), store, conf).remove(image)
+    repo(inner, store, conf).remove(image)
     assert blobs(store) == ([".partial"], [])
     assert inner.names() == ["remove"]
 
 
 def test_open_data_reads_back(store, conf):
     image = stored_image(store)
-    reader = LocationImageRepo(RecordingRepo(), member(), store, conf).open_data(image, 10, 20)
+    reader = repo(RecordingRepo(), store, conf).open_data(image, 10, 20)
     try:
         assert reader.size == 20
         assert b"".join(reader) == DATA[10:30]
@@ -190,7 +195,7 @@ def test_open_data_reads_back(store, conf):
 
 def test_open_data_without_locations(store, conf):
     with pytest.raises(errors.NotFound, match="has no data"):
-        LocationImageRepo(RecordingRepo(), member(), store, conf).open_data(make_image())
+        repo(RecordingRepo(), store, conf).open_data(make_image())
 
 
 def test_factory_passes_through():

@@ -12,6 +12,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers.quota import QuotaImageFactory, QuotaImageRepo, parse_storage_quota
 from imgreg.layers.upload import RESERVE_STEP, DataUpload, LimitingReader, Reservation
+from imgreg.store.registry import Stores
 from tests.support.builders import make_conf, make_image, member
 from tests.unit.layers.recording import (
     MemoryStore,
@@ -119,7 +120,7 @@ class Upload:
         self.store = MemoryStore()
 
     def write(self, stream, size):
-        session = DataUpload(self.ledger, self.store, self.terms, self.conf)
+        session = DataUpload(self.ledger, Stores.single(self.store), self.terms, self.conf)
         return session.write(stream, size)
 
     def reserved(self):

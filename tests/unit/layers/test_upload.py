@@ -12,6 +12,7 @@ from imgreg.domain import errors
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers import upload
 from imgreg.layers.upload import DataUpload, LeasedStream, lease_keeper
+from imgreg.store.registry import Stores
 from tests.support.builders import make_conf, make_image
 from tests.unit.layers.recording import MemoryStore, RecordingLedger
 
@@ -66,7 +67,9 @@ def saving():
 
 
 def session(ledger, store=None, **conf):
-    return DataUpload(ledger, store or MemoryStore(), UploadTerms(), make_conf(**conf))
+    return DataUpload(
+        ledger, Stores.single(store or MemoryStore()), UploadTerms(), make_conf(**conf)
+    )
 
 
 def test_write_activates_and_commit_saves_through_the_ledger():
