@@ -13,10 +13,10 @@ import webob
 from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
 from imgreg.api.text import check_text, check_value_size
-from imgreg.api.views import image_view, json_response
+from imgreg.api.views import Display, image_view, json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, normalize_id
-from imgreg.domain.image import MUTABLE_FIELDS
+from imgreg.domain.image import MUTABLE_FIELDS, Image
 from imgreg.domain.ports import ImageRepo
 from imgreg.domain.query import ListQuery
 from imgreg.layers import build_image_factory, build_image_repo
@@ -64,6 +64,18 @@ class ImagesController:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
 
+    def _display(self, request: webob.Request) -> Display:
+        conf = self.svc.conf
+        return Display(
+            direct_url=conf.show_image_direct_url,
+            locations=conf.show_multiple_locations,
+            stores=self.svc.store.multiple,
+            admin=request.environ["imgreg.context"].is_admin,
+        )
+
+    def _view(self, request: webob.Request, image: Image) -> dict[str, Any]:
+        return image_view(image, self._display(request))
+
     def _repo(self, request: webob.Request) -> ImageRepo:
         return build_image_repo(request.environ["imgreg.context"], self.svc)
 
@@ -73,7 +85,7 @@ class ImagesController:
         owner = kwargs.pop("owner", ctx.project_id)
         image = build_image_factory(ctx, self.svc).new_image(owner, **kwargs)
         image = self._repo(request).add(image)
-        response = json_response(image_view(image), status=201)
+        response = json_response(self._view(request, image), status=201)
         base = self.svc.conf.public_endpoint or request.host_url
         response.headers["Location"] = f"{base.rstrip('/')}/v2/images/{image.id}"
         methods = self.svc.conf.enabled_import_methods
@@ -85,8 +97,9 @@ class ImagesController:
         query = parse_list(request, self.svc)
         images = self._repo(request).list(query) if query.limit else []
         pairs = list(request.GET.items())
+        display = self._display(request)
         body: dict[str, Any] = {
-            "images": [image_view(i) for i in images],
+            "images": [image_view(i, display) for i in images],
             "first": list_params.page_link(pairs),
             "schema": "/v2/schemas/images",
         }
@@ -95,7 +108,7 @@ class ImagesController:
         return json_response(body)
 
     def show(self, request: webob.Request, image_id: str) -> webob.Response:
-        return json_response(image_view(self._repo(request).get(normalize_id(image_id))))
+        return json_response(self._view(request, self._repo(request).get(normalize_id(image_id))))
 
     def update(self, request: webob.Request, image_id: str) -> webob.Response:
         media_type = request.content_type
@@ -113,7 +126,7 @@ class ImagesController:
         if ops:
             patch.apply_patch(image, ops, self.svc.schema, media_type)
             image = repo.save(image)
-        return json_response(image_view(image))
+        return json_response(self._view(request, image))
 
     def delete(self, request: webob.Request, image_id: str) -> webob.Response:
         repo = self._repo(request)

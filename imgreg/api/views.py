@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -14,7 +15,37 @@ from imgreg.domain.image import Image, isotime
 STAGED = frozenset({"uploading", "importing"})
 
 
-def image_view(image: Image) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Display:
+    """What of an image's data locations a caller sees: ``direct_url``
+    (``show_image_direct_url``), ``locations`` (``show_multiple_locations``), ``stores``
+    (several stores configured), and whether the caller is an admin (a deactivated image's
+    locations are shown to admins only, as in Glance)."""
+
+    direct_url: bool = False
+    locations: bool = False
+    stores: bool = False
+    admin: bool = False
+
+
+def location_list(image: Image) -> list[dict[str, Any]]:
+    return [{"url": url, "metadata": image.metadata_of(url)} for url in image.locations]
+
+
+def _add_locations(view: dict[str, Any], image: Image, display: Display) -> None:
+    hidden = image.status in STAGED or (image.status == "deactivated" and not display.admin)
+    urls = [] if hidden else image.locations
+    if display.locations:
+        view["locations"] = [] if hidden else location_list(image)
+    if display.direct_url and urls:
+        view["direct_url"] = urls[0]
+    if display.stores:
+        stores = [s for s in map(image.store_of, urls) if s]
+        if stores:
+            view["stores"] = ",".join(stores)
+
+
+def image_view(image: Image, display: Display | None = None) -> dict[str, Any]:
     view: dict[str, Any] = {k: ("" if v is None else v) for k, v in image.extra_properties.items()}
     staged = image.status in STAGED
     view.update(
@@ -41,6 +72,8 @@ def image_view(image: Image) -> dict[str, Any]:
         file=f"/v2/images/{image.id}/file",
         schema="/v2/schemas/image",
     )
+    if display is not None:
+        _add_locations(view, image, display)
     return view
 
 

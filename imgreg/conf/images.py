@@ -80,6 +80,36 @@ image_opts = [
         min=0,
         help="Seconds a pending_delete image's data is kept before scrub removes it.",
     ),
+    # Locations: Glance's names and defaults (both off: a location tells a caller where the
+    # data is, which a file:// or rbd:// URL says more of than most users should know).
+    cfg.BoolOpt(
+        "show_image_direct_url",
+        default=False,
+        help="Show an image's first location as 'direct_url' (Nova and Cinder on Ceph need it "
+        "to clone images instead of copying them; it reveals the store's layout to every "
+        "user who can see the image).",
+    ),
+    cfg.BoolOpt(
+        "show_multiple_locations",
+        default=False,
+        deprecated_for_removal=True,
+        deprecated_reason="Glance's legacy location API: the 2.17 /v2/images/{id}/locations "
+        "calls (service role) replace it.",
+        help="Show every location ('locations') and let callers change them with PATCH "
+        "/locations (add, replace, remove), as Glance's legacy location API.",
+    ),
+    cfg.IntOpt(
+        "image_location_quota",
+        default=10,
+        min=-1,
+        help="Most locations an image may have; -1: no limit.",
+    ),
+    cfg.BoolOpt(
+        "do_secure_hash",
+        default=True,
+        help="Compute the checksum and multihash of an image whose location is added with "
+        "POST /v2/images/{id}/locations, in the background, as Glance does.",
+    ),
     cfg.StrOpt(
         "metadata_source_path",
         default="/etc/imgreg/metadefs/",
