@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 import webob
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from imgreg.cmd.manage import db_sync
+from tests.support import dbs
 from tests.support.client import UNKNOWN_ID, Client, client_with, new_image, stored_files
-from tests.support.dbs import TABLES
 from tests.support.server import free_port
 
 Q = "{q}"  # a queued image with a property and a tag
@@ -368,17 +368,13 @@ def send(app: Any, case: Case, ids: dict[str, str]) -> webob.Response:
 def dump_database(url: str, streamed: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a stable order; with ``streamed``, of the images table
     only the columns an aborted upload must leave as they were."""
-    engine = create_engine(url)
     dump = {}
-    try:
-        with engine.connect() as conn:
-            for table in TABLES:
-                rows = [row._asdict() for row in conn.execute(text(f"SELECT * FROM {table}"))]
-                if streamed and table == "images":
-                    rows = [{k: row[k] for k in IMAGE_COLUMNS} for row in rows]
-                dump[table] = sorted((tuple(row.items()) for row in rows), key=repr)
-    finally:
-        engine.dispose()
+    with dbs.engine(url).connect() as conn:
+        for table in dbs.TABLES:
+            rows = [row._asdict() for row in conn.execute(text(f"SELECT * FROM {table}"))]
+            if streamed and table == "images":
+                rows = [{k: row[k] for k in IMAGE_COLUMNS} for row in rows]
+            dump[table] = sorted((tuple(row.items()) for row in rows), key=repr)
     return dump
 
 
