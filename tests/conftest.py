@@ -6,12 +6,14 @@
   (``IMGREG_TEST_GALERA_URLS``, or ``tools/galera`` started once for the session); else empty.
 * ``conf``: imgreg's configuration parsed from a per-test config directory (a copy of ``etc/``
   with the test database, a store under ``tmp_path`` and the in-memory notifier); tests change
-  options with ``conf.set_override`` before asking for ``app``.
+  options with ``conf.set_override`` before asking for ``app``. ``class_conf``: the same, once
+  for the tests of a class.
 * ``app``: the whole paste pipeline in process; ``api`` wraps it in a small client.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,9 +78,10 @@ def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "images"
 
 
-@pytest.fixture
-def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigOpts]:
-    path = write_config(tmp_path / "etc", clean_db, store_dir)
+@contextlib.contextmanager
+def configured(directory: Path, db_url: str, store_dir: Path) -> Iterator[cfg.ConfigOpts]:
+    """imgreg's (global) configuration from a new config directory, reset at the end."""
+    path = write_config(directory, db_url, store_dir)
     imgreg_conf.parse(["--config-file", str(path)])
     wiring.reset()
     yield imgreg_conf.CONF
@@ -86,6 +89,25 @@ def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigO
     assert flow.wait_idle(60), "an import still runs after 60 s"
     wiring.reset()
     imgreg_conf.CONF.reset()
+
+
+@pytest.fixture
+def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigOpts]:
+    with configured(tmp_path / "etc", clean_db, store_dir) as conf:
+        yield conf
+
+
+@pytest.fixture(scope="class")
+def class_conf(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[cfg.ConfigOpts]:
+    """``conf`` shared by the tests of a class: one configuration, store and database for all
+    of them, emptied after the last. For many small tests that each make the images they
+    look at and compare what they leave (building the app and emptying the database per
+    test would cost more than the test). The configuration is global: no test of the class
+    may ask for ``conf`` too."""
+    directory = tmp_path_factory.mktemp("class_conf")
+    with configured(directory / "etc", db_url, directory / "images") as conf:
+        yield conf
+    dbs.empty_tables(db_url)
 
 
 @pytest.fixture

@@ -1,6 +1,13 @@
 """Acceptance: every ``glance md-*`` command and ``openstack image metadef …`` against a live
 ``imgreg-api``, as an administrator (``--os-auth-token`` / ``--os-auth-type none`` skip
-Keystone), checking what they print and what the server then holds."""
+Keystone), checking what they print and what the server then holds.
+
+About a minute of CLI runs (a Python start-up each): it runs in tools/test's first pass only
+(SQLite, ``first_pass``). What the database does with metadefs (namespaces, objects,
+properties, tags, resource types: uniqueness, cascades, visibility, names compared by each
+engine's collation) is tested on every engine by ``tests/functional/test_metadef_*.py``, and
+the CLIs still meet a server on every engine in ``test_keystone.py``
+(``test_metadef_clis_with_keystone``)."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import pytest
 from tests.e2e.clients import api_get, fails, ok, properties, rows, run_cli
 from tests.support.server import BIN
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 NS = "/v2/metadefs/namespaces"
 
 

@@ -4,6 +4,14 @@ and every response must match the document (status code, content type, body sche
 
 A few images exist first, one of them active and shared, so that generated ids sometimes hit
 (schemathesis draws path parameters from the document's examples and at random).
+
+Its budget is a minute of generated requests: it runs in tools/test's first pass only (SQLite,
+``first_pass``). What an engine could answer differently, values the database refuses or stores
+otherwise (NUL, 4-byte UTF-8, lone surrogates, overlong strings, huge numbers), is sent on every
+engine by ``tests/functional/test_hostile_input.py`` (images, members, tags, lists, uploads),
+``test_import_hostile.py`` (import and stage), ``test_tasks.py`` and ``test_patch.py``, each
+with its exact 4xx and nothing changed. Whether a response matches the document does not depend
+on the engine: the views render the same domain objects from every one.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import requests
 
 from tests.support.server import Server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi.yaml"

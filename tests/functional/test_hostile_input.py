@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 import webob
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from imgreg.cmd.manage import db_sync
+from tests.support import dbs
 from tests.support.client import UNKNOWN_ID, Client, client_with, new_image, stored_files
-from tests.support.dbs import TABLES
 from tests.support.server import free_port
 
 Q = "{q}"  # a queued image with a property and a tag
@@ -368,17 +368,13 @@ def send(app: Any, case: Case, ids: dict[str, str]) -> webob.Response:
 def dump_database(url: str, streamed: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a stable order; with ``streamed``, of the images table
     only the columns an aborted upload must leave as they were."""
-    engine = create_engine(url)
     dump = {}
-    try:
-        with engine.connect() as conn:
-            for table in TABLES:
-                rows = [row._asdict() for row in conn.execute(text(f"SELECT * FROM {table}"))]
-                if streamed and table == "images":
-                    rows = [{k: row[k] for k in IMAGE_COLUMNS} for row in rows]
-                dump[table] = sorted((tuple(row.items()) for row in rows), key=repr)
-    finally:
-        engine.dispose()
+    with dbs.engine(url).connect() as conn:
+        for table in dbs.TABLES:
+            rows = [row._asdict() for row in conn.execute(text(f"SELECT * FROM {table}"))]
+            if streamed and table == "images":
+                rows = [{k: row[k] for k in IMAGE_COLUMNS} for row in rows]
+            dump[table] = sorted((tuple(row.items()) for row in rows), key=repr)
     return dump
 
 
@@ -396,56 +392,71 @@ class World:
         return dump_database(self.db_url, streamed), files
 
 
+@pytest.fixture(scope="class")
+def hostile_api(class_conf: Any) -> Client:
+    return client_with(
+        class_conf, max_request_body_size=BODY_LIMIT, max_property_value_bytes=VALUE_LIMIT
+    )
+
+
 @pytest.fixture
-def world(conf: Any, clean_db: str, store_dir: Path) -> World:
-    api = client_with(conf, max_request_body_size=BODY_LIMIT, max_property_value_bytes=VALUE_LIMIT)
-    queued = new_image(api, name="q", k="v", tags=["t"])
-    active = new_image(api, data=b"0123456789" * 100, name="a")
-    resp = api.post(f"/v2/images/{active['id']}/members", {"member": "proj-b"})
+def world(class_conf: Any, hostile_api: Client) -> World:
+    """Two new images for each test (queued, with a property and a tag; active, shared with
+    proj-b) in its class's app and database; a case still compares every row and file."""
+    queued = new_image(hostile_api, name="q", k="v", tags=["t"])
+    active = new_image(hostile_api, data=b"0123456789" * 100, name="a")
+    resp = hostile_api.post(f"/v2/images/{active['id']}/members", {"member": "proj-b"})
     assert resp.status_int == 200, resp.text
-    return World(api, {"q": queued["id"], "a": active["id"]}, clean_db, store_dir)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_hostile_request_is_refused_and_changes_nothing(world, name):
-    case = CASES[name]
-    before = world.state(case.streamed)
-    resp = send(world.api.app, case, world.ids)
-    assert resp.status_int == case.status, f"{name}: {resp.status} {resp.text[:300]}"
-    assert world.state(case.streamed) == before, f"{name} changed data"
-    if resp.status_int >= 400:
-        assert f"{resp.status_int} " in resp.text[:200], resp.text[:200]
-    assert "Traceback" not in resp.text
+    ids = {"q": queued["id"], "a": active["id"]}
+    store_dir = Path(class_conf.glance_store.filesystem_store_datadir)
+    return World(hostile_api, ids, class_conf.database.connection, store_dir)
 
 
 def test_at_least_sixty_cases():
     assert len(CASES) >= 60
 
 
-@pytest.mark.parametrize("given", ["r" * 65, "a\r\nb", "a b", "a\x00", "ü", "req-" + "x" * 100_000])
-def test_bad_request_ids_are_replaced_not_echoed(world, given):
-    resp = world.api.get(f"/v2/images/{world.ids['q']}", headers={"X-Openstack-Request-Id": given})
-    assert resp.status_int == 200
-    returned = resp.headers["x-openstack-request-id"]
-    assert returned.startswith("req-") and len(returned) == 40
+class TestHostileInput:
+    """One app and database for the class (``class_conf``): building the app and emptying the
+    database were most of each case's time."""
 
+    @pytest.mark.parametrize("name", list(CASES))
+    def test_hostile_request_is_refused_and_changes_nothing(self, world, name):
+        case = CASES[name]
+        before = world.state(case.streamed)
+        resp = send(world.api.app, case, world.ids)
+        assert resp.status_int == case.status, f"{name}: {resp.status} {resp.text[:300]}"
+        assert world.state(case.streamed) == before, f"{name} changed data"
+        if resp.status_int >= 400:
+            assert f"{resp.status_int} " in resp.text[:200], resp.text[:200]
+        assert "Traceback" not in resp.text
 
-def test_non_ascii_path_segments_are_utf8(world):
-    """A tag in the path is percent-encoded UTF-8 and is stored as the text it encodes."""
-    queued = world.ids["q"]
-    assert world.api.request("PUT", f"/v2/images/{queued}/tags/caf%C3%A9").status_int == 204
-    assert "café" in world.api.get(f"/v2/images/{queued}").json["tags"]
-    assert world.api.delete(f"/v2/images/{queued}/tags/caf%C3%A9").status_int == 204
+    @pytest.mark.parametrize(
+        "given", ["r" * 65, "a\r\nb", "a b", "a\x00", "ü", "req-" + "x" * 100_000]
+    )
+    def test_bad_request_ids_are_replaced_not_echoed(self, world, given):
+        resp = world.api.get(
+            f"/v2/images/{world.ids['q']}", headers={"X-Openstack-Request-Id": given}
+        )
+        assert resp.status_int == 200
+        returned = resp.headers["x-openstack-request-id"]
+        assert returned.startswith("req-") and len(returned) == 40
 
+    def test_non_ascii_path_segments_are_utf8(self, world):
+        """A tag in the path is percent-encoded UTF-8 and is stored as the text it encodes."""
+        queued = world.ids["q"]
+        assert world.api.request("PUT", f"/v2/images/{queued}/tags/caf%C3%A9").status_int == 204
+        assert "café" in world.api.get(f"/v2/images/{queued}").json["tags"]
+        assert world.api.delete(f"/v2/images/{queued}/tags/caf%C3%A9").status_int == 204
 
-def test_images_still_usable_after_the_barrage(world):
-    for case in CASES.values():
-        send(world.api.app, case, world.ids)
-    queued = world.ids["q"]
-    assert world.api.put_file(queued, b"fine").status_int == 204
-    image = world.api.get(f"/v2/images/{queued}").json
-    assert (image["status"], image["size"], image["k"]) == ("active", 4, "v")
-    assert world.api.get(f"/v2/images/{world.ids['a']}/file").body == b"0123456789" * 100
+    def test_images_still_usable_after_the_barrage(self, world):
+        for case in CASES.values():
+            send(world.api.app, case, world.ids)
+        queued = world.ids["q"]
+        assert world.api.put_file(queued, b"fine").status_int == 204
+        image = world.api.get(f"/v2/images/{queued}").json
+        assert (image["status"], image["size"], image["k"]) == ("active", 4, "v")
+        assert world.api.get(f"/v2/images/{world.ids['a']}/file").body == b"0123456789" * 100
 
 
 # -- store full: a real small filesystem ------------------------------------------------------

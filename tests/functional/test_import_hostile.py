@@ -20,7 +20,7 @@ import pytest
 import webob
 
 from tests.functional.test_hostile_input import Case, World, dump_database, nested, send
-from tests.support.client import UNKNOWN_ID, Body, client_with, new_image
+from tests.support.client import UNKNOWN_ID, Body, Client, client_with, new_image
 
 Q = "{q}"  # a queued image (nothing staged)
 A = "{a}"  # an active image
@@ -195,12 +195,20 @@ CASES: dict[str, Case] = {
 }
 
 
+@pytest.fixture(scope="class")
+def hostile_api(class_conf: Any) -> Client:
+    return client_with(class_conf)
+
+
 @pytest.fixture
-def world(conf: Any, clean_db: str, store_dir: Path) -> World:
-    api = client_with(conf)
-    queued = new_image(api, name="q", k="v", tags=["t"])
-    active = new_image(api, data=b"0123456789" * 100, name="a")
-    return World(api, {"q": queued["id"], "a": active["id"]}, clean_db, store_dir)
+def world(class_conf: Any, hostile_api: Client) -> World:
+    """Two new images for each test (queued, with a property and a tag; active) in its class's
+    app and database; a case still compares every row and file."""
+    queued = new_image(hostile_api, name="q", k="v", tags=["t"])
+    active = new_image(hostile_api, data=b"0123456789" * 100, name="a")
+    ids = {"q": queued["id"], "a": active["id"]}
+    store_dir = Path(class_conf.glance_store.filesystem_store_datadir)
+    return World(hostile_api, ids, class_conf.database.connection, store_dir)
 
 
 def check_error(name: str, resp: webob.Response, status: int) -> None:
@@ -216,31 +224,6 @@ def check_error(name: str, resp: webob.Response, status: int) -> None:
     assert "Traceback" not in resp.text
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_hostile_import_or_stage_is_refused_and_changes_nothing(world, name):
-    case = CASES[name]
-    before = world.state(case.streamed)
-    resp = send(world.api.app, case, world.ids)
-    check_error(name, resp, case.status)
-    assert world.state(case.streamed) == before, f"{name} changed data"
-    assert world.api.get(f"/v2/images/{world.ids['q']}").json["status"] == "queued"
-
-
-@pytest.mark.first_pass
-@pytest.mark.parametrize("accept", ["text/plain", "text/html"])
-@pytest.mark.parametrize("name", list(CASES))
-def test_hostile_import_or_stage_error_page_in_any_type(world, name, accept):
-    """The same refusal as a page or as text: whatever the message quotes, it encodes.
-    Rendering is the same on every engine: first pass only; the refusals and what they leave
-    unchanged are checked on every engine (test_hostile_import_or_stage_is_refused...)."""
-    case = CASES[name]
-    case = dataclasses.replace(case, headers={**case.headers, "Accept": accept})
-    resp = send(world.api.app, case, world.ids)
-    assert resp.status_int == case.status, f"{name}: {resp.status}"
-    assert resp.content_type == accept
-    assert resp.status in resp.text[:200]
-
-
 def stage_chunked(world: World, data: Body, **headers: str) -> webob.Response:
     """PUT /stage with a body of no declared length (as a chunked one arrives)."""
     req = webob.Request.blank(f"/v2/images/{world.ids['q']}/stage", method="PUT")
@@ -248,21 +231,6 @@ def stage_chunked(world: World, data: Body, **headers: str) -> webob.Response:
     req.body_file = data  # webob: no Content-Length, read to EOF
     req.headers["Transfer-Encoding"] = "chunked"
     return req.get_response(world.api.app)
-
-
-@pytest.mark.parametrize(
-    ("name", "status", "data", "headers"),
-    [
-        ("broken-mid-body", 400, Body(b"x" * 100_000, after=50_000, fail=OSError("gone")), {}),
-        ("size-header-larger", 400, Body(b"x" * 1000), {"x-openstack-image-size": "1001"}),
-        ("size-header-smaller", 400, Body(b"x" * 1000), {"x-openstack-image-size": "999"}),
-        ("size-header-negative", 400, Body(b"x" * 1000), {"x-openstack-image-size": "-1000"}),
-    ],
-)
-def test_hostile_chunked_stage_is_refused_and_changes_nothing(world, name, status, data, headers):
-    before = world.state(streamed=True)
-    check_error(name, stage_chunked(world, data, **headers), status)
-    assert world.state(streamed=True) == before, f"{name} changed data"
 
 
 def test_chunked_stage_over_the_quota_is_413_and_changes_nothing(conf, clean_db, store_dir):
@@ -278,11 +246,54 @@ def test_at_least_a_hundred_cases():
     assert len(CASES) >= 100
 
 
-def test_image_still_stages_and_imports_after_the_barrage(world):
-    for case in CASES.values():
-        send(world.api.app, case, world.ids)
-    queued = world.ids["q"]
-    assert dump_database(world.db_url)["tasks"] == []
-    resp = world.api.request("PUT", f"/v2/images/{queued}/stage", raw=b"fine", headers=OCTETS)
-    assert resp.status_int == 204, resp.text
-    assert world.api.get(f"/v2/images/{queued}").json["status"] == "uploading"
+class TestHostileImport:
+    """One app and database for the class (``class_conf``): building the app and emptying the
+    database were most of each case's time."""
+
+    @pytest.mark.parametrize("name", list(CASES))
+    def test_hostile_import_or_stage_is_refused_and_changes_nothing(self, world, name):
+        case = CASES[name]
+        before = world.state(case.streamed)
+        resp = send(world.api.app, case, world.ids)
+        check_error(name, resp, case.status)
+        assert world.state(case.streamed) == before, f"{name} changed data"
+        assert world.api.get(f"/v2/images/{world.ids['q']}").json["status"] == "queued"
+
+    @pytest.mark.first_pass
+    @pytest.mark.parametrize("accept", ["text/plain", "text/html"])
+    @pytest.mark.parametrize("name", list(CASES))
+    def test_hostile_import_or_stage_error_page_in_any_type(self, world, name, accept):
+        """The same refusal as a page or as text: whatever the message quotes, it encodes.
+        Rendering is the same on every engine: first pass only; the refusals and what they leave
+        unchanged are checked on every engine (test_hostile_import_or_stage_is_refused...)."""
+        case = CASES[name]
+        case = dataclasses.replace(case, headers={**case.headers, "Accept": accept})
+        resp = send(world.api.app, case, world.ids)
+        assert resp.status_int == case.status, f"{name}: {resp.status}"
+        assert resp.content_type == accept
+        assert resp.status in resp.text[:200]
+
+    @pytest.mark.parametrize(
+        ("name", "status", "data", "headers"),
+        [
+            ("broken-mid-body", 400, Body(b"x" * 100_000, after=50_000, fail=OSError("gone")), {}),
+            ("size-header-larger", 400, Body(b"x" * 1000), {"x-openstack-image-size": "1001"}),
+            ("size-header-smaller", 400, Body(b"x" * 1000), {"x-openstack-image-size": "999"}),
+            ("size-header-negative", 400, Body(b"x" * 1000), {"x-openstack-image-size": "-1000"}),
+        ],
+    )
+    def test_hostile_chunked_stage_is_refused_and_changes_nothing(
+        self, world, name, status, data, headers
+    ):
+        before = world.state(streamed=True)
+        check_error(name, stage_chunked(world, data, **headers), status)
+        assert world.state(streamed=True) == before, f"{name} changed data"
+
+    def test_image_still_stages_and_imports_after_the_barrage(self, world):
+        for case in CASES.values():
+            send(world.api.app, case, world.ids)
+        queued = world.ids["q"]
+        assert dump_database(world.db_url)["tasks"] == []
+        resp = world.api.request("PUT", f"/v2/images/{queued}/stage", raw=b"fine", headers=OCTETS)
+        assert resp.status_int == 204, resp.text
+        assert world.api.get(f"/v2/images/{queued}").json["status"] == "uploading"

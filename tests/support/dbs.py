@@ -15,7 +15,7 @@ import os
 import uuid
 
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from imgreg.cmd.manage import alembic_config, db_sync
@@ -46,6 +46,7 @@ TABLES = (
     "image_properties",
     "images",
 )
+ENGINES: dict[str, Engine] = {}  # engine(url)
 
 
 def create_database(tmp_dir: str, server_url: str | None = None, revision: str = "head") -> str:
@@ -71,7 +72,17 @@ def create_database(tmp_dir: str, server_url: str | None = None, revision: str =
     return url
 
 
+def engine(url: str) -> Engine:
+    """The tests' own engine for the database at ``url`` (emptying it, reading it back), made
+    once: a new engine per test cost a connection each time (40 ms on MariaDB)."""
+    if url not in ENGINES:
+        ENGINES[url] = create_engine(url, pool_pre_ping=True)
+    return ENGINES[url]
+
+
 def drop_database(url: str, server_url: str | None = None) -> None:
+    if url in ENGINES:
+        ENGINES.pop(url).dispose()
     if KIND == "sqlite":
         return
     parsed = make_url(url)
@@ -85,8 +96,6 @@ def drop_database(url: str, server_url: str | None = None) -> None:
 
 
 def empty_tables(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
+    with engine(url).begin() as conn:
         for table in TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
