@@ -103,6 +103,7 @@ class WebSource:
         self._connection = connection
         self._response = response
         self._host = host
+        self.status = response.status
         self.size: int | None = response.length  # Content-Length; None if chunked or absent
 
     def read(self, size: int = -1) -> bytes:

@@ -114,7 +114,7 @@ def register(name: str) -> Callable[[type], type]:
 
 
 def create(name: str, conf: cfg.ConfigOpts) -> Store:
-    from imgreg.store import filesystem, rbd, s3, swift  # noqa: F401 - register the built-in drivers
+    from imgreg.store import filesystem, http, rbd, s3, swift  # noqa: F401 - the built-in drivers
 
     try:
         factory = _DRIVERS[name]

@@ -18,7 +18,8 @@ from imgreg.domain import errors
 from imgreg.domain.ports import BlobReader
 from imgreg.store import PartialFile, Store, StoredBlob, create
 
-KINDS = ("file", "swift", "s3", "rbd")
+KINDS = ("file", "swift", "s3", "rbd", "http")
+READ_ONLY = frozenset({"http"})  # kinds that only read data others keep
 # The names Glance keeps for its own staging and tasks stores: configured there, hidden in
 # /v2/info/stores. imgreg stages into the image's store and needs neither; their sections
 # may stay in a carried-over configuration.
@@ -34,12 +35,20 @@ class StoreInfo:
     weight: int
     default: bool
 
+    @property
+    def read_only(self) -> bool:
+        return self.kind in READ_ONLY
+
 
 class _Section:
     """What a driver reads its options from (``conf.glance_store``), for one backend."""
 
     def __init__(self, conf: cfg.ConfigOpts, group: str) -> None:
         self.glance_store = conf[group]
+        self._conf = conf
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conf, name)  # the other groups (http's import filtering)
 
 
 def configured(conf: cfg.ConfigOpts) -> dict[str, str]:
@@ -60,6 +69,8 @@ def build(conf: cfg.ConfigOpts) -> Stores:
     backends = configured(conf)
     if not backends:
         kind = conf.glance_store.default_store
+        if kind in READ_ONLY:
+            raise ValueError(f"[glance_store] default_store cannot be the read-only {kind!r}")
         return Stores.single(create(kind, conf), kind)
     default = conf.glance_store.default_backend
     if default not in backends:
@@ -67,6 +78,8 @@ def build(conf: cfg.ConfigOpts) -> Stores:
             f"[glance_store] default_backend must be one of enabled_backends "
             f"({', '.join(backends)}), not {default!r}"
         )
+    if backends[default] in READ_ONLY:
+        raise ValueError(f"[glance_store] default_backend {default!r} is read-only")
     entries: dict[str, tuple[StoreInfo, Store]] = {}
     for store_id, kind in backends.items():
         conf.register_opts(store_opts + backend_opts, group=store_id)  # again: a no-op
@@ -106,6 +119,10 @@ class Stores:
         except KeyError:
             raise errors.NotFound(f"Unknown store {store_id}") from None
 
+    def read_only(self, store_id: str | None) -> bool:
+        entry = self._entries.get(store_id or "")
+        return entry[0].read_only if entry else False
+
     def weight(self, store_id: str | None) -> int:
         entry = self._entries.get(store_id or "")
         return entry[0].weight if entry else 0
@@ -116,12 +133,14 @@ class Stores:
     def resolve(self, url: str) -> tuple[str, str]:
         """(store id, blob name) of ``url``: the store that holds it, and the image id it is
         named by; ``NotFound`` when no configured store owns such a URL."""
+        reasons = []
         for store_id, store in self:
             try:
                 return store_id, store.blob_id(url)
-            except errors.NotFound:
-                continue
-        raise errors.NotFound("The location is not in any configured store")
+            except errors.NotFound as exc:
+                if exc.message != "Image data not found":
+                    reasons.append(exc.message)  # a store that would own it, but refuses it
+        raise errors.NotFound(" ".join(["The location is not in any configured store.", *reasons]))
 
     def owner(self, url: str) -> Store:
         return self.get(self.resolve(url)[0])
