@@ -7,6 +7,11 @@ with the ``rados``/``rbd`` bindings as their drivers do it (``tests/support/rbd_
   (in a ``vms`` or ``volumes`` pool) reads back the uploaded bytes. While the clone exists the
   image cannot be deleted (409; it stays active and downloadable); once the clone is
   flattened, or removed, the delete succeeds and the RBD image is gone.
+* Nova's direct snapshot: an image record, its data written by Nova straight into the pool
+  (a flattened clone of the instance disk, with a protected ``snap``), then ``POST
+  /v2/images/{id}/locations`` (API 2.17) with the data's sha512: the image becomes active
+  with the hashes and size of that data and serves it; with a wrong hash it falls back to
+  ``queued`` with no location, as Glance's ``location_import`` task reverts.
 
 The RBD behaviour does not depend on the database: tools/test's first pass only. The part
 that does, the delete refused while clones exist, runs on every engine in
@@ -15,7 +20,9 @@ that does, the delete refused while clones exist, runs on every engine in
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +31,7 @@ import pytest
 import requests
 
 from tests.support.background import tool_running
-from tests.support.rbd_clients import Ceph, nova_clone, nova_locations
+from tests.support.rbd_clients import Ceph, nova_clone, nova_direct_snapshot, nova_locations
 from tests.support.server import Server, create, show, upload
 from tests.support.stores import RbdBackend
 
@@ -34,6 +41,14 @@ CEPH_START_TIMEOUT = 300.0
 MiB = 1024 * 1024
 DATA = os.urandom(3 * MiB + 12_345)  # four 1 MiB objects, the last one partly written
 VMS, VOLUMES = "vms", "volumes"  # Nova's images_rbd_pool, Cinder's rbd_pool
+OWNER = "5f2a0c7e1b9d4e6f8a3c2b1d0e9f8a7b"  # the project Nova snapshots for
+USER = {"X-Identity-Status": "Confirmed", "X-Project-Id": OWNER, "X-User-Id": "alice",
+        "X-Roles": "member,reader"}  # fmt: skip
+# Nova calls the location API with the user's token and its own service token: the user's
+# project and roles, plus the service role Glance looks for in either
+NOVA = {**USER, "X-User-Id": "nova", "X-Roles": "member,reader,service",
+        "X-Service-Roles": "service"}  # fmt: skip
+TASK_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +175,109 @@ def test_a_location_in_another_cluster_is_not_cloneable(server: Server, ceph: Ce
     assert not ceph.is_cloneable({"url": url.rsplit("/", 1)[0]}, image)  # no snapshot
     assert [loc["url"] for loc in nova_locations({**image, "direct_url": other})] == [other]
     assert delete(server, image["id"]).status_code == 204
+
+
+# -- Nova's direct snapshot: the data first, then its location --------------------------------
+
+
+def snapshot_record(server: Server) -> str:
+    """The image Nova's compute API creates for a snapshot: queued, no data."""
+    body = {"name": "snap-of-vm", "disk_format": "raw", "container_format": "bare"}
+    resp = requests.post(f"{server.url}/v2/images", json=body, headers=USER, timeout=10)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["status"] == "queued"
+    return str(resp.json()["id"])
+
+
+def add_location(server: Server, image_id: str, url: str, hash_value: str) -> None:
+    validation = {"os_hash_algo": "sha512", "os_hash_value": hash_value}
+    body: dict[str, Any] = {"url": url, "validation_data": validation}
+    resp = requests.post(
+        f"{server.url}/v2/images/{image_id}/locations", json=body, headers=NOVA, timeout=30
+    )
+    assert resp.status_code == 202, resp.text
+
+
+def finished_task(server: Server, image_id: str) -> dict[str, Any]:
+    """The image's ``location_import`` task, once it has succeeded or failed."""
+    deadline = time.monotonic() + TASK_TIMEOUT
+    while True:
+        resp = requests.get(f"{server.url}/v2/images/{image_id}/tasks", headers=USER, timeout=10)
+        assert resp.status_code == 200, resp.text
+        tasks = [t for t in resp.json()["tasks"] if t["type"] == "location_import"]
+        if tasks and tasks[0]["status"] in ("success", "failure"):
+            assert len(tasks) == 1, tasks
+            return dict(tasks[0])
+        assert time.monotonic() < deadline, f"location_import not finished: {tasks}"
+        time.sleep(0.2)
+
+
+def image_of(server: Server, image_id: str) -> dict[str, Any]:
+    resp = requests.get(f"{server.url}/v2/images/{image_id}", headers=USER, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def locations_of(server: Server, image_id: str) -> list[dict[str, Any]]:
+    resp = requests.get(f"{server.url}/v2/images/{image_id}/locations", headers=NOVA, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return list(resp.json())
+
+
+@pytest.fixture
+def instance_disk(server: Server, ceph: Ceph) -> Iterator[tuple[str, bytes]]:
+    """An instance booted from an uploaded image (its disk a clone in ``vms``) that has since
+    written to its disk; the disk's name and what it holds. Removed, then the base image."""
+    base = uploaded(server, DATA)
+    disk = f"{uuid.uuid4()}_disk"
+    nova_clone(ceph, base, VMS, disk)
+    written = os.urandom(MiB // 2)
+    with ceph.image(VMS, disk) as image:
+        image.write(written, MiB + 17)
+    yield disk, DATA[: MiB + 17] + written + DATA[MiB + 17 + len(written) :]
+    ceph.remove(VMS, disk)
+    assert delete(server, base["id"]).status_code == 204
+
+
+def test_nova_direct_snapshot_activates_with_the_given_hash(
+    server: Server, ceph: Ceph, ceph_info: dict[str, Any], instance_disk: tuple[str, bytes]
+) -> None:
+    disk, content = instance_disk
+    image_id = snapshot_record(server)
+    url = nova_direct_snapshot(ceph, VMS, disk, uuid.uuid4().hex, image_id)
+    assert url == f"rbd://{ceph.fsid()}/{ceph_info['pool']}/{image_id}/snap"
+    sha512 = hashlib.sha512(content).hexdigest()
+    add_location(server, image_id, url, sha512)
+    assert finished_task(server, image_id)["status"] == "success"
+    image = image_of(server, image_id)
+    assert image["status"] == "active"
+    assert (image["os_hash_algo"], image["os_hash_value"]) == ("sha512", sha512)
+    assert image["checksum"] == hashlib.md5(content).hexdigest()
+    assert image["size"] == len(content)
+    assert image["direct_url"] == url
+    assert [loc["url"] for loc in locations_of(server, image_id)] == [url]
+    assert download(server, image_id, USER) == content
+    resp = delete(server, image_id)
+    assert resp.status_code == 204, resp.text
+    assert image_id not in ceph.names(ceph_info["pool"])
+
+
+def test_nova_direct_snapshot_with_a_wrong_hash_stays_queued(
+    server: Server, ceph: Ceph, ceph_info: dict[str, Any], instance_disk: tuple[str, bytes]
+) -> None:
+    disk, content = instance_disk
+    image_id = snapshot_record(server)
+    url = nova_direct_snapshot(ceph, VMS, disk, uuid.uuid4().hex, image_id)
+    wrong = hashlib.sha512(content + b"!").hexdigest()
+    add_location(server, image_id, url, wrong)
+    assert finished_task(server, image_id)["status"] == "failure"
+    image = image_of(server, image_id)
+    assert image["status"] == "queued"
+    assert (image["os_hash_algo"], image["os_hash_value"], image["checksum"]) == (None,) * 3
+    assert "direct_url" not in image
+    assert locations_of(server, image_id) == []
+    resp = requests.get(f"{server.url}/v2/images/{image_id}/file", headers=USER, timeout=10)
+    assert resp.status_code == 204, resp.text  # Glance: a queued image has no data to send
+    # Glance's revert pops the location, which deletes its data from the store
+    assert image_id not in ceph.names(ceph_info["pool"])
+    assert delete(server, image_id).status_code == 204
