@@ -13,6 +13,9 @@ with the ``rados``/``rbd`` bindings as their drivers do it (``tests/support/rbd_
   with the hashes and size of that data and serves it; with a wrong hash it falls back to
   ``queued`` with no location, as Glance's ``location_import`` task reverts.
 
+The clients' side is the same against Glance: these tests pass unchanged against Glance 33.0.0
+(uWSGI, trusted identity headers, one rbd store, ``show_image_direct_url``).
+
 The RBD behaviour does not depend on the database: tools/test's first pass only. The part
 that does, the delete refused while clones exist, runs on every engine in
 ``tests/store/test_rbd.py`` (``test_images_api_refuses_to_delete_an_image_with_clones``).
