@@ -41,6 +41,7 @@ from imgreg.domain.task import Task
 from imgreg.importing.flow import task_ttl
 from imgreg.integrity.hashing import DualHasher
 from imgreg.layers import build_internal_task_repo
+from imgreg.layers.quota import check_data_size
 from imgreg.services import Services
 from imgreg.store.location_url import check_location
 
@@ -91,6 +92,7 @@ def start(
     image.add_location(url, checked.metadata)
     image.size = checked.size
     location_rules.check_quota(image, svc.conf.image_location_quota)
+    check_data_size(image, records.usage(image.owner)[0], svc.conf)
     try:
         records.save(image, from_state="queued")
     except errors.StaleState:

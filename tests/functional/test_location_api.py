@@ -179,3 +179,12 @@ def test_deleted_during_import_leaves_nothing(service, store_dir: Path):
     assert location_import.wait_idle(30)
     assert service.delete(f"/v2/images/{image['id']}").status_int == 204
     assert not (store_dir / image["id"]).exists()
+
+
+@pytest.mark.parametrize("option", [{"user_storage_quota": "1KB"}, {"image_size_cap": 1000}])
+def test_storage_quota_and_size_cap_are_413(conf, store_dir, option):
+    service = client_with(conf, **option).as_(OWNER, roles="member,reader,service")
+    image = service.create(name="x")
+    url = place_blob(store_dir, image["id"])  # 1300 bytes
+    assert add(service, image["id"], {"url": url}).status_int == 413
+    assert settled(service, image["id"])["status"] == "queued"

@@ -237,3 +237,13 @@ def test_non_owner_cannot_add(conf, store_dir):
     add = {"op": "add", "path": "/locations/-", "value": {"url": url, "metadata": {}}}
     assert patch(app.as_("p-other"), private["id"], [add]).status_int == 404
     assert owner.get(f"/v2/images/{image['id']}").json["status"] == "queued"
+
+
+@pytest.mark.parametrize("option", [{"user_storage_quota": "1KB"}, {"image_size_cap": 1000}])
+def test_storage_quota_and_size_cap_are_413(conf, store_dir, option):
+    owner = client_with(conf, show_multiple_locations=True, **option).as_(OWNER)
+    image = owner.create(name="x")
+    url = place_blob(store_dir, image["id"])  # 1300 bytes
+    add = {"op": "add", "path": "/locations/-", "value": {"url": url, "metadata": {}}}
+    assert patch(owner, image["id"], [add]).status_int == 413
+    assert owner.get(f"/v2/images/{image['id']}").json["status"] == "queued"
