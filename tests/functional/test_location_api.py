@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 from pathlib import Path
@@ -10,8 +11,12 @@ from typing import Any
 
 import pytest
 
+from imgreg.domain.image import utcnow
 from imgreg.importing import location_import
+from imgreg.maintenance import recovery
+from imgreg.services import wiring
 from tests.functional.test_location_patch import DATA, OWNER, own_url, place_blob
+from tests.functional.test_recovery import set_row
 from tests.support.client import UNKNOWN_ID, Client, client_with
 
 # Nova calls as the user, with its own service token beside the user's
@@ -188,3 +193,20 @@ def test_storage_quota_and_size_cap_are_413(conf, store_dir, option):
     url = place_blob(store_dir, image["id"])  # 1300 bytes
     assert add(service, image["id"], {"url": url}).status_int == 413
     assert settled(service, image["id"])["status"] == "queued"
+
+
+def test_a_worker_that_died_leaves_it_to_the_reaper(service, store_dir, monkeypatch):
+    """The job never runs (its worker was killed): once the importing lease expired, the
+    reaper puts the image back to queued without the location and fails the task."""
+    monkeypatch.setattr(location_import, "submit", lambda job: None)
+    image = service.create(name="x")
+    url = place_blob(store_dir, image["id"])
+    assert add(service, image["id"], {"url": url}).status_int == 202
+    assert service.get(f"/v2/images/{image['id']}").json["status"] == "importing"
+    assert add(service, image["id"], {"url": url}).status_int == 409  # locked meanwhile
+    set_row(image["id"], upload_expires_at=utcnow() - dt.timedelta(seconds=1))
+    assert recovery.reap(wiring.services()).images == [image["id"]]
+    shown = service.get(f"/v2/images/{image['id']}").json
+    assert shown["status"] == "queued" and shown["size"] is None
+    [task] = tasks_of(service, image["id"])
+    assert task["status"] == "failure" and "lease expired" in task["message"]
