@@ -41,6 +41,7 @@ from imgreg.domain.task import Task
 from imgreg.importing.flow import task_ttl
 from imgreg.integrity.hashing import DualHasher
 from imgreg.layers import build_internal_task_repo
+from imgreg.layers.notifier import image_payload
 from imgreg.layers.quota import check_data_size
 from imgreg.services import Services
 from imgreg.store.location_url import check_location
@@ -97,6 +98,7 @@ def start(
         records.save(image, from_state="queued")
     except errors.StaleState:
         raise busy(image_id) from None
+    svc.notifier.info("image.update", image_payload(image))
     tasks = build_internal_task_repo(ctx, svc)
     try:
         tasks.add(task)
@@ -140,6 +142,8 @@ def run(job: LocationJob) -> None:
         del image.extra_properties[IMPORT_TASK]
         image.activate()
         records.save(image, from_state="importing")
+        for event in ("image.update", "image.activate"):
+            svc.notifier.info(event, image_payload(image))
     except BaseException as exc:
         _failed(job, exc)
         if not isinstance(exc, Exception):
@@ -228,6 +232,8 @@ def _release(svc: Services, image_id: str, task_id: str, url: str) -> None:
         records.save(image, from_state="importing")
     except errors.ImgregError as exc:  # the reaper took it back, or it was deleted
         LOG.info("image %s not put back to queued: %s", image_id, exc.message)
+        return
+    svc.notifier.info("image.update", image_payload(image))
 
 
 def _save_task(job: LocationJob, before: str) -> None:

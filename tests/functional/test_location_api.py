@@ -210,3 +210,20 @@ def test_a_worker_that_died_leaves_it_to_the_reaper(service, store_dir, monkeypa
     assert shown["status"] == "queued" and shown["size"] is None
     [task] = tasks_of(service, image["id"])
     assert task["status"] == "failure" and "lease expired" in task["message"]
+
+
+def test_notifications(service, store_dir, notifications):
+    image = service.create(name="x")
+    url = place_blob(store_dir, image["id"])
+    del notifications[:]
+    assert add(service, image["id"], {"url": url}).status_int == 202
+    settled(service, image["id"])
+    images = [(n["event_type"], n["payload"]["status"]) for n in notifications
+              if n["event_type"].startswith("image.")]  # fmt: skip
+    assert images == [
+        ("image.update", "importing"),
+        ("image.update", "active"),
+        ("image.activate", "active"),
+    ]
+    tasks = [n["event_type"] for n in notifications if n["event_type"].startswith("task.")]
+    assert tasks == ["task.create", "task.processing", "task.success"]
