@@ -23,6 +23,9 @@ class RequestContext:
     user_id: str | None = None
     roles: list[str] = dataclasses.field(default_factory=list)
     is_admin: bool = False
+    # the roles of a service token sent with the user's (keystonemiddleware's X-Service-Roles,
+    # set only for a valid one): Nova acting for a user, say; no policy rule reads them
+    service_roles: list[str] = dataclasses.field(default_factory=list)
     authenticated: bool = True
     # a system-scoped token's scope ("all"), a domain-scoped token's domain: oslo.policy checks
     # them against each rule's scope_types (Glance's rules, and imgreg's, are for projects)

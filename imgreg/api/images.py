@@ -12,6 +12,7 @@ import webob
 
 from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
+from imgreg.api.location_patch import LocationEditor
 from imgreg.api.text import check_text, check_value_size
 from imgreg.api.views import Display, image_view, json_response
 from imgreg.domain import errors
@@ -123,9 +124,14 @@ class ImagesController:
             check_value_size(op.name, op.value, self.svc.conf.max_property_value_bytes)
         repo = self._repo(request)
         image = repo.get(normalize_id(image_id))
+        editor = None
+        if self.svc.conf.show_multiple_locations:
+            editor = LocationEditor(self.svc, request.environ["imgreg.context"])
         if ops:
-            patch.apply_patch(image, ops, self.svc.schema, media_type)
+            patch.apply_patch(image, ops, self.svc.schema, media_type, editor)
             image = repo.save(image)
+            if editor is not None:
+                editor.discard_removed(image)
         return json_response(self._view(request, image))
 
     def delete(self, request: webob.Request, image_id: str) -> webob.Response:

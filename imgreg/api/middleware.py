@@ -147,10 +147,20 @@ class ContextMiddleware(Middleware):
                 domain_id=given["X-Domain-Id"],
             )
             ctx.is_admin = self.svc.policy.is_admin(ctx.policy_credentials())
+        ctx.service_roles = service_roles(request.headers)
         ctx.auth_token = identity_header(request.headers, "X-Auth-Token")
         ctx.service_catalog = service_catalog(request.headers.get("X-Service-Catalog"))
         request.environ["imgreg.context"] = ctx
         return None
+
+
+def service_roles(headers: Any) -> list[str]:
+    """The roles of a service token, which keystonemiddleware confirmed (it drops any
+    X-Service-* header a client sent, and sets X-Service-Identity-Status)."""
+    if identity_header(headers, "X-Service-Identity-Status") != "Confirmed":
+        return []
+    value = identity_header(headers, "X-Service-Roles") or ""
+    return [role.strip() for role in value.split(",") if role.strip()]
 
 
 def service_catalog(header: str | None) -> list[dict[str, Any]]:

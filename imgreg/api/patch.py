@@ -9,7 +9,7 @@ or nothing (the caller saves once).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 from imgreg.api.body import parse_json
 from imgreg.api.text import check_text
@@ -30,15 +30,20 @@ class Operation:
     op: str
     name: str
     value: Any = None
+    position: str | None = None  # /locations/<position> (add, remove)
 
 
-def _decode_path(path: Any) -> str:
+def _decode_path(path: Any, op: str) -> tuple[str, str | None]:
+    """The property a path names, and the position under it (only ``/locations/<n|->`` for
+    add and remove has one, as in Glance)."""
     if not isinstance(path, str) or not path.startswith("/"):
         raise errors.Invalid(f"Invalid JSON pointer for this resource: '{path}'")
     parts = path[1:].split("/")
-    if len(parts) != 1 or not parts[0]:
+    depth = 2 if parts[0] == "locations" and op != "replace" else 1
+    if not 1 <= len(parts) <= depth or not all(parts):
         raise errors.Invalid(f"Invalid JSON pointer for this resource: '{path}'")
-    return parts[0].replace("~1", "/").replace("~0", "~")
+    name = parts[0].replace("~1", "/").replace("~0", "~")
+    return name, (parts[1] if len(parts) == 2 else None)
 
 
 def _parse_one(item: Any, media_type: str) -> Operation:
@@ -61,7 +66,8 @@ def _parse_one(item: Any, media_type: str) -> Operation:
         raise errors.Invalid("Unable to find 'path' in JSON Schema change")
     if op != "remove" and "value" not in item:
         raise errors.Invalid(f"Operation '{op}' requires a member named 'value'.")
-    return Operation(op, _decode_path(path), item.get("value"))
+    name, position = _decode_path(path, op)
+    return Operation(op, name, item.get("value"), position)
 
 
 def parse_patch(body: bytes, media_type: str) -> list[Operation]:
@@ -71,16 +77,36 @@ def parse_patch(body: bytes, media_type: str) -> list[Operation]:
     return [_parse_one(item, media_type) for item in doc]
 
 
-def apply_patch(image: Image, ops: list[Operation], schema: ImageSchema, media_type: str) -> None:
+class LocationOps(Protocol):
+    """Applies the ``/locations`` operations (``imgreg.api.location_patch``)."""
+
+    def apply(self, image: Image, op: Operation) -> None: ...
+
+
+def apply_patch(
+    image: Image,
+    ops: list[Operation],
+    schema: ImageSchema,
+    media_type: str,
+    locations: LocationOps | None = None,
+) -> None:
+    """``locations``: how ``/locations`` operations apply; ``None`` (locations invisible,
+    ``show_multiple_locations`` off) refuses them, as Glance does."""
     for op in ops:
-        _apply(image, op, schema, media_type)
+        if op.name == "locations":
+            if locations is None:
+                verb = {"add": "add", "replace": "update", "remove": "remove"}[op.op]
+                raise errors.Forbidden(
+                    f"It's not allowed to {verb} locations if locations are invisible."
+                )
+            locations.apply(image, op)
+        else:
+            _apply(image, op, schema, media_type)
 
 
 def _apply(image: Image, op: Operation, schema: ImageSchema, media_type: str) -> None:
     name = op.name
     check_text(name)
-    if name in ("locations",):
-        raise errors.Forbidden("It's not allowed to add locations if locations are invisible.")
     if name == "id":
         raise errors.ReadOnlyProperty(name)
     if name not in MUTABLE_FIELDS and name != "tags":

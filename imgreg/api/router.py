@@ -19,6 +19,7 @@ from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
 from imgreg.api.image_import import ImageImportController
 from imgreg.api.images import ImagesController
+from imgreg.api.locations import LocationsController
 from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
@@ -73,6 +74,7 @@ class Router:
         imports = Resource(ImageImportController(svc))
         tasks = Resource(TasksController(svc), no_body=frozenset({"index", "show"}))
         image_tasks = Resource(ImageTasksController(svc), no_body=frozenset({"index"}))
+        locations = Resource(LocationsController(svc), no_body=frozenset({"index"}))
 
         self.route("/v2/schemas/image", schemas, GET="image")
         self.route("/v2/schemas/images", schemas, GET="images")
@@ -100,6 +102,7 @@ class Router:
             DELETE="delete",
         )
         self.route("/v2/images/{image_id}/tasks", image_tasks, GET="index")
+        self.route("/v2/images/{image_id}/locations", locations, GET="index", POST="add")
         self.route("/v2/tasks", tasks, GET="index", POST="create")
         self.route("/v2/tasks/{task_id}", tasks, GET="show", DELETE="delete")
         add_metadef_routes(self, svc)

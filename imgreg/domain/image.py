@@ -208,6 +208,21 @@ class Image:
         self.extra_properties[IMPORTING_TO] = ""
         self.extra_properties[FAILED_IMPORT] = failed_stores
 
+    def begin_location_import(self, task_id: str) -> None:
+        """queued -> importing while a ``location_import`` task checks the location just
+        added (POST /v2/images/{id}/locations), with the task as the import's lock."""
+        if self.status != "queued":
+            raise errors.Conflict(
+                f"It's not allowed to add locations if image status is {self.status}."
+            )
+        if IMPORT_TASK in self.extra_properties:
+            raise errors.Conflict(
+                f"New operation on image '{self.id}' is not permitted as prior operation is "
+                "still in progress"
+            )
+        self._move("importing")
+        self.extra_properties[IMPORT_TASK] = task_id
+
     def activate(self) -> None:
         self._move("active")
 

@@ -43,6 +43,23 @@ def check_counts(image: Image, conf: cfg.ConfigOpts) -> None:
             )
 
 
+def check_data_size(image: Image, used: int, conf: cfg.ConfigOpts) -> None:
+    """Data that arrives by a location, not an upload (whose session counts the bytes): its
+    size may not pass ``image_size_cap``, nor, with ``used`` bytes its owner holds already,
+    ``user_storage_quota`` (413, as Glance's location quota checks)."""
+    size = image.size or 0
+    if size > conf.image_size_cap:
+        raise errors.QuotaExceeded(
+            f"The image's data ({size} bytes) exceeds image_size_cap ({conf.image_size_cap})"
+        )
+    quota = parse_storage_quota(conf.user_storage_quota)
+    if quota and used + size > quota:
+        raise errors.QuotaExceeded(
+            f"Denying attempt to add a location because it exceeds the quota: the image's "
+            f"{size} bytes and the {used} bytes stored pass {quota}"
+        )
+
+
 class QuotaImageFactory(FactoryLayer):
     def __init__(self, inner: ImageFactory, ctx: RequestContext, conf: cfg.ConfigOpts) -> None:
         super().__init__(inner, ctx)
@@ -69,6 +86,8 @@ class QuotaImageRepo(RepoLayer):
         changes = image.changes()
         if changes.added or changes.tags_changed:
             check_counts(image, self.conf)
+        if changes.status_before == "queued" and "size" in changes.fields:  # a location's data
+            check_data_size(image, self.inner.usage(image.owner)[0], self.conf)
         return self.inner.save(image, from_state=from_state)
 
     def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:

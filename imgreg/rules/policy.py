@@ -94,6 +94,32 @@ def list_rules() -> list[policy.RuleDefault]:
             member,
         ),
         _rule("delete_member", ADMIN_OR_MEMBER, "Stop sharing an image.", "DELETE", member),
+        *location_rules(image),
+    ]
+
+
+def location_rules(image: str) -> list[policy.RuleDefault]:
+    """Glance's location rules: the legacy PATCH /locations ones, and the 2.17 calls, which
+    are for services (Nova, Cinder) in the first place."""
+    locations = image + "/locations"
+    return [
+        _rule(
+            "get_image_location",
+            f"{ADMIN} or ({PROJECT_READER})",
+            "Read locations.",
+            "PATCH",
+            image,
+        ),
+        _rule("set_image_location", ADMIN_OR_MEMBER, "Add or replace locations.", "PATCH", image),
+        _rule("delete_image_location", ADMIN, "Remove a location.", "PATCH", image),
+        _rule(
+            "add_image_location",
+            f"rule:service_api or ({PROJECT_MEMBER} and project_id:%(owner)s)",
+            "Add a location to a queued image.",
+            "POST",
+            locations,
+        ),
+        _rule("fetch_image_location", "rule:service_api", "List locations.", "GET", locations),
     ]
 
 

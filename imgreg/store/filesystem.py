@@ -67,8 +67,9 @@ class FilesystemStore:
         if not url.startswith(SCHEME):
             raise errors.NotFound("Image data not found")
         path = url[len(SCHEME) :]
-        directory, name = os.path.split(path)
-        if not is_uuid(name) or directory != self.root:
+        name = os.path.basename(path)
+        # exactly <root>/<uuid>: no other spelling ("//", "/./") of the same file
+        if not is_uuid(name) or path != os.path.join(self.root, name):
             raise errors.NotFound("Image data not found")
         return path
 

@@ -398,3 +398,13 @@ def test_by_default_the_page_cache_is_left_alone(store, monkeypatch):
     store.add(new_id(), io.BytesIO(DATA), len(DATA), "sha512")
     assert "fdatasync" in [e[0] for e in events]  # the early flushes still run
     assert "posix_fadvise" not in [e[0] for e in events]
+
+
+@pytest.mark.parametrize("form", ["{root}//{id}", "{root}/./{id}", "{root}///{id}"])
+def test_blob_id_takes_only_the_canonical_url(store, form):
+    """Two spellings of one blob would let a location be added twice, and removing one of them
+    would delete the data the other still names."""
+    image_id = new_id()
+    assert store.blob_id(f"file://{store.root}/{image_id}") == image_id
+    with pytest.raises(errors.NotFound):
+        store.blob_id("file://" + form.format(root=store.root, id=image_id))
