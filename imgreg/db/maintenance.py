@@ -89,14 +89,23 @@ def live_uploads(db: Database, now: dt.datetime) -> set[str]:
 
 @contextlib.contextmanager
 def orphan_blob(
-    db: Database, url: str, image_id: str, settled: dt.datetime, reclaimed: set[str]
+    db: Database,
+    url: str,
+    image_id: str,
+    settled: dt.datetime,
+    reclaimed: set[str],
+    settled_queued: dt.datetime | None = None,
 ) -> Iterator[bool]:
     """Judge one blob the reaper found unowned again, on committed state, with the image's row
     locked until the block ends (the caller deletes the blob inside it): an upload of that image
     cannot start, and so cannot rename a new blob to the same name, while it is deleted. Yields
     True when the blob is an orphan: no row, or a row that does not point at it, holds no live
     lease, and is settled: last changed before ``settled`` (an age margin for clocks and
-    replicas), or taken back to ``queued`` by this very sweep (``reclaimed``)."""
+    replicas), or taken back to ``queued`` by this very sweep (``reclaimed``). A blob named by a
+    ``queued`` image not reclaimed now may be data someone is about to register as its location
+    (Nova's direct snapshot clones and flattens a disk into the store under the image's id
+    before it adds the location, which takes minutes): it is settled only when the row was
+    last changed before ``settled_queued`` (default: ``settled``)."""
     with db.write() as session:
         row = session.execute(
             select(ImageRow.status, ImageRow.upload_expires_at, ImageRow.updated_at)
@@ -115,7 +124,12 @@ def orphan_blob(
             and row.upload_expires_at is not None
             and row.upload_expires_at >= now
         )
-        settled_row = row.updated_at < settled or (image_id in reclaimed and row.status == "queued")
+        if image_id in reclaimed and row.status == "queued":
+            settled_row = True
+        elif row.status == "queued":
+            settled_row = row.updated_at < (settled_queued or settled)
+        else:
+            settled_row = row.updated_at < settled
         yield owned is None and not live and settled_row
 
 

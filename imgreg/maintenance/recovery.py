@@ -33,6 +33,11 @@ from imgreg.domain.image import IMPORT_TASK, utcnow
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
+# How long a complete blob named by a queued image (not one this sweep took back from an
+# upload) stays before it counts as an orphan: Nova's direct snapshot writes the data of a
+# new image into the store itself, then adds it as the image's location, minutes later for a
+# large disk. A failed upload's blob whose deletion failed then waits as long.
+QUEUED_BLOB_GRACE = 24 * 3600
 
 
 @dataclasses.dataclass
@@ -127,13 +132,16 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
     live = maintenance.live_uploads(svc.db, utcnow())
     owned = maintenance.owned_urls(svc.db)
     settled = utcnow() - dt.timedelta(seconds=lease)
+    settled_queued = utcnow() - dt.timedelta(seconds=max(lease, QUEUED_BLOB_GRACE))
     reclaimed = set(done.images)
     for url in blobs:
         image_id = blob_image_id(url)
         if url in owned or image_id in live:
             continue
         heartbeat()
-        with maintenance.orphan_blob(svc.db, url, image_id, settled, reclaimed) as orphan:
+        with maintenance.orphan_blob(
+            svc.db, url, image_id, settled, reclaimed, settled_queued
+        ) as orphan:
             if not orphan:
                 LOG.info("reaper: blob %s is not settled yet; a later round judges it", url)
             elif _removed(svc.store.delete, url):

@@ -226,3 +226,19 @@ def test_pending_delete_data_is_owned_until_scrubbed(conf, store_dir):
     assert recovery.reap(svc).blobs == []
     assert stored_files(store_dir) == [image_id]
     assert invariants.check(svc) == []
+
+
+def test_a_queued_images_blob_waits_for_its_location(client, store_dir):
+    """Nova's direct snapshot writes a new image's data into the store under the image's id,
+    then adds it as the location, minutes later: the reaper leaves such a blob alone for
+    ``QUEUED_BLOB_GRACE``, and removes it only once the queued row is older than that."""
+    image = client.create(name="nova-snapshot")
+    blob = store_dir / image["id"]
+    blob.write_bytes(DATA)
+    set_row(image["id"], updated_at=utcnow() - dt.timedelta(seconds=LEASE * 10))
+    assert recovery.reap(wiring.services()).blobs == []
+    assert blob.read_bytes() == DATA
+    old = dt.timedelta(seconds=recovery.QUEUED_BLOB_GRACE + 60)
+    set_row(image["id"], updated_at=utcnow() - old)
+    assert recovery.reap(wiring.services()).blobs == [f"file://{store_dir.resolve()}/{image['id']}"]
+    assert not blob.exists()
