@@ -24,7 +24,7 @@ from imgreg.api.middleware import (
     VersionNegotiationMiddleware,
 )
 from imgreg.api.router import Router
-from imgreg.api.versions import MINORS
+from imgreg.api.versions import minors
 from imgreg.maintenance import reaper
 from imgreg.server import logs, uwsgi_input
 from imgreg.server.health import PATH as HEALTHCHECK_PATH
@@ -57,7 +57,8 @@ def authtoken_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 
 def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
-    return lambda app: VersionNegotiationMiddleware(app, services(), MINORS)
+    svc = services()
+    return lambda app: VersionNegotiationMiddleware(app, svc, minors(svc.store.multiple))
 
 
 def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:

@@ -195,9 +195,9 @@ class VersionNegotiationMiddleware(Middleware):
                 request, 400, "The request path and query string must be valid UTF-8."
             )
         if path in ("/versions", "/versions/") and request.method == "GET":
-            return versions_response(request, self.svc.conf, 200)
+            return versions_response(request, self.svc.conf, 200, self.svc.store.multiple)
         match = VERSIONED_PATH.match(path)
         if match is None or (match.group(1) and int(match.group(1)) not in self.minors):
-            return versions_response(request, self.svc.conf, 300)
+            return versions_response(request, self.svc.conf, 300, self.svc.store.multiple)
         request.path_info = "/v2" + (match.group(2) or "")
         return None

@@ -7,27 +7,35 @@ import json
 import webob
 from oslo_config import cfg
 
-# (minor, status), in the order Glance lists them with its default configuration, plus 2.12
-# (GET /v2/images/{id}/tasks) and 2.13 (/v2/info/usage), which imgreg serves in single-store
-# mode too, less the features imgreg does not have (multi-store 2.8, delete from a store 2.10,
-# copy-image between stores 2.11, cache 2.14/2.16/2.18, and the 2.17 location API). 2.6
-# (interoperable import: /stage, /import, /info/import) is among 2.7..2.0.
-VERSIONS = [
-    (15, "CURRENT"),
-    (13, "SUPPORTED"),
-    (12, "SUPPORTED"),
-    (9, "SUPPORTED"),
-    *((m, "SUPPORTED") for m in range(7, -1, -1)),
-]
-MINORS = frozenset(m for m, _s in VERSIONS)
+# (minor, status), in Glance's order. Glance advertises 2.8 (multi-store) and 2.10-2.13 only
+# with enabled_backends; imgreg serves 2.12 (GET /v2/images/{id}/tasks) and 2.13
+# (/v2/info/usage) with one store too. Not here: the cache API (2.14, 2.16, 2.18).
+CURRENT = [(17, "CURRENT"), (15, "SUPPORTED"), (13, "SUPPORTED"), (12, "SUPPORTED")]
+MULTISTORE = [(11, "SUPPORTED"), (10, "SUPPORTED")]  # copy-image; delete from a store
+OLDER = [(9, "SUPPORTED"), (8, "SUPPORTED"), *((m, "SUPPORTED") for m in range(7, -1, -1))]
 
 
-def versions_response(request: webob.Request, conf: cfg.ConfigOpts, status: int) -> webob.Response:
+def advertised(multiple_stores: bool) -> list[tuple[int, str]]:
+    """The versions of this configuration: with several stores, 2.8 (multi-store), 2.10 and
+    2.11 as well, which mean nothing with one."""
+    if multiple_stores:
+        return CURRENT + MULTISTORE + OLDER
+    return CURRENT + [v for v in OLDER if v[0] != 8]
+
+
+def minors(multiple_stores: bool) -> frozenset[int]:
+    """The minor versions a URL (/v2.N/...) may name."""
+    return frozenset(m for m, _s in advertised(multiple_stores))
+
+
+def versions_response(
+    request: webob.Request, conf: cfg.ConfigOpts, status: int, multiple_stores: bool
+) -> webob.Response:
     base = (conf.public_endpoint or request.host_url).rstrip("/")
     doc = {
         "versions": [
             {"id": f"v2.{m}", "status": s, "links": [{"rel": "self", "href": f"{base}/v2/"}]}
-            for m, s in VERSIONS
+            for m, s in advertised(multiple_stores)
         ]
     }
     return webob.Response(

@@ -27,7 +27,7 @@ def test_401_follows_accept(api):
 def test_versions_document_needs_no_identity(api, path, status):
     resp = api.get(path, headers={"X-Identity-Status": "Invalid"})
     assert resp.status_int == status
-    assert resp.json["versions"][0]["id"] == "v2.15"
+    assert resp.json["versions"][0]["id"] == "v2.17"
 
 
 def test_no_identity_headers_means_admin(api):
