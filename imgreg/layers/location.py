@@ -6,6 +6,7 @@ the store, inspecting the format on the way, and records what the store reports 
 
 from __future__ import annotations
 
+import builtins
 import logging
 
 from oslo_config import cfg
@@ -17,6 +18,7 @@ from imgreg.domain.ports import BlobReader, RecordRepo, UploadSession, UploadTer
 from imgreg.domain.query import ListQuery
 from imgreg.integrity.verify import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer
+from imgreg.layers.copies import read_order
 from imgreg.layers.upload import DataUpload
 from imgreg.store import LocalBlobReader
 from imgreg.store.registry import Stores
@@ -63,10 +65,12 @@ class LocationImageRepo:
         if not image.locations or image.size is None or image.status in ("uploading", "importing"):
             raise errors.NoData(f"Image {image.id} has no data")
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
+    ) -> BlobReader:
         if not image.locations:
             raise errors.NoData(f"Image {image.id} has no data")
-        reader = self.store.open(image.locations[0], offset, length)
+        reader = self._open_first(image, read_order(self.store, image, prefer), offset, length)
         if offset != 0 or reader.size != image.size or image.crc32 is None:
             return reader  # a range: no whole-data checksum to hold it against
         if isinstance(reader, LocalBlobReader) and reader.size <= VERIFY_FIRST_MAX:
@@ -78,6 +82,20 @@ class LocationImageRepo:
                 reader.mark_verified(image.crc32)
             return reader
         return VerifiedReader(reader, image.crc32, image.id)
+
+    def _open_first(
+        self, image: Image, urls: builtins.list[str], offset: int, length: int | None
+    ) -> BlobReader:
+        """The first copy that opens; a store that fails (the copy missing, the store down)
+        passes the read on to the next copy, and the last one's error is the answer."""
+        for url in urls[:-1]:
+            try:
+                return self.store.open(url, offset, length)
+            except (errors.NotFound, errors.StoreError) as exc:
+                LOG.warning(
+                    "image %s: copy %s unreadable (%s); trying the next", image.id, url, exc
+                )
+        return self.store.open(urls[-1], offset, length)
 
     def _discard_data(self, image: Image) -> None:
         for url in image.locations:
