@@ -75,6 +75,7 @@ def list_rules() -> list[policy.RuleDefault]:
         _rule("deactivate", ADMIN_OR_MEMBER, "Deactivate.", "POST", image + "/actions/deactivate"),
         _rule("reactivate", ADMIN_OR_MEMBER, "Reactivate.", "POST", image + "/actions/reactivate"),
         _rule("copy_image", ADMIN, "Copy an image to other stores.", "POST", image + "/import"),
+        *store_rules(),
         _rule("publicize_image", ADMIN, "Make an image public.", "PATCH", image),
         _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community.", "PATCH", image),
         _rule("add_member", ADMIN_OR_MEMBER, "Share an image.", "POST", image + "/members"),
@@ -94,6 +95,37 @@ def list_rules() -> list[policy.RuleDefault]:
             member,
         ),
         _rule("delete_member", ADMIN_OR_MEMBER, "Stop sharing an image.", "DELETE", member),
+    ]
+
+
+def store_rules() -> list[policy.RuleDefault]:
+    """Glance's rules of the several-stores calls (``imgreg.api.stores``)."""
+    image = "/v2/images/{image_id}"
+    return [
+        _rule(
+            "stores_info_detail",
+            f"{ADMIN} or rule:service_api",
+            "Show each store's type, weight and properties.",
+            "GET",
+            "/v2/info/stores/detail",
+        ),
+        _rule(
+            "get_image_location", f"{ADMIN} or ({PROJECT_READER})", "Read locations.", "GET", image
+        ),
+        _rule(
+            "delete_image_location",
+            ADMIN,
+            "Delete a location (an image's data in one store).",
+            "DELETE",
+            "/v2/stores/{store_id}/{image_id}",
+        ),
+        _rule(
+            "download_from_store",
+            f"{ADMIN} or (role:member and (project_id:%(project_id)s or {SHARED_WITH_ME}))",
+            "Download from the stores ?prefer= names first.",
+            "GET",
+            image + "/file",
+        ),
     ]
 
 

@@ -39,7 +39,8 @@ def test_the_rules_are_glance_secure_rbac_defaults():
         "modify_image", "delete_image", "upload_image", "download_image", "deactivate",
         "reactivate", "publicize_image", "communitize_image", "add_member", "get_member",
         "get_members", "modify_member", "delete_member", "copy_image", "get_task", "get_tasks",
-        "add_task", "modify_task", "tasks_api_access",
+        "add_task", "modify_task", "tasks_api_access", "stores_info_detail", "get_image_location",
+        "delete_image_location", "download_from_store",
     }  # fmt: skip
     assert DEFAULTS["tasks_api_access"] == "role:admin"
     assert DEFAULTS["publicize_image"] == "role:admin"
