@@ -28,6 +28,7 @@ from tests.support import dbs, passes
 from tests.support.background import tool_running
 from tests.support.client import Client
 from tests.support.config import write_config
+from tests.support.multistore import file_stores
 
 GALERA_START_TIMEOUT = 180.0  # about 10 s here (mariadb-install-db, then two SSTs)
 
@@ -83,6 +84,28 @@ def conf(tmp_path: Path, clean_db: str, store_dir: Path) -> Iterator[cfg.ConfigO
     wiring.reset()
     yield imgreg_conf.CONF
     # imports run on background threads: none may write while the database is wiped
+    assert flow.wait_idle(60), "an import still runs after 60 s"
+    wiring.reset()
+    imgreg_conf.CONF.reset()
+
+
+@pytest.fixture
+def store_ids() -> tuple[str, ...]:
+    """The filesystem stores ``stores_conf`` configures (a test parametrizes it for more)."""
+    return ("fast", "slow")
+
+
+@pytest.fixture
+def stores_conf(
+    tmp_path: Path, clean_db: str, store_ids: tuple[str, ...]
+) -> Iterator[cfg.ConfigOpts]:
+    """Like ``conf``, with several filesystem stores under ``tmp_path/stores``
+    (``tests.support.multistore``)."""
+    options = file_stores(tmp_path / "stores", store_ids)
+    path = write_config(tmp_path / "etc", clean_db, tmp_path / "images", **options)
+    imgreg_conf.parse(["--config-file", str(path)])
+    wiring.reset()
+    yield imgreg_conf.CONF
     assert flow.wait_idle(60), "an import still runs after 60 s"
     wiring.reset()
     imgreg_conf.CONF.reset()

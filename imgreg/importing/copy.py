@@ -84,8 +84,8 @@ def run(job: CopyJob) -> None:
         if not isinstance(exc, Exception):
             raise
         return
+    job.lease.release()  # first: the lease is held by the task the properties name
     _mark(job.svc, job.image_id, end=True, failed=job.failed)
-    job.lease.release()
     LOG.info("copied image %s to %s", job.image_id, ",".join(job.stores))
     task.succeed({"image_id": job.image_id}, f"Copied to {len(job.made)} store(s)")
     task.ended(flow.task_ttl(job.svc))
@@ -132,12 +132,12 @@ def _failed(job: CopyJob, store_id: str, exc: BaseException) -> None:
         except Exception:
             LOG.exception("image %s: copy %s left for the reaper", job.image_id, url)
     failed = [*job.failed, store_id] if store_id else job.failed
+    with contextlib.suppress(Exception):
+        job.lease.release()
     try:
         _mark(job.svc, job.image_id, end=True, failed=failed)
     except Exception:
         LOG.exception("image %s not marked as failed", job.image_id)
-    with contextlib.suppress(Exception):
-        job.lease.release()
 
 
 def _mark(
