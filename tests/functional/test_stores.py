@@ -124,6 +124,19 @@ def test_upload_to_an_unknown_store_is_400_and_the_image_stays_queued(admin, roo
     assert not list(roots.glob(f"*/{image_id}"))
 
 
+def test_stage_ignores_the_header_as_glance_does(admin, roots):
+    """Glance stages into its staging store whatever the header says (the import's ``stores``
+    choose where the data goes); imgreg stages into the default store."""
+    image_id = admin.create(name="staged")["id"]
+    resp = admin.request(
+        "PUT", f"/v2/images/{image_id}/stage", raw=DATA,
+        headers={"Content-Type": "application/octet-stream", "X-Image-Meta-Store": "nowhere"},
+    )  # fmt: skip
+    assert resp.status_int == 204
+    assert blob_of(roots, "fast", image_id).read_bytes() == DATA
+    assert show(admin, image_id)["status"] == "uploading"
+
+
 def test_one_store_ignores_the_header(api, store_dir):
     image_id = uploaded(api, **{"X-Image-Meta-Store": "nowhere"})
     assert show(api, image_id)["status"] == "active"
