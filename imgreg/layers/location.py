@@ -6,7 +6,6 @@ the store, inspecting the format on the way, and records what the store reports 
 
 from __future__ import annotations
 
-import builtins
 import logging
 
 from oslo_config import cfg
@@ -68,9 +67,23 @@ class LocationImageRepo:
     def open_data(
         self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
     ) -> BlobReader:
+        """The first copy (``read_order``) that opens and, read whole from a local file, passes
+        its checksum; a copy that fails either way (missing, its store down, corrupt) passes
+        the read on to the next, and the last one's error is the answer."""
         if not image.locations:
             raise errors.NoData(f"Image {image.id} has no data")
-        reader = self._open_first(image, read_order(self.store, image, prefer), offset, length)
+        urls = read_order(self.store, image, prefer)
+        for url in urls[:-1]:
+            try:
+                return self._open(image, url, offset, length)
+            except (errors.NotFound, errors.StoreError) as exc:
+                LOG.warning(
+                    "image %s: copy %s unreadable (%s); trying the next", image.id, url, exc
+                )
+        return self._open(image, urls[-1], offset, length)
+
+    def _open(self, image: Image, url: str, offset: int, length: int | None) -> BlobReader:
+        reader = self.store.open(url, offset, length)
         if offset != 0 or reader.size != image.size or image.crc32 is None:
             return reader  # a range: no whole-data checksum to hold it against
         if isinstance(reader, LocalBlobReader) and reader.size <= VERIFY_FIRST_MAX:
@@ -82,20 +95,6 @@ class LocationImageRepo:
                 reader.mark_verified(image.crc32)
             return reader
         return VerifiedReader(reader, image.crc32, image.id)
-
-    def _open_first(
-        self, image: Image, urls: builtins.list[str], offset: int, length: int | None
-    ) -> BlobReader:
-        """The first copy that opens; a store that fails (the copy missing, the store down)
-        passes the read on to the next copy, and the last one's error is the answer."""
-        for url in urls[:-1]:
-            try:
-                return self.store.open(url, offset, length)
-            except (errors.NotFound, errors.StoreError) as exc:
-                LOG.warning(
-                    "image %s: copy %s unreadable (%s); trying the next", image.id, url, exc
-                )
-        return self.store.open(urls[-1], offset, length)
 
     def _discard_data(self, image: Image) -> None:
         for url in image.locations:

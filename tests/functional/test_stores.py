@@ -208,13 +208,18 @@ def test_delete_from_store_takes_no_body(admin, roots):
 
 def test_download_reads_the_heaviest_store_first_and_falls_back(admin, roots):
     image_id = in_both(admin, roots)
-    blob_of(roots, "slow", image_id).write_bytes(b"X" * len(DATA))  # slow (weight 50) is read
-    resp = admin.get(f"/v2/images/{image_id}/file")
-    assert resp.status_int == 502 or resp.body != DATA  # the corrupt copy was the one read
-    blob_of(roots, "slow", image_id).unlink()  # gone: the next copy serves
+    slow = blob_of(roots, "slow", image_id)
+    slow.write_bytes(b"X" * len(DATA))  # slow (weight 50) is read first: its range shows it
+    resp = admin.get(f"/v2/images/{image_id}/file", headers={"Range": "bytes=0-4"})
+    assert resp.status_int == 206 and resp.body == b"XXXXX"
+    # the whole of it fails its checksum: the next copy serves
     resp = admin.get(f"/v2/images/{image_id}/file")
     assert resp.status_int == 200
     assert hashlib.md5(resp.body).hexdigest() == hashlib.md5(DATA).hexdigest()
+    slow.unlink()  # gone: the next copy serves
+    assert admin.get(f"/v2/images/{image_id}/file").body == DATA
+    blob_of(roots, "fast", image_id).unlink()  # no copy left: the store's answer, no 500
+    assert admin.get(f"/v2/images/{image_id}/file").status_int in (404, 503)
 
 
 def test_prefer_reorders_the_copies(admin, roots):
