@@ -15,6 +15,11 @@ And of an import (``imgreg.importing.flow``, on the worker's import threads; its
 
 * ``import_started``: the task is ``processing``, the image ``importing`` under its lease;
 * ``import_before_commit``: the data is in place; the image is about to be saved ``active``.
+
+And of a copy-image (``imgreg.importing.copy``; its data passes ``mid_body`` in a file store):
+
+* ``copy_started``: the task is ``processing``, the active image under its copy lease;
+* ``copy_before_attach``: a copy is complete in its store but not yet one of the image's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ POINTS = frozenset(
         "after_commit",
         "import_started",
         "import_before_commit",
+        "copy_started",
+        "copy_before_attach",
     }
 )
 _ARMED = os.environ.get("IMGREG_FAULT", "")

@@ -30,6 +30,7 @@ from tests.support import dbs, passes
 from tests.support.background import tool_running
 from tests.support.client import Client
 from tests.support.config import write_config
+from tests.support.multistore import file_stores
 
 GALERA_START_TIMEOUT = 180.0  # about 10 s here (mariadb-install-db, then two SSTs)
 
@@ -79,9 +80,11 @@ def store_dir(tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def configured(directory: Path, db_url: str, store_dir: Path) -> Iterator[cfg.ConfigOpts]:
+def configured(
+    directory: Path, db_url: str, store_dir: Path, **options: Any
+) -> Iterator[cfg.ConfigOpts]:
     """imgreg's (global) configuration from a new config directory, reset at the end."""
-    path = write_config(directory, db_url, store_dir)
+    path = write_config(directory, db_url, store_dir, **options)
     imgreg_conf.parse(["--config-file", str(path)])
     wiring.reset()
     yield imgreg_conf.CONF
@@ -109,6 +112,23 @@ def class_conf(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterato
     with configured(directory / "etc", db_url, directory / "images") as conf:
         yield conf
     dbs.empty_tables(db_url)
+
+
+@pytest.fixture
+def store_ids() -> tuple[str, ...]:
+    """The filesystem stores ``stores_conf`` configures (a test parametrizes it for more)."""
+    return ("fast", "slow")
+
+
+@pytest.fixture
+def stores_conf(
+    tmp_path: Path, clean_db: str, store_ids: tuple[str, ...]
+) -> Iterator[cfg.ConfigOpts]:
+    """Like ``conf``, with several filesystem stores under ``tmp_path/stores``
+    (``tests.support.multistore``)."""
+    options = file_stores(tmp_path / "stores", store_ids)
+    with configured(tmp_path / "etc", clean_db, tmp_path / "images", **options) as conf:
+        yield conf
 
 
 @pytest.fixture

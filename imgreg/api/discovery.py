@@ -1,11 +1,10 @@
-"""``/v2/info/*``: what this deployment offers (import methods, stores, usage)."""
+"""``/v2/info/import`` and ``/v2/info/usage`` (the stores: ``imgreg.api.stores``)."""
 
 from __future__ import annotations
 
 import webob
 
 from imgreg.api.views import json_response
-from imgreg.domain import errors
 from imgreg.layers import build_image_repo
 from imgreg.layers.quota import parse_storage_quota
 from imgreg.services import Services
@@ -27,9 +26,6 @@ class DiscoveryController:
                 }
             }
         )
-
-    def stores(self, request: webob.Request) -> webob.Response:
-        raise errors.NotFound("Multi backend is not supported at this site.")
 
     def usage(self, request: webob.Request) -> webob.Response:
         """The caller's project: bytes stored (MiB, as Glance's unified limits count) and image

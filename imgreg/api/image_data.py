@@ -20,6 +20,7 @@ import webob
 
 from imgreg import faults
 from imgreg.api.ranges import requested_range
+from imgreg.api.stores import preferred_stores, store_header
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -61,10 +62,15 @@ def declared_size(request: webob.Request) -> int | None:
 
 
 def receive(
-    request: webob.Request, svc: Services, image_id: str, start: Callable[[Image], None]
+    request: webob.Request,
+    svc: Services,
+    image_id: str,
+    start: Callable[[Image], None],
+    store: str | None = None,
 ) -> None:
     """The request body into the image's data, through one upload session: ``PUT /file``
-    (``start``: ``Image.begin_upload``) and ``PUT /stage`` (``Image.begin_stage``)."""
+    (``start``: ``Image.begin_upload``) and ``PUT /stage`` (``Image.begin_stage``); ``store``:
+    the store it goes to (None: the default)."""
     if request.content_type != "application/octet-stream":
         raise errors.UnsupportedMediaType(
             f"The request media type {request.content_type or 'none'} is not supported by "
@@ -74,7 +80,7 @@ def receive(
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
     start(image)
-    upload = repo.begin_upload(image, UploadTerms())
+    upload = repo.begin_upload(image, UploadTerms(store=store))
     try:
         upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
         faults.hit("before_commit")
@@ -89,7 +95,9 @@ class ImageDataController:
         self.svc = svc
 
     def upload(self, request: webob.Request, image_id: str) -> webob.Response:
-        receive(request, self.svc, image_id, Image.begin_upload)
+        # checked first, as Glance does: an unknown store is 400 whatever the image
+        store = store_header(request, self.svc.store)
+        receive(request, self.svc, image_id, Image.begin_upload, store)
         faults.hit("after_commit")
         return webob.Response(status=204)
 
@@ -97,6 +105,7 @@ class ImageDataController:
         ctx = request.environ["imgreg.context"]
         repo = build_image_repo(ctx, self.svc)
         image = repo.get(normalize_id(image_id))
+        prefer = preferred_stores(request, self.svc.store)
         if image.status == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden(
                 "The requested image has been deactivated. Image data download is forbidden."
@@ -114,10 +123,10 @@ class ImageDataController:
         if image.checksum:
             response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
         if span is None:
-            reader = repo.open_data(image)
+            reader = repo.open_data(image, prefer=prefer)
         else:
             first, last = span
-            reader = repo.open_data(image, first, last - first + 1)
+            reader = repo.open_data(image, first, last - first + 1, prefer)
             response.status = 206
             response.headers["Content-Range"] = f"bytes {first}-{last}/{image.size}"
         file_wrapper = request.environ.get("wsgi.file_wrapper")

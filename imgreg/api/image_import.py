@@ -27,12 +27,14 @@ import webob
 from imgreg.api import body as request_body
 from imgreg.api.image_data import receive
 from imgreg.api.text import check_text
+from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
 from imgreg.domain.ports import UploadTerms
 from imgreg.domain.task import Task
-from imgreg.importing import flow, web
+from imgreg.importing import copy, flow, web
+from imgreg.importing.targets import import_targets
 from imgreg.layers import build_image_repo, build_internal_task_repo
 from imgreg.layers.policy import image_target
 from imgreg.services import Services
@@ -62,6 +64,7 @@ def parse_import(request: webob.Request, enabled: list[str]) -> dict[str, Any]:
         not isinstance(stores, list) or not all(isinstance(s, str) for s in stores)
     ):
         raise errors.Invalid("'stores' must be a list of store names.")
+    check_text(stores)  # a refusal quotes them
     if name == "web-download":
         uri = method.get("uri")
         if not isinstance(uri, str) or not uri:
@@ -108,38 +111,29 @@ class ImageImportController:
         name = method["name"]
         repo = build_image_repo(ctx, self.svc)
         image = repo.get(normalize_id(image_id))
+        if name == "copy-image":  # Glance's order: the status, then the policy
+            if image.status != "active":
+                raise errors.Conflict("Only images with status active can be targeted for copying")
+            self.svc.policy.enforce(ctx, "copy_image", image_target(image))
+        header = request.headers.get("x-image-meta-store")
+        if header is not None:
+            check_text(header)
+        stores = import_targets(self.svc.store, body, header, name, image)
         if name == "copy-image":
-            target = image_target(image)
-            self.svc.policy.enforce(ctx, "copy_image", target)
-            self._copy_image(image.status)
-        if body.get("all_stores_must_succeed") is False or body.get("stores"):
-            raise errors.Invalid(
-                "This site has one store; 'stores' and 'all_stores_must_succeed' need several "
-                "(enabled_backends)."
-            )
+            return self._copy(ctx, image, body, stores)
         if name == "glance-download":
             method.setdefault("glance_service_interface", "public")
         uri = method.get("uri") if name == "web-download" else None
         if uri is not None:
             web.check_uri(uri, self.svc.conf)
-        task = Task.new(
-            "api_image_import",
-            ctx.project_id,
-            input={
-                "image_id": image.id,
-                "import_req": body,
-                "backend": [flow.store_name(self.svc)],
-            },
-            image_id=image.id,
-            request_id=ctx.request_id,
-            user_id=ctx.user_id,
-        )
-        image.begin_import(name, task.id)
+        multiple = self.svc.store.multiple
+        task = self._task(ctx, image, body, stores if multiple else [flow.store_name(self.svc)])
+        image.begin_import(name, task.id, ",".join(stores) if multiple else "")
         if name == "glance-download":  # after the state checks, as in Glance
             check_glance_download(method)
         # the chain checks owner and upload_image once; the database takes the lease if the
         # image is still as loaded (a second import loses: 409)
-        session = repo.begin_upload(image, UploadTerms())
+        session = repo.begin_upload(image, UploadTerms(store=stores[0] if multiple else None))
         tasks = build_internal_task_repo(ctx, self.svc)
         try:
             tasks.add(task)
@@ -147,13 +141,39 @@ class ImageImportController:
             session.abort()
             raise
         job = flow.ImportJob(self.svc, ctx, repo, tasks, task, session, name, uri)
+        if multiple:
+            job.stores = stores
+            job.must_succeed = body.get("all_stores_must_succeed", True)
         flow.submit(job)
         return webob.Response(status=202)
 
-    def _copy_image(self, status: str) -> None:
-        if status != "active":
-            raise errors.Conflict("Image must be active to use the 'copy-image' method.")
-        raise errors.Invalid(
-            "copy-image copies an image to other stores; this site has one store, which "
-            f"holds the image already ('{flow.store_name(self.svc)}')."
+    def _task(
+        self, ctx: RequestContext, image: Image, body: dict[str, Any], backend: list[str]
+    ) -> Task:
+        return Task.new(
+            "api_image_import",
+            ctx.project_id,
+            input={"image_id": image.id, "import_req": body, "backend": backend},
+            image_id=image.id,
+            request_id=ctx.request_id,
+            user_id=ctx.user_id,
         )
+
+    def _copy(
+        self, ctx: RequestContext, image: Image, body: dict[str, Any], stores: list[str]
+    ) -> webob.Response:
+        """copy-image: the image stays active; the copies are made in the background."""
+        if not stores:  # all_stores, and every store holds it: nothing to do (Glance: 202)
+            return webob.Response(status=202)
+        task = self._task(ctx, image, body, stores)
+        lease = copy.start(self.svc, image, task, stores)
+        tasks = build_internal_task_repo(ctx, self.svc)
+        try:
+            tasks.add(task)
+        except BaseException:
+            copy.abandon(self.svc, image.id, lease)
+            raise
+        must_succeed = body.get("all_stores_must_succeed", True)
+        job = copy.CopyJob(self.svc, ctx, tasks, task, image.id, stores, must_succeed, lease)
+        flow.spawn(copy.run, job)
+        return webob.Response(status=202)

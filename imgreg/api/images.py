@@ -92,6 +92,8 @@ class ImagesController:
         methods = self.svc.conf.enabled_import_methods
         if methods:
             response.headers["OpenStack-image-import-methods"] = ",".join(methods)
+        if self.svc.store.multiple:
+            response.headers["OpenStack-image-store-ids"] = ",".join(self.svc.store.ids())
         return response
 
     def index(self, request: webob.Request) -> webob.Response:

@@ -24,6 +24,7 @@ from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
 from imgreg.api.schemas import SchemasController
+from imgreg.api.stores import StoresController
 from imgreg.api.tasks import ImageTasksController, TasksController
 from imgreg.services import Services
 
@@ -59,9 +60,8 @@ class Router:
             SchemasController(svc),
             no_body=frozenset({"image", "images", "member", "members", "task", "tasks"}),
         )
-        info = Resource(
-            DiscoveryController(svc), no_body=frozenset({"import_methods", "stores", "usage"})
-        )
+        info = Resource(DiscoveryController(svc), no_body=frozenset({"import_methods", "usage"}))
+        stores = Resource(StoresController(svc), no_body=frozenset({"info", "detail", "delete"}))
         images = Resource(ImagesController(svc), no_body=frozenset({"show", "delete"}))
         data = Resource(ImageDataController(svc), no_body=frozenset({"download"}))
         actions = Resource(
@@ -83,7 +83,9 @@ class Router:
         self.route("/v2/schemas/task", schemas, GET="task")
         self.route("/v2/schemas/tasks", schemas, GET="tasks")
         self.route("/v2/info/import", info, GET="import_methods")
-        self.route("/v2/info/stores", info, GET="stores")
+        self.route("/v2/info/stores", stores, GET="info")
+        self.route("/v2/info/stores/detail", stores, GET="detail")
+        self.route("/v2/stores/{store_id}/{image_id}", stores, DELETE="delete")
         self.route("/v2/info/usage", info, GET="usage")
         self.route("/v2/images", images, GET="index", POST="create")
         self.route("/v2/images/{image_id}", images, GET="show", PATCH="update", DELETE="delete")

@@ -73,13 +73,14 @@ def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
 
 
 def live_uploads(db: Database, now: dt.datetime) -> set[str]:
-    """Images whose upload (stage, import) holds its lease: their blob or partial file may
-    exist already."""
+    """Images whose upload (stage, import, copy to another store) holds its lease: their
+    blob or partial file may exist already."""
     with db.read() as session:
         return set(
             session.scalars(
                 select(ImageRow.id).where(
-                    ImageRow.status.in_(HELD),
+                    # HELD, or active with a copy running (imgreg.db.copies)
+                    ImageRow.status.in_((*HELD, "active")),
                     ImageRow.deleted == false(),
                     ImageRow.upload_expires_at >= now,
                 )
@@ -120,12 +121,12 @@ def orphan_blob(
             select(LocationRow.id).where(LocationRow.image_id == image_id, LocationRow.url == url)
         )
         live = (
-            row.status in HELD
+            row.status in (*HELD, "active")
             and row.upload_expires_at is not None
             and row.upload_expires_at >= now
         )
-        if image_id in reclaimed and row.status == "queued":
-            settled_row = True
+        if image_id in reclaimed and row.status in ("queued", "active"):
+            settled_row = True  # this sweep took it back from a dead upload or copy
         elif row.status == "queued":
             settled_row = row.updated_at < (settled_queued or settled)
         else:
@@ -141,8 +142,8 @@ def owned_urls(db: Database) -> set[str]:
 
 
 def images_with_data(db: Database) -> list[DataRow]:
-    """Live images that must have exactly one verified blob (active or deactivated), and
-    ``queued`` ones that must have none."""
+    """Live images that must have verified blobs (active or deactivated: one, or one per
+    store with several stores), and ``queued`` ones that must have none."""
     with db.read() as session:
         rows = session.scalars(
             select(ImageRow)

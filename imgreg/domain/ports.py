@@ -113,7 +113,13 @@ class ImageRepo(Protocol):
 
     def check_download(self, image: Image) -> None: ...
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader: ...
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
+    ) -> BlobReader:
+        """The data of ``image``, from its copy in the first of the ``prefer`` stores that has
+        one, else in order of store weight, falling back to the next copy when one's store
+        fails to open it."""
+        ...
 
 
 class RecordRepo(Protocol):

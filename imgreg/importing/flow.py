@@ -28,8 +28,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
-from typing import BinaryIO, cast
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, cast
 
 from imgreg import faults
 from imgreg.context import RequestContext
@@ -38,6 +38,8 @@ from imgreg.domain.image import IMPORT_TASK
 from imgreg.domain.ports import ImageRepo, TaskRepo, UploadSession
 from imgreg.domain.task import Task
 from imgreg.importing import glance_download, plugins, web
+from imgreg.importing.blob_copy import ReaderStream, copy_blob
+from imgreg.layers.copies import copy_in
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -67,15 +69,27 @@ class ImportJob:
     session: UploadSession
     method: str
     uri: str | None = None
+    # several stores: where the data goes (the session writes to the first; the others get
+    # copies of it) and whether a failed copy fails the import (else the store is listed in
+    # os_glance_failed_import and the import goes on)
+    stores: list[str] = dataclasses.field(default_factory=list)
+    must_succeed: bool = True
+    copies: list[str] = dataclasses.field(default_factory=list)  # made by this import
+    current: str = ""  # the store a copy is being made to
 
 
 def submit(job: ImportJob) -> None:
     """Run ``job`` on the worker's import threads; the request returns 202 meanwhile."""
+    spawn(run, job)
+
+
+def spawn(target: Callable[[Any], None], job: object) -> None:
+    """Run ``target(job)`` on the worker's import threads (an import, a copy)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="imgreg-import")
-        _RUNNING.add(_POOL.submit(run, job))
+        _RUNNING.add(_POOL.submit(target, job))
         _RUNNING.difference_update({f for f in _RUNNING if f.done()})
 
 
@@ -89,11 +103,13 @@ def wait_idle(timeout: float) -> bool:
 
 
 class KeepAlive:
-    """Renews the session's lease every ``interval`` seconds while an import works on
-    something other than the session's own stream (plugins, a fetch to a scratch file)."""
+    """Calls ``renew`` (a lease's) every ``interval`` seconds while an import works on
+    something other than the session's own stream (plugins, a fetch to a scratch file, a
+    copy to another store)."""
 
-    def __init__(self, session: UploadSession, interval: float) -> None:
-        self.session = session
+    def __init__(self, renew: Callable[[], None], interval: float, image_id: str) -> None:
+        self.renew = renew
+        self.image_id = image_id
         self.interval = interval
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="imgreg-import-lease", daemon=True)
@@ -101,9 +117,9 @@ class KeepAlive:
     def _run(self) -> None:
         while not self.stopped.wait(self.interval):
             try:
-                self.session.renew()
+                self.renew()
             except errors.ImgregError as exc:
-                LOG.warning("import of image %s lost its lease: %s", self.session.image.id, exc)
+                LOG.warning("import of image %s lost its lease: %s", self.image_id, exc)
                 return
 
     def __enter__(self) -> KeepAlive:
@@ -122,10 +138,11 @@ def run(job: ImportJob) -> None:
         task.begin_processing()
         job.tasks.save(task, from_status="pending")
         faults.hit("import_started")
-        with KeepAlive(session, job.svc.conf.upload_lease_seconds / 3):
+        with KeepAlive(session.renew, job.svc.conf.upload_lease_seconds / 3, session.image.id):
             _move_data(job)
+            failed = _copy_to_others(job)
         faults.hit("import_before_commit")
-        session.image.end_import()
+        session.image.end_import(failed_stores=",".join(failed))
         image = session.commit()
     except BaseException as exc:
         _failed(job, exc)
@@ -143,7 +160,7 @@ def _move_data(job: ImportJob) -> None:
     image = session.image
     local = plugins.needs_local_copy(svc.conf)
     if job.method == "glance-direct" and not local:
-        session.adopt()
+        _take_staged(job)
         return
     expected: int | None = None  # the size the data must have (glance-download)
     if job.method != "glance-direct":
@@ -178,6 +195,46 @@ def _move_data(job: ImportJob) -> None:
             raise errors.Conflict(f"Image {image.id} is no longer importing")
         with open(result.path, "rb") as data:
             session.write(data, os.fstat(data.fileno()).st_size)
+
+
+def _take_staged(job: ImportJob) -> None:
+    """The staged data becomes the image's: as it is when it is in one of the target stores
+    (or there is one store), else copied into the first target and then deleted."""
+    session, stores = job.session, job.svc.store
+    image = session.image
+    staged = image.locations[0] if image.locations else None
+    if staged is None or not job.stores or image.store_of(staged) in job.stores:
+        session.adopt()
+        return
+    reader = stores.open(staged)
+    try:
+        session.write(cast(BinaryIO, ReaderStream(reader)), reader.size)
+    finally:
+        reader.close()
+    stores.delete(staged)
+
+
+def _copy_to_others(job: ImportJob) -> list[str]:
+    """Copies of the data, now in the first store, into the other target stores (several
+    stores); the stores that failed, when ``all_stores_must_succeed`` is false."""
+    image = job.session.image
+    failed = []
+    for store_id in job.stores:
+        if copy_in(image, store_id) is not None:
+            continue
+        job.current = store_id
+        try:
+            url = copy_blob(job.svc, image, store_id)
+        except errors.ImgregError as exc:
+            if job.must_succeed:
+                raise
+            LOG.warning("import of image %s: the copy to %s failed: %s", image.id, store_id, exc)
+            failed.append(store_id)
+            continue
+        job.copies.append(url)
+        image.add_location(url, {"store": store_id})
+    job.current = ""
+    return failed
 
 
 def _open_source(job: ImportJob) -> tuple[web.WebSource, int | None]:
@@ -243,20 +300,37 @@ def _failed(job: ImportJob, exc: BaseException) -> None:
     try:
         image = job.images.get(image_id)
         if image.extra_properties.get(IMPORT_TASK) == task.id:  # not a later import's
-            image.end_import(failed_stores=store_name(job.svc))
+            image.end_import(failed_stores=_failed_stores(job))
             job.images.save(image)
     except errors.ImgregError as err:  # deleted meanwhile, say: the task still says why
         LOG.info("image %s not marked as failed: %s", image_id, err.message)
     except Exception:
         LOG.exception("image %s not marked as failed", image_id)
     job.session.abort()  # never raises: logs what it could not undo
+    for url in job.copies:  # the other stores' copies: none of a failed import's stays
+        try:
+            job.svc.store.delete(url)
+        except Exception:
+            LOG.exception("image %s: copy %s left for the reaper", image_id, url)
+
+
+def _failed_stores(job: ImportJob) -> str:
+    """Where a failed import failed: the one store; with several, the one it was writing to
+    (the first, unless a copy to another failed), as Glance lists it."""
+    if not job.stores:
+        return store_name(job.svc)
+    return job.current or job.stores[0]
 
 
 def _save_task(job: ImportJob, before: str) -> None:
+    save_task(job.tasks, job.task, before)
+
+
+def save_task(tasks: TaskRepo, task: Task, before: str) -> None:
     """The task's end, saved from ``before`` (so ``task.success``/``task.failure`` is sent)."""
     try:
-        job.tasks.save(job.task, from_status=before)
+        tasks.save(task, from_status=before)
     except errors.ImgregError as exc:  # the reaper failed it first (its lease had run out)
-        LOG.info("task %s not saved: %s", job.task.id, exc.message)
+        LOG.info("task %s not saved: %s", task.id, exc.message)
     except Exception:
-        LOG.exception("task %s could not be saved", job.task.id)
+        LOG.exception("task %s could not be saved", task.id)

@@ -48,8 +48,10 @@ class RepoLayer:
         location layer, which knows the data."""
         self.inner.check_download(image)
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
-        return self.inner.open_data(image, offset, length)
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
+    ) -> BlobReader:
+        return self.inner.open_data(image, offset, length, prefer)
 
 
 class FactoryLayer:

@@ -17,6 +17,7 @@ from imgreg.domain.ports import BlobReader, RecordRepo, UploadSession, UploadTer
 from imgreg.domain.query import ListQuery
 from imgreg.integrity.verify import VERIFY_FIRST_MAX, VerifiedReader, verify_crc32
 from imgreg.layers.base import FactoryLayer
+from imgreg.layers.copies import read_order
 from imgreg.layers.upload import DataUpload
 from imgreg.store import LocalBlobReader
 from imgreg.store.registry import Stores
@@ -63,10 +64,26 @@ class LocationImageRepo:
         if not image.locations or image.size is None or image.status in ("uploading", "importing"):
             raise errors.NoData(f"Image {image.id} has no data")
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
+    ) -> BlobReader:
+        """The first copy (``read_order``) that opens and, read whole from a local file, passes
+        its checksum; a copy that fails either way (missing, its store down, corrupt) passes
+        the read on to the next, and the last one's error is the answer."""
         if not image.locations:
             raise errors.NoData(f"Image {image.id} has no data")
-        reader = self.store.open(image.locations[0], offset, length)
+        urls = read_order(self.store, image, prefer)
+        for url in urls[:-1]:
+            try:
+                return self._open(image, url, offset, length)
+            except (errors.NotFound, errors.StoreError) as exc:
+                LOG.warning(
+                    "image %s: copy %s unreadable (%s); trying the next", image.id, url, exc
+                )
+        return self._open(image, urls[-1], offset, length)
+
+    def _open(self, image: Image, url: str, offset: int, length: int | None) -> BlobReader:
+        reader = self.store.open(url, offset, length)
         if offset != 0 or reader.size != image.size or image.crc32 is None:
             return reader  # a range: no whole-data checksum to hold it against
         if isinstance(reader, LocalBlobReader) and reader.size <= VERIFY_FIRST_MAX:

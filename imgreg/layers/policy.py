@@ -140,6 +140,10 @@ class PolicyImageRepo(RepoLayer):
         self.policy.enforce(self.ctx, "download_image", self._target(image))
         self.inner.check_download(image)
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> BlobReader:
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: tuple[str, ...] = ()
+    ) -> BlobReader:
         self.policy.enforce(self.ctx, "download_image", self._target(image))
-        return self.inner.open_data(image, offset, length)
+        if prefer:
+            self.policy.enforce(self.ctx, "download_from_store", self._target(image))
+        return self.inner.open_data(image, offset, length, prefer)

@@ -1,13 +1,14 @@
 """``imgreg-manage check``: the invariants that hold between the database and the store once
 the reaper (``imgreg.maintenance.recovery``) has run. ``check`` returns one line per violation:
 
-1. every active (or deactivated) image has exactly one location, and that blob exists and has
-   the row's size, md5 ``checksum``, ``os_hash_value`` (in the row's ``os_hash_algo``) and
-   CRC-32: all of the data is read back;
+1. every active (or deactivated) image has one location (with several stores: at least one,
+   at most one per store), and each blob exists and has the row's size, md5 ``checksum``,
+   ``os_hash_value`` (in the row's ``os_hash_algo``) and CRC-32: all of the data is read back;
 2. a ``queued`` image holds no data (no size, checksums or locations);
 3. every blob in the store is owned by a row, or by an upload that holds its lease;
 4. no partial file is older than the upload lease, except one of an upload holding its lease;
-5. no image is ``saving`` (``uploading``, ``importing``) past its upload lease.
+5. no image is ``saving`` (``uploading``, ``importing``) past its upload lease, and no
+   active image holds a copy lease that expired.
 
 Rows are read before the store is listed for (1), and after it for (3), so uploads and deletes
 running meanwhile do not show up as violations.
@@ -18,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import time
 
-from imgreg.db import maintenance
+from imgreg.db import copies, maintenance
 from imgreg.db.maintenance import DataRow
+from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.integrity.crc import crc32
 from imgreg.maintenance.recovery import blob_image_id
 from imgreg.services import Services
 from imgreg.store import Store
+from imgreg.store.registry import Stores
 
 
 def check(svc: Services) -> list[str]:
@@ -51,22 +54,47 @@ def check(svc: Services) -> list[str]:
         f"image {image_id}: {status} past its upload lease"
         for image_id, status in maintenance.expired_holds(svc.db, utcnow())
     ]
+    problems += [
+        f"image {image_id}: active, its copy to other stores past its lease"
+        for image_id in copies.expired(svc.db, utcnow())
+    ]
     return problems
 
 
-def _check_row(store: Store, row: DataRow, blobs: set[str]) -> list[str]:
+def _check_row(store: Stores, row: DataRow, blobs: set[str]) -> list[str]:
     if row.status == "queued":
         data = [row.size, row.checksum, row.os_hash_value, row.crc32, *row.locations]
         if any(value is not None for value in data):
             return [f"image {row.id}: queued but holds data (size, checksums or a location)"]
         return []
-    if len(row.locations) != 1:
-        return [f"image {row.id}: {row.status} with {len(row.locations)} locations, not 1"]
-    url = row.locations[0]
-    if url not in blobs:
-        return [f"image {row.id}: {row.status} but its blob {url} is missing"]
-    found = _verify(store, row, url)
-    return [f"image {row.id}: {'; '.join(found)}"] if found else []
+    problems = _count_locations(store, row)
+    if problems:
+        return problems
+    for url in row.locations:
+        if url not in blobs:
+            problems.append(f"image {row.id}: {row.status} but its blob {url} is missing")
+            continue
+        found = _verify(store, row, url)
+        problems += [f"image {row.id}: {'; '.join(found)}"] if found else []
+    return problems
+
+
+def _count_locations(stores: Stores, row: DataRow) -> list[str]:
+    """One location (one store), or at least one and at most one per store (several)."""
+    count = len(row.locations)
+    if not stores.multiple:
+        return [] if count == 1 else [f"image {row.id}: {row.status} with {count} locations, not 1"]
+    if count == 0:
+        return [f"image {row.id}: {row.status} with no location"]
+    owners = []
+    for url in row.locations:
+        try:
+            owners.append(stores.resolve(url)[0])
+        except errors.NotFound:
+            owners.append(url)
+    if len(set(owners)) != count:
+        return [f"image {row.id}: {row.status} with two copies in one store"]
+    return []
 
 
 def _verify(store: Store, row: DataRow, url: str) -> list[str]:

@@ -5,6 +5,8 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
 1. every image still ``saving`` (``uploading`` while staged data arrives, ``importing``) after
    its lease expired goes back to ``queued`` with no size, checksums or locations (a guarded
    update: an upload that renewed meanwhile keeps it); an import's task is failed, saying why;
+   an active image whose copy to other stores (copy-image) lost its lease keeps its status and
+   the copies already recorded, loses the lease (a new copy may start), and its task is failed;
 2. every blob no row points at is deleted, unless its image's upload still holds its lease
    (that upload renamed its blob into place and is about to commit), judged again on
    committed state with the image's row locked while it is deleted, and only once the row has
@@ -25,11 +27,11 @@ import logging
 import time
 from collections.abc import Callable
 
-from imgreg.db import maintenance
+from imgreg.db import copies, maintenance
 from imgreg.db.repo import SqlImageRepo
 from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import errors
-from imgreg.domain.image import IMPORT_TASK, utcnow
+from imgreg.domain.image import FAILED_IMPORT, IMPORT_TASK, IMPORTING_TO, utcnow
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -68,8 +70,9 @@ def blob_image_id(url: str) -> str:
 
 
 def fail_import(svc: Services, image_id: str) -> None:
-    """An image taken back from ``importing``: its import's lock goes, the image says the
-    import failed (``os_glance_failed_import``, which clients wait on) and its task says why."""
+    """An image taken back from ``importing`` (or a copy): its import's lock goes, the image
+    says the import failed (``os_glance_failed_import``, which clients wait on) and its task
+    says why."""
     images = SqlImageRepo(svc.db)
     try:
         image = images.get(image_id)
@@ -78,7 +81,7 @@ def fail_import(svc: Services, image_id: str) -> None:
     task_id = image.extra_properties.get(IMPORT_TASK)
     if task_id is None:
         return
-    image.end_import(failed_stores=str(svc.conf.glance_store.default_store))
+    image.end_import(failed_stores=_unfinished(svc, image.extra_properties))
     tasks = SqlTaskRepo(svc.db, dt.timedelta(hours=svc.conf.task.task_time_to_live))
     # the task first: a client that sees os_glance_failed_import finds the task's reason
     try:
@@ -95,6 +98,20 @@ def fail_import(svc: Services, image_id: str) -> None:
         images.save(image)
     except errors.ImgregError as exc:  # deleted meanwhile
         LOG.info("reaper: import of image %s not marked failed: %s", image_id, exc.message)
+
+
+def _unfinished(svc: Services, properties: dict[str, str]) -> str:
+    """The stores a dead import never finished: those it was still importing to, and those
+    it had failed already (the one store, with a single store)."""
+    if not svc.store.multiple:
+        return str(svc.conf.glance_store.default_store)
+    names = {
+        name
+        for key in (IMPORTING_TO, FAILED_IMPORT)
+        for name in properties.get(key, "").split(",")
+        if name
+    }
+    return ",".join(sorted(names))
 
 
 def _removed(remove: Callable[[str], None], what: str) -> bool:
@@ -129,6 +146,13 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
             done.images.append(image_id)
             if status == "importing":
                 fail_import(svc, image_id)
+    for image_id in copies.expired(svc.db, now):
+        if copies.reclaim(svc.db, image_id, now):
+            LOG.warning(
+                "reaper: the copy of image %s to other stores ended with its lease", image_id
+            )
+            done.images.append(image_id)
+            fail_import(svc, image_id)
     live = maintenance.live_uploads(svc.db, utcnow())
     owned = maintenance.owned_urls(svc.db)
     settled = utcnow() - dt.timedelta(seconds=lease)

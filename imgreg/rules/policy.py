@@ -75,6 +75,7 @@ def list_rules() -> list[policy.RuleDefault]:
         _rule("deactivate", ADMIN_OR_MEMBER, "Deactivate.", "POST", image + "/actions/deactivate"),
         _rule("reactivate", ADMIN_OR_MEMBER, "Reactivate.", "POST", image + "/actions/reactivate"),
         _rule("copy_image", ADMIN, "Copy an image to other stores.", "POST", image + "/import"),
+        *store_rules(),
         _rule("publicize_image", ADMIN, "Make an image public.", "PATCH", image),
         _rule("communitize_image", ADMIN_OR_MEMBER, "Make an image community.", "PATCH", image),
         _rule("add_member", ADMIN_OR_MEMBER, "Share an image.", "POST", image + "/members"),
@@ -111,7 +112,13 @@ def location_rules(image: str) -> list[policy.RuleDefault]:
             image,
         ),
         _rule("set_image_location", ADMIN_OR_MEMBER, "Add or replace locations.", "PATCH", image),
-        _rule("delete_image_location", ADMIN, "Remove a location.", "PATCH", image),
+        _rule(
+            "delete_image_location",
+            ADMIN,
+            "Remove a location, or an image's data from one store.",
+            "PATCH",
+            image,
+        ),
         _rule(
             "add_image_location",
             f"rule:service_api or ({PROJECT_MEMBER} and project_id:%(owner)s)",
@@ -120,6 +127,28 @@ def location_rules(image: str) -> list[policy.RuleDefault]:
             locations,
         ),
         _rule("fetch_image_location", "rule:service_api", "List locations.", "GET", locations),
+    ]
+
+
+def store_rules() -> list[policy.RuleDefault]:
+    """Glance's rules of the several-stores calls (``imgreg.api.stores``); deleting an
+    image's data from one store takes the location rules (``location_rules``)."""
+    image = "/v2/images/{image_id}"
+    return [
+        _rule(
+            "stores_info_detail",
+            f"{ADMIN} or rule:service_api",
+            "Show each store's type, weight and properties.",
+            "GET",
+            "/v2/info/stores/detail",
+        ),
+        _rule(
+            "download_from_store",
+            f"{ADMIN} or (role:member and (project_id:%(project_id)s or {SHARED_WITH_ME}))",
+            "Download from the stores ?prefer= names first.",
+            "GET",
+            image + "/file",
+        ),
     ]
 
 

@@ -6,6 +6,10 @@ form (``Stores.resolve``: no other scheme, host, path, credentials or cluster), 
 names is named by this image's own id (a location must never alias another image's data:
 deleting it would delete theirs), and (3) the blob exists and holds data. Everything else is
 400 and changes nothing. The checks only read (open, then close).
+
+A read-only store (http) names no blobs: its URLs are anyone's data, which imgreg never
+deletes, so (2) does not apply there; the store's own filter ([import_filtering_opts]) is what
+admits a URL, at this check and at every read.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def check_location(
     if url.startswith("rbd://") and not url.endswith("/snap"):
         # Glance's oldest RBD form (rbd://<id>) names no cluster: only the canonical one
         raise errors.Invalid(f"{INVALID}: RBD locations are rbd://<fsid>/<pool>/<image>/snap.")
-    if name != image_id:
+    if name != image_id and not stores.read_only(store_id):
         raise errors.Invalid(f"{INVALID}: the URL names the data of another image.")
     metadata = dict(metadata or {})
     given = metadata.get("store")

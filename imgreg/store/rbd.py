@@ -131,6 +131,10 @@ class RbdStore:
         finally:
             ioctx.close()
 
+    def fsid(self) -> str:
+        """The cluster's fsid (what ``/v2/info/stores/detail`` shows)."""
+        return str(self._connect().get_fsid())
+
     def _url(self, name: str) -> str:
         return f"{SCHEME}{self._connect().get_fsid()}/{self.pool}/{name}/{SNAP}"
 

@@ -41,7 +41,7 @@ def test_the_rules_are_glance_secure_rbac_defaults():
         "get_members", "modify_member", "delete_member", "copy_image", "get_task", "get_tasks",
         "add_task", "modify_task", "tasks_api_access", "get_image_location",
         "set_image_location", "delete_image_location", "add_image_location",
-        "fetch_image_location",
+        "fetch_image_location", "stores_info_detail", "download_from_store",
     }  # fmt: skip
     assert DEFAULTS["delete_image_location"] == "role:admin"
     assert DEFAULTS["fetch_image_location"] == "rule:service_api"

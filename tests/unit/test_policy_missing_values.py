@@ -17,7 +17,7 @@ from tests.support.builders import make_conf, make_image
 
 ROLES = ["admin", "member", "reader"]
 # rules a caller of any project (or none) may pass by its roles alone on a public image
-ROLE_ONLY = {"default", "get_image", "download_image"}
+ROLE_ONLY = {"default", "get_image", "download_image", "download_from_store"}
 
 
 def nobody(project: str | None = None, **scope: str) -> RequestContext:

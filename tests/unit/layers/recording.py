@@ -84,7 +84,9 @@ class RecordingRepo(Recorder):
     def check_download(self, image: Image) -> Any:
         return self._call("check_download", image)
 
-    def open_data(self, image: Image, offset: int = 0, length: int | None = None) -> Any:
+    def open_data(
+        self, image: Image, offset: int = 0, length: int | None = None, prefer: Any = ()
+    ) -> Any:
         return self._call("open_data", image, offset, length)
 
     def member_status(self, image_id: str, member: str) -> Any:

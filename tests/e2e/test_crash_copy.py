@@ -1,0 +1,135 @@
+"""Crash consistency of copy-image between two filesystem stores: the worker copying an active
+image SIGKILLs itself (``IMGREG_FAULT``) once the copy started, while the data arrives in the
+target store, once the copy is renamed into place, and just before it becomes one of the
+image's locations. Then the server is restarted on the same database and stores (its start-up
+reaper repairs) or left running (the periodic reaper repairs within a lease and a period). In
+every case the image stayed ``active`` with its one copy, the copy's task failed saying why,
+``os_glance_failed_import`` names the target store, nothing is left in it, a new copy-image
+works, and ``imgreg-manage check`` is clean before and after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.multistore import blob_of, file_stores
+from tests.support.server import Server, kill, manage, start_api, stop, wait_for
+
+pytestmark = pytest.mark.e2e
+
+MiB = 1 << 20
+DATA = os.urandom(4 * MiB) * 8  # 32 MiB: several blocks, so mid_body is mid-copy
+LEASE = 2
+PERIOD = 1
+POINTS = ["copy_started", "mid_body", "after_rename", "copy_before_attach"]
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        stop(server)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def launch(tmp_path: Path, db: str, env: dict[str, str] | None = None) -> Server:
+    options = {
+        "upload_lease_seconds": LEASE,
+        "upload_reaper_interval": PERIOD,
+        **file_stores(tmp_path / "stores"),
+    }
+    return start_api(tmp_path, db, options, env=env, new_session=True)
+
+
+def call(server: Server, method: str, path: str, **kw: Any) -> requests.Response:
+    return requests.request(method, f"{server.url}{path}", timeout=120, **kw)
+
+
+def image(server: Server, image_id: str) -> dict[str, Any]:
+    resp = call(server, "GET", f"/v2/images/{image_id}")
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def copy_image(server: Server, image_id: str) -> requests.Response:
+    body = {"method": {"name": "copy-image"}, "stores": ["slow"]}
+    return call(server, "POST", f"/v2/images/{image_id}/import", json=body)
+
+
+def checked(server: Server) -> None:
+    result = manage(server, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def released(server: Server, image_id: str) -> bool:
+    with contextlib.suppress(requests.RequestException):
+        seen = image(server, image_id)
+        return "os_glance_import_task" not in seen and seen["os_glance_failed_import"] == "slow"
+    return False
+
+
+@pytest.mark.parametrize("restart", [True, False], ids=["restarted", "left-running"])
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_copy_leaves_the_image_active_and_copyable(
+    tmp_path, clean_db, servers, point, restart
+):
+    roots = tmp_path / "stores"
+    first = launch(tmp_path, clean_db)
+    servers.append(first)
+    body = {"disk_format": "raw", "container_format": "bare", "name": "copied"}
+    image_id = call(first, "POST", "/v2/images", json=body).json()["id"]
+    headers = {"Content-Type": "application/octet-stream"}
+    resp = call(first, "PUT", f"/v2/images/{image_id}/file", data=DATA, headers=headers)
+    assert resp.status_code == 204, resp.text
+    before = image(first, image_id)
+    stop(first)
+
+    faulty = launch(tmp_path, clean_db, {"IMGREG_FAULT": point})
+    servers.append(faulty)
+    assert copy_image(faulty, image_id).status_code == 202
+    if restart:
+        time.sleep(1.0)  # let the worker reach its fault point
+        kill(faulty)
+        time.sleep(LEASE + 1.5)  # the lease runs out (1 s resolution of its timestamps)
+        second = launch(tmp_path, clean_db)
+        servers.append(second)
+        wait_for(lambda: released(second, image_id), "the copy released", timeout=15)
+    else:
+        second = faulty
+        wait_for(lambda: released(second, image_id), "the copy released", LEASE + PERIOD + 30)
+    after = image(second, image_id)
+    assert after["status"] == "active" and after["stores"] == "fast"
+    for name in ("checksum", "os_hash_value", "size"):
+        assert after[name] == before[name]
+    (task,) = call(second, "GET", f"/v2/images/{image_id}/tasks").json()["tasks"]
+    assert task["status"] == "failure" and "went away" in task["message"]
+    wait_for(lambda: not blob_of(roots, "slow", image_id).exists(), "the copy removed", 15)
+    wait_for(lambda: not list((roots / "slow").rglob(f"{image_id}*")), "no partial", 15)
+    checked(second)
+    if restart:  # the next copy works (left running: the same, once the worker is respawned)
+        assert copy_image(second, image_id).status_code == 202
+        wait_for(
+            lambda: (
+                image(second, image_id).get("stores") == "fast,slow"
+                and "os_glance_import_task" not in image(second, image_id)
+            ),
+            "the second copy",
+            timeout=60,
+        )
+        assert (
+            hashlib.md5(blob_of(roots, "slow", image_id).read_bytes()).hexdigest()
+            == (before["checksum"])
+        )
+        checked(second)
