@@ -85,6 +85,8 @@ def _properties(info: StoreInfo, section: Any, store: Any) -> dict[str, Any]:
             "thin_provisioning": section.rbd_thin_provisioning,
             "fsid": fsid,
         }
+    if info.kind == "http":
+        return {}  # nothing of its own: any URL its filter admits
     if info.kind == "swift":
         return {
             "container": section.swift_store_container,
@@ -112,6 +114,8 @@ class StoresController:
                 entry["description"] = info.description
             if info.default:
                 entry["default"] = "true"
+            if info.read_only:
+                entry["read-only"] = "true"
             listed.append(entry)
         return listed
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from imgreg.conf.store import backend_opts, store_opts
+from imgreg.maintenance import invariants
+from imgreg.services import wiring
 from tests.functional.test_location_api import add, settled
 from tests.functional.test_location_patch import OWNER, patch
 from tests.support.client import Client, client_with
@@ -102,3 +104,16 @@ def test_nothing_can_be_uploaded_to_the_http_store(owner):
     resp = owner.put_file(image["id"], b"data", **{"X-Image-Meta-Store": "web"})
     assert resp.status_int == 400, resp.text
     assert owner.get(f"/v2/images/{image['id']}").json["status"] == "queued"
+
+
+def test_stores_info_says_the_http_store_is_read_only(conf, owner):
+    stores = {s["id"]: s for s in owner.get("/v2/info/stores").json["stores"]}
+    assert stores["web"].get("read-only") == "true"
+    assert "read-only" not in stores["local"] and stores["local"]["default"] == "true"
+
+
+def test_check_is_clean_with_http_locations(owner, web):
+    image = owner.create(name="web", disk_format="raw", container_format="bare")
+    ops = [location(web.url("/body")), location(web.url("/chain/1"))]  # two in one store
+    assert patch(owner, image["id"], ops).status_int == 200
+    assert invariants.check(wiring.services()) == []
