@@ -50,14 +50,24 @@ class LocationsController:
     def _is_service(self, ctx: RequestContext) -> bool:
         return "service" in ctx.service_roles or self.svc.policy.check(ctx, "service_api", {})
 
+    def _web_data(self, url: str) -> bool:
+        """A URL of the read-only http store: the owner may add it, as in Glance (the data
+        is anyone's, read through the store's filter; nothing of another image's)."""
+        stores = self.svc.store
+        try:
+            return stores.read_only(stores.resolve(url)[0])
+        except errors.NotFound:
+            return False
+
     def add(self, request: webob.Request, image_id: str) -> webob.Response:
         ctx = request.environ["imgreg.context"]
         url, validation = parse_add(request)
         image = build_image_repo(ctx, self.svc).get(normalize_id(image_id))
         self.svc.policy.enforce(ctx, "add_image_location", image_target(image))
-        if not self._is_service(ctx):
+        if not self._is_service(ctx) and not self._web_data(url):
             raise errors.Forbidden(
-                "Only services may add locations: users add image data by upload or import."
+                "Only services may add locations: users add image data by upload or import, "
+                "or name it on a web server the http store admits."
             )
         if image.status != "queued":
             raise errors.Conflict(

@@ -28,7 +28,8 @@ def import_targets(
                 "All_stores parameter can't be used with x-image-meta-store header or stores "
                 "parameter"
             )
-        targets = stores.ids()
+        # every store that takes data: a read-only (http) store is not one, as in Glance
+        targets = [name for name in stores.ids() if not stores.read_only(name)]
     elif "stores" in body:
         if header is not None:
             raise errors.Invalid(
@@ -42,6 +43,8 @@ def import_targets(
     for name in targets:
         if name not in stores.ids():  # Glance: glance_store's UnknownScheme, as a 409
             raise errors.Conflict(f"Unknown scheme '{name[:64]}' found in URI")
+        if stores.read_only(name):
+            raise errors.Invalid(f"Store '{name}' is read-only: no data can be imported to it")
     if method != "copy-image":
         return targets
     present = [image.store_of(url) for url in image.locations]

@@ -6,10 +6,15 @@ address unless ``allow_private_addresses``; each redirect checked again) when it
 a location and again on every read, so a location can never make imgreg fetch from the
 metadata service or the local network (OSSN-0065). Nothing is ever written or deleted there:
 an image that goes leaves the web server's file alone.
+
+A fragment (``#...``) is part of a location's name, not of what is fetched (HTTP never sends
+it): callers add one URL several times as distinct locations that way, as tempest does. The
+filter sees, and the store fetches, the URL without it.
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -52,6 +57,10 @@ class HttpReader:
         self.source.close()
 
 
+def _fetched(url: str) -> str:
+    return urllib.parse.urldefrag(url).url
+
+
 @register("http")
 class HttpStore:
     read_only = True
@@ -64,7 +73,7 @@ class HttpStore:
         if not url.startswith(SCHEMES):
             raise errors.NotFound("Image data not found")
         try:
-            check_uri(url, self.conf)
+            check_uri(_fetched(url), self.conf)
         except errors.Invalid as exc:
             raise errors.NotFound(REFUSED + exc.message) from None
         return url
@@ -77,7 +86,7 @@ class HttpStore:
     def open(self, url: str, offset: int = 0, length: int | None = None) -> HttpReader:
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            source = open_uri(url, self.conf, headers=headers, refused=REFUSED)
+            source = open_uri(_fetched(url), self.conf, headers=headers, refused=REFUSED)
         except FetchFailed as exc:
             raise errors.StoreError(exc.message) from exc
         except errors.Invalid as exc:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from imgreg.conf.store import backend_opts, store_opts
+from imgreg.importing import flow
 from imgreg.maintenance import invariants
 from imgreg.services import wiring
 from tests.functional.test_location_api import add, settled
@@ -117,3 +118,33 @@ def test_check_is_clean_with_http_locations(owner, web):
     ops = [location(web.url("/body")), location(web.url("/chain/1"))]  # two in one store
     assert patch(owner, image["id"], ops).status_int == 200
     assert invariants.check(wiring.services()) == []
+
+
+def test_an_owner_may_post_an_http_location_but_not_a_store_blob(owner, web, tmp_path):
+    image = owner.create(name="web", disk_format="raw", container_format="bare")
+    assert add(owner, image["id"], {"url": web.url("/body") + "#1"}).status_int == 202
+    shown = settled(owner, image["id"])
+    assert shown["status"] == "active" and shown["size"] == len(BODY)
+    other = owner.create(name="file", disk_format="raw", container_format="bare")
+    blob = tmp_path / "local" / other["id"]
+    blob.write_bytes(BODY)
+    resp = add(owner, other["id"], {"url": f"file://{blob.resolve()}"})
+    assert resp.status_int == 403, resp.text  # a store's own blob: services only
+
+
+def test_imports_to_all_stores_leave_the_http_store_out(owner, web):
+    image = owner.create(name="all", disk_format="raw", container_format="bare")
+    staged = owner.request(
+        "PUT", f"/v2/images/{image['id']}/stage", raw=b"staged data",
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert staged.status_int == 204
+    body = {"method": {"name": "glance-direct"}, "all_stores": True}
+    assert owner.post(f"/v2/images/{image['id']}/import", body).status_int == 202
+    assert flow.wait_idle(30)
+    shown = owner.get(f"/v2/images/{image['id']}").json
+    assert (shown["status"], shown["stores"]) == ("active", "local")
+    other = owner.create(name="named", disk_format="raw", container_format="bare")
+    body = {"method": {"name": "web-download", "uri": web.url("/body")}, "stores": ["web"]}
+    resp = owner.post(f"/v2/images/{other['id']}/import", body)
+    assert resp.status_int == 400 and "read-only" in resp.text

@@ -112,3 +112,17 @@ def test_an_http_backend_is_read_only_and_never_the_default(tmp_path):
         registry.build(conf)
     with pytest.raises(ValueError, match="read-only"):
         registry.build(make_conf(glance_store__default_store="http"))
+
+
+def test_a_fragment_names_a_location_and_is_not_fetched(web):
+    store = store_for(web)
+    url = web.url("/body") + "#copy2"
+    assert store.blob_id(url) == url
+    reader = store.open(url)
+    try:
+        assert b"".join(reader) == BODY
+    finally:
+        reader.close()
+    assert web.counts["/body"] == 1
+    with pytest.raises(errors.NotFound):  # what is fetched is what the filter saw
+        store_for(web).blob_id(f"http://169.254.169.254/#@127.0.0.1:{web.port}/body")
