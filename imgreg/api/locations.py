@@ -56,7 +56,10 @@ class LocationsController:
         stores = self.svc.store
         try:
             return stores.read_only(stores.resolve(url)[0])
-        except errors.NotFound:
+        except errors.NotFound as exc:
+            web = any(info.read_only for info in stores.info())
+            if web and url.startswith(("http://", "https://")):
+                raise errors.Invalid(exc.message) from None  # the filter's reason: 400
             return False
 
     def add(self, request: webob.Request, image_id: str) -> webob.Response:

@@ -212,9 +212,20 @@ def _failed(job: LocationJob, exc: BaseException) -> None:
         LOG.exception("image %s not put back to queued", job.image_id)
 
 
+def _read_only_location(svc: Services, image: Image, url: str) -> dict[str, Any] | None:
+    """The metadata of ``url`` if it stays with the image (a read-only store's), else None."""
+    try:
+        read_only = svc.store.read_only(svc.store.resolve(url)[0])
+    except errors.NotFound:
+        return None
+    return dict(image.metadata_of(url)) if read_only else None
+
+
 def _release(svc: Services, image_id: str, task_id: str, url: str) -> None:
     """Back to queued without the location, if the image is still locked by this task; the
-    data is deleted first, while the lock keeps another call from adding it anew."""
+    data is deleted first, while the lock keeps another call from adding it anew. A location
+    in a read-only (http) store has no data of ours to delete and stays, as in Glance (its bug
+    2076648, which tempest's LocationImportTest expects: the queued image keeps ``stores``)."""
     records = _records(svc)
     try:
         image: Image = records.get(image_id)
@@ -222,11 +233,14 @@ def _release(svc: Services, image_id: str, task_id: str, url: str) -> None:
         return
     if image.status != "importing" or image.extra_properties.get(IMPORT_TASK) != task_id:
         return
+    kept = _read_only_location(svc, image, url)
     try:
         svc.store.delete(url)
     except errors.ImgregError as exc:
         LOG.warning("image %s: data of the failed location not deleted: %s", image_id, exc)
     image.abort_upload()  # queued, no location, no size or hashes
+    if kept is not None:
+        image.add_location(url, kept)
     image.extra_properties.pop(IMPORT_TASK, None)
     try:
         records.save(image, from_state="importing")

@@ -63,7 +63,9 @@ def check(svc: Services) -> list[str]:
 
 def _check_row(store: Stores, row: DataRow, blobs: set[str]) -> list[str]:
     if row.status == "queued":
-        data = [row.size, row.checksum, row.os_hash_value, row.crc32, *row.locations]
+        # a failed location import leaves a read-only (http) location, as in Glance
+        kept = [url for url in row.locations if not _read_only(store, url)]
+        data = [row.size, row.checksum, row.os_hash_value, row.crc32, *kept]
         if any(value is not None for value in data):
             return [f"image {row.id}: queued but holds data (size, checksums or a location)"]
         return []

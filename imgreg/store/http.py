@@ -24,7 +24,7 @@ from imgreg.store import PartialFile, StoredBlob, register
 
 SCHEMES = ("http://", "https://")
 BLOCK = 1 << 20
-REFUSED = "The location does not pass the http store's filtering: "
+REFUSED = "URI for the http store does not pass filtering: "  # Glance's words, tempest reads
 
 
 class HttpReader:

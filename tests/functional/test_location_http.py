@@ -148,3 +148,26 @@ def test_imports_to_all_stores_leave_the_http_store_out(owner, web):
     body = {"method": {"name": "web-download", "uri": web.url("/body")}, "stores": ["web"]}
     resp = owner.post(f"/v2/images/{other['id']}/import", body)
     assert resp.status_int == 400 and "read-only" in resp.text
+
+
+def test_a_failed_http_location_import_keeps_the_location_as_glance(owner, web):
+    """Glance's bug 2076648, which tempest's LocationImportTest asserts: the http store deletes
+    nothing, so the queued image keeps the location (and ``stores``); its hashes are unset."""
+    image = owner.create(name="web", disk_format="raw", container_format="bare")
+    body = {"url": web.url("/body"), "validation_data": {
+        "os_hash_algo": "sha512", "os_hash_value": "beefdead" * 16,
+    }}  # fmt: skip
+    assert add(owner, image["id"], body).status_int == 202
+    shown = settled(owner, image["id"])
+    assert (shown["status"], shown["stores"]) == ("queued", "web")
+    assert shown["checksum"] is None and shown["os_hash_value"] is None
+    tasks = owner.get(f"/v2/images/{image['id']}/tasks").json["tasks"]
+    assert [t["status"] for t in tasks] == ["failure"]
+    assert invariants.check(wiring.services()) == []
+
+
+def test_an_owners_filtered_http_location_is_400_saying_so(owner, web):
+    image = owner.create(name="web", disk_format="raw", container_format="bare")
+    resp = add(owner, image["id"], {"url": "http://169.254.169.254/latest/meta-data/"})
+    assert resp.status_int == 400 and "does not pass filtering" in resp.text, resp.text
+    assert owner.get(f"/v2/images/{image['id']}").json["status"] == "queued"

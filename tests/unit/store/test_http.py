@@ -104,7 +104,7 @@ def test_an_http_backend_is_read_only_and_never_the_default(tmp_path):
     stores = registry.build(make_conf(path))
     assert {i.id: i.read_only for i in stores.info()} == {"local": False, "web": True}
     refused = "http://169.254.169.254/latest/meta-data/"
-    with pytest.raises(errors.NotFound, match="does not pass the http store's filtering"):
+    with pytest.raises(errors.NotFound, match="does not pass filtering"):
         stores.resolve(refused)
     conf = make_conf(path)
     conf.set_override("default_backend", "web", group="glance_store")
