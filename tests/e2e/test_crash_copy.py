@@ -6,6 +6,12 @@ reaper repairs) or left running (the periodic reaper repairs within a lease and 
 every case the image stayed ``active`` with its one copy, the copy's task failed saying why,
 ``os_glance_failed_import`` names the target store, nothing is left in it, a new copy-image
 works, and ``imgreg-manage check`` is clean before and after.
+
+These run in tools/test's first pass only (``first_pass``, ~110 s a pass): what depends on the
+database engine, the copy lease's compare-and-swap and the reaper clearing a dead copy, runs
+on every engine in ``tests/functional/test_copy_image.py``
+(``test_the_reaper_clears_a_dead_copy_and_the_next_copy_works`` and the one-operation-at-a-time
+tests).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import requests
 from tests.support.multistore import blob_of, file_stores
 from tests.support.server import Server, kill, manage, start_api, stop, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 MiB = 1 << 20
 DATA = os.urandom(4 * MiB) * 8  # 32 MiB: several blocks, so mid_body is mid-copy
