@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,41 @@ def api(app: Any) -> Client:
 @pytest.fixture(scope="session", autouse=True)
 def _no_proxy() -> None:
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+SWIFT_START_TIMEOUT = 300.0  # the first run installs Swift from apt
+CEPH_START_TIMEOUT = 300.0
+
+
+@pytest.fixture(scope="session")
+def ceph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``tools/ceph`` for the whole session; its ceph.json, plus ``full_pool``: a pool whose
+    object quota (1) is used up, once Ceph has flagged it full."""
+    import rados  # apt's bindings: only where Ceph runs
+
+    from tests.support.stores import RbdBackend
+
+    with tool_running("ceph", tmp_path_factory.mktemp("ceph"), CEPH_START_TIMEOUT) as info:
+        backend = RbdBackend(info, tmp_path_factory.mktemp("rbd"))
+        pool = "full"
+        backend.command("osd pool create", pool=pool, pg_num=8)
+        backend.command("osd pool application enable", pool=pool, app="rbd")
+        backend.command("osd pool set-quota", pool=pool, field="max_objects", val="1")
+        cluster = rados.Rados(conffile=info["conf"])
+        cluster.connect(timeout=30)
+        with contextlib.closing(cluster.open_ioctx(pool)) as ioctx:
+            ioctx.write_full("filler", b"x")
+        cluster.shutdown()
+        deadline = time.monotonic() + 60  # the manager reports usage every few seconds
+        while not any(p["pool_name"] == pool and "full_quota" in p["flags_names"]
+                      for p in backend.command("osd pool ls", detail="detail")):  # fmt: skip
+            assert time.monotonic() < deadline, "Ceph did not flag the pool full"
+            time.sleep(0.5)
+        yield {**info, "full_pool": pool}
+
+
+@pytest.fixture(scope="session")
+def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``tools/swift`` for the whole session; its swift.json."""
+    with tool_running("swift", tmp_path_factory.mktemp("swift"), SWIFT_START_TIMEOUT) as info:
+        yield info

@@ -4,16 +4,14 @@
 ``imgreg-manage check`` clean after each step. (``openstack image create`` has no store
 option in the installed python-openstackclient.)
 
-The two stores are ``fast`` (the default) and ``slow``, filesystem stores unless
-``IMGREG_E2E_STORE_KINDS`` names other kinds, as ``fast:file,slow:rbd``; a kind other than
-``file`` takes its section's options from ``IMGREG_E2E_<KIND>_OPTIONS`` (JSON, e.g.
-``{"rbd_store_pool": "images", "rbd_store_ceph_conf": "/etc/ceph/ceph.conf"}``).
+The two stores are ``fast`` (a filesystem store, the default) and ``slow``: a filesystem
+store in every pass of tools/test, and in its first pass also an RBD pool on ``tools/ceph``
+and an S3 bucket on ``tools/swift``'s s3api (the database's part is the same whatever the
+kinds; ``tests/store/`` runs each driver's contract on its own).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,34 +19,29 @@ import pytest
 import requests
 
 from tests.e2e.clients import fails, md5, ok, properties, rows, write_image
+from tests.support.multistore import SecondStore, second_store, two_stores
 from tests.support.server import manage, wait_for
 
 pytestmark = pytest.mark.e2e
 
-KINDS = dict(
-    pair.split(":", 1)
-    for pair in os.environ.get("IMGREG_E2E_STORE_KINDS", "fast:file,slow:file").split(",")
+FIRST_PASS = pytest.mark.first_pass
+
+
+@pytest.fixture(
+    params=["file", pytest.param("rbd", marks=FIRST_PASS), pytest.param("s3", marks=FIRST_PASS)]
 )
-
-
-def section(store_id: str, kind: str, root: Path) -> dict[str, Any]:
-    if kind == "file":
-        options: dict[str, Any] = {"filesystem_store_datadir": root / store_id}
-    else:
-        options = json.loads(os.environ[f"IMGREG_E2E_{kind.upper()}_OPTIONS"])
-    options |= {"store_description": f"the {store_id} store", "weight": len(store_id)}
-    return {f"{store_id}.{name}": value for name, value in options.items()}
+def slow(request: pytest.FixtureRequest, tmp_path: Path) -> SecondStore:
+    return second_store(request.param, tmp_path / "stores", request)
 
 
 @pytest.fixture
-def server_options(tmp_path: Path) -> dict[str, object]:
-    options: dict[str, object] = {
-        "enabled_backends": ",".join(f"{i}:{k}" for i, k in KINDS.items()),
-        "glance_store.default_backend": next(iter(KINDS)),
-    }
-    for store_id, kind in KINDS.items():
-        options |= section(store_id, kind, tmp_path / "stores")
-    return options
+def kinds(slow: SecondStore) -> dict[str, str]:
+    return {"fast": "file", "slow": slow.kind}
+
+
+@pytest.fixture
+def server_options(tmp_path: Path, slow: SecondStore) -> dict[str, object]:
+    return two_stores(tmp_path / "stores", slow)
 
 
 def image(server: Any, image_id: str) -> dict[str, Any]:
@@ -66,14 +59,14 @@ def checked(server: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_glance_stores_info_create_copy_download_delete(server, tmp_path: Path):
-    fast, slow = KINDS
+def test_glance_stores_info_create_copy_download_delete(server, tmp_path: Path, kinds):
+    fast, slow = kinds
     listed = rows(ok(server, "stores-info"))
     assert any(fast in " ".join(r) for r in listed) and any(slow in " ".join(r) for r in listed)
     out = ok(server, "stores-info")
     assert "default" in out and f"the {slow} store" in out
     detail = ok(server, "stores-info", "--detail")
-    assert KINDS[slow] in detail and "weight" in detail and "properties" in detail
+    assert kinds[slow] in detail and "weight" in detail and "properties" in detail
 
     source = tmp_path / "disk.raw"
     data = write_image(source, "raw", data_mib=3)
@@ -119,7 +112,7 @@ def test_glance_stores_info_create_copy_download_delete(server, tmp_path: Path):
     checked(server)
 
 
-def test_glance_image_create_via_import_to_all_stores(server, tmp_path: Path):
+def test_glance_image_create_via_import_to_all_stores(server, tmp_path: Path, kinds):
     source = tmp_path / "disk.raw"
     data = write_image(source, "raw", data_mib=2)
     created = properties(
@@ -131,7 +124,7 @@ def test_glance_image_create_via_import_to_all_stores(server, tmp_path: Path):
     )  # fmt: skip
     image_id = created["id"]
     wait_for(lambda: image(server, image_id)["status"] == "active", "the import", timeout=60)
-    assert stores_of(server, image_id) == set(KINDS)
+    assert stores_of(server, image_id) == set(kinds)
     out = tmp_path / "back"
     ok(server, "image-download", "--file", str(out), image_id)
     assert md5(out.read_bytes()) == md5(data)
