@@ -5,6 +5,9 @@ starts and stops it); a module overrides ``server_options`` to configure it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +41,15 @@ def server(tmp_path: Path, clean_db: str, server_options: dict[str, object]) -> 
         yield srv
     finally:
         stop(srv)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """Every server a (crash) test starts; whatever still runs at the end is stopped, and its
+    process group killed (a worker left running after its master was killed)."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        stop(server)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)

@@ -12,7 +12,6 @@ uploadable again.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -36,7 +35,6 @@ from tests.support.server import (
     manage,
     show,
     start_api,
-    stop,
     upload,
     wait_for,
 )
@@ -57,17 +55,6 @@ def launch(
     after ``kill`` listed the master's children dies with the group)."""
     options = {"upload_lease_seconds": LEASE, **options}
     return start_api(tmp_path, db_url, options, env=env, prefix=prefix, new_session=True)
-
-
-@pytest.fixture
-def servers(tmp_path: Path, clean_db: str) -> Iterator[list[Server]]:
-    """Every server a test starts; whatever still runs at the end is stopped."""
-    started: list[Server] = []
-    yield started
-    for server in started:
-        stop(server)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def kill_from_outside_mid_body(server: Server, image_id: str) -> None:

@@ -19,9 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +36,6 @@ DATA = os.urandom(4 * MiB) * 8  # 32 MiB: several blocks, so mid_body is mid-cop
 LEASE = 2
 PERIOD = 1
 POINTS = ["copy_started", "mid_body", "after_rename", "copy_before_attach"]
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for server in started:
-        stop(server)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def launch(tmp_path: Path, db: str, slow: SecondStore, env: dict[str, str] | None = None) -> Server:

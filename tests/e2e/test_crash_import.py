@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.server import Server, kill, manage, start_api, stop, wait_for
+from tests.support.server import Server, kill, manage, start_api, wait_for
 from tests.support.webserver import PIECE, CountingServer, serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
@@ -53,16 +52,6 @@ def expected() -> tuple[str, str]:
 def web() -> Iterator[CountingServer]:
     with serving() as server:
         yield server
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for server in started:
-        stop(server)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def launch(tmp_path: Path, db: str, web: CountingServer, env: dict[str, str] | None) -> Server:
