@@ -141,7 +141,8 @@ def test_reaper_removes_orphans_and_partials_and_retries_a_busy_one(conf, ceph):
                                ceph.settings(store.pool, default_store="rbd").items()},
                       upload_lease_seconds=1)  # fmt: skip
     kept = new_image(api, b"kept")
-    store = wiring.services().store
+    stores = wiring.services().store
+    store = stores.get(stores.default_id)  # the one configured driver
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     name = f"{uuid.uuid4()}.00aa"
     with pool_of(ceph, store) as ioctx:  # a killed upload's image

@@ -193,7 +193,8 @@ def test_healthcheck_on_s3(conf, s3):
 def test_reaper_removes_an_abandoned_multipart_upload(conf, s3):
     api = api_on_s3(conf, s3, upload_lease_seconds=1)
     kept = new_image(api, b"kept")
-    store = wiring.services().store
+    stores = wiring.services().store
+    store = stores.get(stores.default_id)  # the one configured driver
     assert isinstance(store, S3Store)
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     abandoned = str(uuid.uuid4())  # a process killed half-way through a multipart upload

@@ -117,7 +117,8 @@ def api_on_swift(conf, swift, **overrides):
 def test_reaper_removes_what_swift_was_left_with(conf, swift):
     api = api_on_swift(conf, swift, upload_lease_seconds=1)
     kept = new_image(api, b"kept")
-    store = wiring.services().store
+    stores = wiring.services().store
+    store = stores.get(stores.default_id)  # the one configured driver
     orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
     abandoned = str(uuid.uuid4())
     store.add(abandoned, io.BytesIO(LARGE), None, "sha512")
