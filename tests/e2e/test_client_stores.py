@@ -12,15 +12,16 @@ kinds; ``tests/store/`` runs each driver's contract on its own).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.clients import fails, md5, ok, properties, rows, write_image
+from tests.e2e.clients import fails, md5, ok, properties, rows, run_cli, write_image
 from tests.support.multistore import SecondStore, second_store, two_stores
-from tests.support.server import manage, wait_for
+from tests.support.server import BIN, manage, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -127,5 +128,32 @@ def test_glance_image_create_via_import_to_all_stores(server, tmp_path: Path, ki
     assert stores_of(server, image_id) == set(kinds)
     out = tmp_path / "back"
     ok(server, "image-download", "--file", str(out), image_id)
+    assert md5(out.read_bytes()) == md5(data)
+    checked(server)
+
+
+def test_openstack_image_import_copy_image_with_store(server, tmp_path: Path, kinds):
+    """python-openstackclient: ``image create`` (default store), then ``image import --method
+    copy-image --store`` to the other one."""
+    source = tmp_path / "disk.raw"
+    data = write_image(source, "raw", data_mib=2)
+    command = [str(BIN / "openstack"), "--os-auth-type", "none", "--os-endpoint", server.url]
+
+    def openstack(*args: str) -> str:
+        result = run_cli(server, [*command, "image", *args])
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    created = json.loads(openstack(
+        "create", "--file", str(source), "--disk-format", "raw", "--container-format", "bare",
+        "-f", "json", "osc-copy",
+    ))  # fmt: skip
+    image_id = created["id"]
+    assert stores_of(server, image_id) == {"fast"}
+    openstack("import", image_id, "--method", "copy-image", "--store", "slow")
+    wait_for(lambda: stores_of(server, image_id) == set(kinds), "the copy", timeout=60)
+    wait_for(lambda: "os_glance_import_task" not in image(server, image_id), "the copy's end")
+    out = tmp_path / "back"
+    ok(server, "image-download", "--prefer", "slow", "--file", str(out), image_id)
     assert md5(out.read_bytes()) == md5(data)
     checked(server)
