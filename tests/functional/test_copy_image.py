@@ -19,6 +19,7 @@ from imgreg import wsgi
 from imgreg.db.models import ImageRow
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
+from imgreg.importing import flow
 from imgreg.maintenance import invariants, recovery
 from imgreg.services import wiring
 from tests.support.client import Client
@@ -224,16 +225,19 @@ def test_the_reaper_clears_a_dead_copy_and_the_next_copy_works(admin, roots, mon
     image_id = uploaded(admin)
     store = wiring.services().store.get("slow")
 
+    died = threading.Event()
+
     def dies(*args: Any, **kw: Any) -> Any:
+        died.set()
         raise SystemExit  # the copy thread ends as if killed: nothing after it runs
 
     monkeypatch.setattr(store, "add", dies)
     monkeypatch.setattr("imgreg.importing.copy._failed", lambda *a: None)
     assert copy_image(admin, image_id, ["slow"]).status_int == 202
-    deadline = time.monotonic() + 20
-    while tasks_of(admin, image_id)[0]["status"] != "processing":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # the thread has died (and its lease keeper stopped) before the patches go: undone as soon
+    # as the task is "processing", the copy could still reach the real add() and succeed
+    assert died.wait(20) and flow.wait_idle(20)
+    assert tasks_of(admin, image_id)[0]["status"] == "processing"
     monkeypatch.undo()
     blob_of(roots, "slow", image_id).write_bytes(DATA)  # what it had written
     partial = roots / "slow" / ".partial" / f"{image_id}.abc"
