@@ -212,6 +212,25 @@ class SqlTaskRepo:
         task.updated_at = updated_at
         return task
 
+    def unfinished_before(self, at: dt.datetime) -> builtins.list[Task]:
+        """The image tasks (imports, location imports) still pending or processing that
+        nobody has saved since ``at``: the reaper's candidates for a worker that died between
+        ending the image's part and recording the task's end."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(TaskRow)
+                .where(
+                    TaskRow.deleted == false(),
+                    TaskRow.status.in_(("pending", "processing")),
+                    TaskRow.type.in_(("api_image_import", "location_import")),
+                    TaskRow.image_id.is_not(None),
+                    TaskRow.updated_at < at,
+                )
+                .order_by(TaskRow.updated_at)
+                .limit(1000)
+            )
+            return [to_domain(row) for row in rows]
+
     def delete_expired(self, at: dt.datetime) -> int:
         """Soft-delete every task whose expiry is ``at`` or earlier; how many were."""
         with self.db.write() as session:

@@ -200,16 +200,19 @@ def _failed(job: LocationJob, exc: BaseException) -> None:
         LOG.warning("location import of image %s failed: %s", job.image_id, message)
     else:
         LOG.exception("location import of image %s failed", job.image_id)
+    # the image first, then the task (Glance reverts before it fails the task): a client that
+    # sees the task failed finds the image queued again; a worker dying in between leaves the
+    # task to the reaper (imgreg.maintenance.stuck_tasks)
     task = job.task
+    try:
+        _release(job.svc, job.image_id, task.id, job.url)
+    except Exception:
+        LOG.exception("image %s not put back to queued", job.image_id)
     with contextlib.suppress(errors.ImgregError):
         before = task.status
         task.fail(f"Adding the location to image {job.image_id} failed: {message}")
         task.ended(task_ttl(job.svc))
         _save_task(job, before)
-    try:
-        _release(job.svc, job.image_id, task.id, job.url)
-    except Exception:
-        LOG.exception("image %s not put back to queued", job.image_id)
 
 
 def _read_only_location(svc: Services, image: Image, url: str) -> dict[str, Any] | None:

@@ -12,7 +12,9 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
    committed state with the image's row locked while it is deleted, and only once the row has
    settled (unchanged for a lease, or taken back to ``queued`` by this sweep);
 3. every partial file older than the lease is deleted, unless its upload holds its lease;
-4. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted.
+4. every import task its dead worker left unfinished after settling the image is failed
+   (``imgreg.maintenance.stuck_tasks``);
+5. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted.
 
 The store is listed before the database is read, and the live uploads are read before the
 owned blobs, so a blob an upload renames into place and commits meanwhile is either not
@@ -32,6 +34,7 @@ from imgreg.db.repo import SqlImageRepo
 from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import errors
 from imgreg.domain.image import FAILED_IMPORT, IMPORT_TASK, IMPORTING_TO, utcnow
+from imgreg.maintenance import stuck_tasks
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -48,16 +51,18 @@ class Reaped:
     blobs: list[str] = dataclasses.field(default_factory=list)  # orphans deleted
     partials: list[str] = dataclasses.field(default_factory=list)  # stale partials deleted
     tasks: int = 0  # expired tasks deleted
+    stuck: list[str] = dataclasses.field(default_factory=list)  # unfinished tasks failed
 
     def __str__(self) -> str:
         return (
             f"{len(self.images)} expired upload(s) back to queued, "
             f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) "
-            f"removed, {self.tasks} expired task(s) deleted"
+            f"removed, {len(self.stuck)} stuck task(s) failed, {self.tasks} expired task(s) "
+            "deleted"
         )
 
     def __bool__(self) -> bool:
-        return bool(self.images or self.blobs or self.partials or self.tasks)
+        return bool(self.images or self.blobs or self.partials or self.stuck or self.tasks)
 
 
 def blob_image_id(url: str) -> str:
@@ -178,6 +183,8 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
             LOG.warning("reaper: removing partial upload %s", partial.name)
             if _removed(svc.store.delete_partial, partial.name):
                 done.partials.append(partial.name)
+    heartbeat()
+    done.stuck = stuck_tasks.fail_stuck(svc)
     heartbeat()
     ttl = dt.timedelta(hours=svc.conf.task.task_time_to_live)
     done.tasks = SqlTaskRepo(svc.db, ttl).delete_expired(utcnow())

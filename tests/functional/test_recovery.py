@@ -131,7 +131,7 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
     assert invariants.check(svc) == []
     assert str(recovery.reap(svc)) == (
         "0 expired upload(s) back to queued, 0 orphan blob(s) and 0 partial file(s) removed, "
-        "0 expired task(s) deleted"
+        "0 stuck task(s) failed, 0 expired task(s) deleted"
     )
     assert client.put_file(before_commit, b"again").status_int == 204
     assert client.get(f"/v2/images/{before_commit}/file").body == b"again"
