@@ -125,7 +125,13 @@ def crash(server: Server, image_id: str, point: str, web: CountingServer) -> Non
         assert resp.status_code == 202, resp.text
         return
     assert stage(server, image_id).status_code == 204
-    assert start_import(server, image_id, name="glance-direct").status_code == 202
+    # the import runs beside the request: the worker may die at its fault point before the
+    # 202 is written, and then the connection breaks instead
+    try:
+        resp = start_import(server, image_id, name="glance-direct")
+    except requests.ConnectionError:
+        return
+    assert resp.status_code == 202, resp.text
 
 
 def wait_for_queued(server: Server, image_id: str, timeout: float) -> dict[str, Any]:
