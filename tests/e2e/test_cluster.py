@@ -216,7 +216,14 @@ def staged_on_a_imported_on_b(cluster: Cluster) -> str:
     assert image["status"] == "active", image
     assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
     assert session.get(f"{cluster.url}/v2/images/{image_id}/file", timeout=60).content == data
-    tasks = session.get(f"{cluster.url}/v2/images/{image_id}/tasks", timeout=30).json()["tasks"]
+    # the image settles first, then the task records its end
+    deadline = time.monotonic() + 30
+    while True:
+        url = f"{cluster.url}/v2/images/{image_id}/tasks"
+        tasks = session.get(url, timeout=30).json()["tasks"]
+        if tasks[0]["status"] != "processing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert [(t["status"], t["request_id"]) for t in tasks] == [("success", rid)]
     return str(image_id)
 
