@@ -24,11 +24,9 @@ validation data first and hashes it afterwards): nobody boots from data that was
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import logging
-import threading
 import time
 from typing import Any
 
@@ -38,6 +36,7 @@ from imgreg.domain import errors, location_rules
 from imgreg.domain.image import IMPORT_TASK, Image
 from imgreg.domain.ports import TaskRepo
 from imgreg.domain.task import Task
+from imgreg.importing import flow
 from imgreg.importing.flow import task_ttl
 from imgreg.integrity.hashing import DualHasher
 from imgreg.layers import build_internal_task_repo
@@ -47,9 +46,6 @@ from imgreg.services import Services
 from imgreg.store.location_url import check_location
 
 LOG = logging.getLogger(__name__)
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-_RUNNING: set[concurrent.futures.Future[None]] = set()
 
 
 @dataclasses.dataclass
@@ -110,20 +106,8 @@ def start(
 
 
 def submit(job: LocationJob) -> None:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="imgreg-location")
-        _RUNNING.add(_POOL.submit(run, job))
-        _RUNNING.difference_update({f for f in _RUNNING if f.done()})
-
-
-def wait_idle(timeout: float) -> bool:
-    """Wait until every submitted job has ended; False if some still run after ``timeout``."""
-    with _POOL_LOCK:
-        running = list(_RUNNING)
-    _done, pending = concurrent.futures.wait(running, timeout=timeout)
-    return not pending
+    """Run ``job`` on the worker's import threads (``flow.wait_idle`` waits for it too)."""
+    flow.spawn(run, job)
 
 
 def run(job: LocationJob) -> None:

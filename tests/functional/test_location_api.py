@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from imgreg.domain.image import utcnow
-from imgreg.importing import location_import
+from imgreg.importing import flow, location_import
 from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from tests.functional.test_location_patch import DATA, OWNER, own_url, place_blob
@@ -29,7 +29,7 @@ def add(client: Client, image_id: str, body: Any, **headers: str) -> Any:
 
 
 def settled(client: Client, image_id: str) -> dict[str, Any]:
-    assert location_import.wait_idle(30)
+    assert flow.wait_idle(30)
     return client.get(f"/v2/images/{image_id}").json
 
 
@@ -181,7 +181,7 @@ def test_deleted_during_import_leaves_nothing(service, store_dir: Path):
     image = service.create(name="x")
     url = place_blob(store_dir, image["id"])
     assert add(service, image["id"], {"url": url}).status_int == 202
-    assert location_import.wait_idle(30)
+    assert flow.wait_idle(30)
     assert service.delete(f"/v2/images/{image['id']}").status_int == 204
     assert not (store_dir / image["id"]).exists()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from imgreg.importing import location_import
+from imgreg.importing import flow
 from tests.functional.test_location_patch import DATA, OWNER, PATCH, place_blob
 from tests.support.client import Client, client_with, new_image
 
@@ -94,7 +94,7 @@ class Setup:
         return make(self.root, self.image, self.other)
 
     def assert_unchanged(self) -> None:
-        assert location_import.wait_idle(30)
+        assert flow.wait_idle(30)
         shown = self.client.get(f"/v2/images/{self.image}").json
         assert shown["status"] == "queued"
         assert shown["locations"] == [] and shown["size"] is None
@@ -178,5 +178,5 @@ def test_valid_form_is_accepted(setup):
     """The control: the same setup with the image's own URL works (so the refusals above are
     about the URL, not the setup)."""
     assert post(setup.client, setup.image, {"url": setup.own}).status_int == 202
-    assert location_import.wait_idle(30)
+    assert flow.wait_idle(30)
     assert setup.client.get(f"/v2/images/{setup.image}").json["status"] == "active"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from imgreg.conf.store import backend_opts, store_opts
-from imgreg.importing import location_import
+from imgreg.importing import flow
 from tests.functional.test_location_patch import DATA, OWNER, patch
 from tests.support.client import Client, client_with
 
@@ -94,6 +94,6 @@ def test_post_location_names_its_store(admin, stores):
     url = blob(stores, "slow", image["id"])
     resp = service.post(f"/v2/images/{image['id']}/locations", {"url": url})
     assert resp.status_int == 202, resp.text
-    assert location_import.wait_idle(30)
+    assert flow.wait_idle(30)
     resp = service.get(f"/v2/images/{image['id']}/locations")
     assert resp.json == [{"url": url, "metadata": {"store": "slow"}}]
