@@ -1,4 +1,7 @@
-"""``PUT`` and ``GET /v2/images/{id}/file``.
+"""``PUT``, ``GET`` and ``HEAD /v2/images/{id}/file``.
+
+A download carries the data's ``ETag`` and digests (``imgreg.api.digests``); ``If-None-Match``
+on it is 304; HEAD answers a whole download's headers without reading the data.
 
 An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
 missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
@@ -19,6 +22,8 @@ from typing import BinaryIO, cast
 import webob
 
 from imgreg import faults
+from imgreg.api.digests import data_etag, data_response
+from imgreg.api.preconditions import not_modified, not_modified_response
 from imgreg.api.ranges import requested_range
 from imgreg.api.stores import preferred_stores, store_header
 from imgreg.domain import errors
@@ -116,12 +121,17 @@ class ImageDataController:
         except errors.NoData:
             return webob.Response(status=204)
         size = image.size or 0  # not None: check_download said there is data
+        etag = data_etag(image)
+        if etag is not None and not_modified(request, etag):
+            return not_modified_response(etag)
+        if request.method == "HEAD":  # a whole download's headers (no Range: RFC 9110 14.2)
+            response = data_response(image)
+            response.content_length = size
+            return response
         span = requested_range(
             request.headers.get("Range"), request.headers.get("Content-Range"), size
         )
-        response = webob.Response(content_type="application/octet-stream", charset=None)
-        if image.checksum:
-            response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
+        response = data_response(image, whole=span is None)
         if span is None:
             reader = repo.open_data(image, prefer=prefer)
         else:

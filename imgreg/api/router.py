@@ -96,7 +96,9 @@ class Router:
             DELETE="delete",
             HEAD="show",
         )
-        self.route("/v2/images/{image_id}/file", data, GET="download", PUT="upload")
+        self.route(
+            "/v2/images/{image_id}/file", data, GET="download", PUT="upload", HEAD="download"
+        )
         self.route("/v2/images/{image_id}/stage", imports, PUT="stage")
         self.route("/v2/images/{image_id}/import", imports, POST="import_image")
         self.route("/v2/images/{image_id}/tags/{tag}", actions, PUT="add_tag", DELETE="delete_tag")
