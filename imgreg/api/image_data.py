@@ -1,7 +1,8 @@
 """``PUT``, ``GET`` and ``HEAD /v2/images/{id}/file``.
 
 A download carries the data's ``ETag`` and digests (``imgreg.api.digests``); ``If-None-Match``
-on it is 304; HEAD answers a whole download's headers without reading the data.
+on it is 304; HEAD answers a whole download's headers without reading the data. An upload's
+``Repr-Digest`` (``imgreg.api.digest_fields``) is checked before the image takes the data.
 
 An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
 missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
@@ -22,6 +23,7 @@ from typing import BinaryIO, cast
 import webob
 
 from imgreg import faults
+from imgreg.api.digest_fields import parse_repr_digest
 from imgreg.api.digests import data_etag, data_response
 from imgreg.api.preconditions import not_modified, not_modified_response
 from imgreg.api.ranges import requested_range
@@ -82,10 +84,11 @@ def receive(
             "this server; image data must be sent as application/octet-stream."
         )
     size = declared_size(request)
+    digests = parse_repr_digest(request.headers.get("Repr-Digest"))
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
     start(image)
-    upload = repo.begin_upload(image, UploadTerms(store=store))
+    upload = repo.begin_upload(image, UploadTerms(store=store, digests=digests))
     try:
         upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
         faults.hit("before_commit")
