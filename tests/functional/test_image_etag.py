@@ -125,13 +125,15 @@ def test_a_forbidden_change_is_403_even_with_a_stale_etag(api):
     assert resp.status_int == 403
 
 
-def test_delete_with_if_match(api):
+def test_delete_with_if_match(api, store_dir):
     image = api.create(name="a")
+    assert api.put_file(image["id"], b"data").status_int == 204
     path = f"/v2/images/{image['id']}"
     etag = etag_of(api, image["id"])
     rename(api, image["id"], "b")
     assert api.delete(path, headers={"If-Match": etag}).status_int == 412
     assert api.get(path).status_int == 200
+    assert api.get(f"{path}/file").body == b"data"  # the data is kept too
     assert api.delete(path, headers={"If-Match": etag_of(api, image["id"])}).status_int == 204
     assert api.get(path).status_int == 404
     assert api.delete(path, headers={"If-Match": "*"}).status_int == 404
@@ -228,3 +230,15 @@ def test_racing_patches_without_if_match_both_succeed_as_in_glance(api, monkeypa
     for thread in threads:
         thread.join(60)
     assert results == [200, 200]
+
+
+def test_tags_with_if_match(api):
+    image = api.create(name="a")
+    path = f"/v2/images/{image['id']}/tags"
+    etag = etag_of(api, image["id"])
+    assert api.request("PUT", f"{path}/t", headers={"If-Match": etag}).status_int == 204
+    assert api.request("PUT", f"{path}/u", headers={"If-Match": etag}).status_int == 412
+    assert api.delete(f"{path}/t", headers={"If-Match": etag}).status_int == 412
+    assert api.get(f"/v2/images/{image['id']}").json["tags"] == ["t"]
+    current = etag_of(api, image["id"])
+    assert api.delete(f"{path}/t", headers={"If-Match": current}).status_int == 204
