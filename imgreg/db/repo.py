@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import cast
+from typing import Any, NoReturn, cast
 
 from oslo_config import cfg
 from sqlalchemy import Connection, Table, bindparam, delete, false, func, insert, select, update
@@ -62,6 +62,9 @@ _GUARDED = {
     (False, True): _UPDATE.where(_AT_REVISION),
     (True, True): _UPDATE.where(_FROM_STATE, _AT_REVISION),
 }
+# Where UPDATE … RETURNING exists (PostgreSQL, SQLite), the new revision comes back with the
+# write; MariaDB has none: read back in the same transaction (the row is still ours).
+_RETURNING = {key: stmt.returning(_IMAGES.c.revision) for key, stmt in _GUARDED.items()}
 _EXISTS = select(_IMAGES.c.id).where(_LIVE)
 _REVISION = select(_IMAGES.c.revision).where(_IMAGES.c.id == bindparam("_id"))
 _LOCATIONS = children.LOCATIONS
@@ -70,6 +73,19 @@ _MEMBER_STATUS = select(MemberRow.status).where(
     MemberRow.member == bindparam("member"),
     MemberRow.deleted == false(),
 )
+
+
+def _write(conn: Connection, guards: tuple[bool, bool], params: dict[str, Any]) -> int | None:
+    """Run the UPDATE guarded by ``guards`` (from_state, revision): the record's new revision,
+    or None when no row matched."""
+    if conn.dialect.update_returning:
+        return cast("int | None", conn.scalar(_RETURNING[guards], params))
+    if conn.execute(_GUARDED[guards], params).rowcount != 1:
+        return None
+    expected = params.get("_revision")
+    if expected is not None:
+        return int(expected) + 1
+    return cast("int | None", conn.scalar(_REVISION, params))
 
 
 DEFAULT_LEASE = dt.timedelta(seconds=60)
@@ -165,21 +181,17 @@ class SqlImageRepo:
             params["_from_state"] = from_state
         if expected is not None:
             params["_revision"] = expected
-        stmt = _GUARDED[from_state is not None, expected is not None]
         with self.db.change() as conn:
-            if conn.execute(stmt, params).rowcount != 1:
+            revision = _write(conn, (from_state is not None, expected is not None), params)
+            if revision is None:
                 self._lost(conn, image, from_state)
             children.write_changes(conn, image, changes)
-            # the row is this transaction's until it commits: no other write came between
-            if expected is not None:
-                image.revision = expected + 1
-            else:
-                image.revision = int(conn.scalar(_REVISION, {"_id": image.id}) or 0)
+        image.revision = int(revision)
         image.expected_revision = None
         image.mark_clean()
         return image
 
-    def _lost(self, conn: Connection, image: Image, from_state: str | None) -> None:
+    def _lost(self, conn: Connection, image: Image, from_state: str | None) -> NoReturn:
         """Why a guarded write matched no row: the image is gone, or changed."""
         if self._exists(conn, image.id):
             if image.expected_revision is not None:
