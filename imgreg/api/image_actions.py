@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import webob
 
-from imgreg.api.preconditions import require_if_match
 from imgreg.api.text import check_text
+from imgreg.api.validators import require_if_match
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image

@@ -1,8 +1,8 @@
 """``PUT``, ``GET`` and ``HEAD /v2/images/{id}/file``.
 
-A download carries the data's ``ETag`` and digests (``imgreg.api.digests``); ``If-None-Match``
-on it is 304; HEAD answers a whole download's headers without reading the data. An upload's
-``Repr-Digest`` (``imgreg.api.digest_fields``) is checked before the image takes the data.
+A download carries the data's ``ETag`` and ``Repr-Digest`` (``imgreg.api.repr_digests``);
+``If-None-Match`` on it is 304; HEAD answers a whole download's headers without reading the
+data. An upload's ``Repr-Digest`` is checked before the image takes the data.
 
 An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
 missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
@@ -23,11 +23,10 @@ from typing import BinaryIO, cast
 import webob
 
 from imgreg import faults
-from imgreg.api.digest_fields import parse_repr_digest
-from imgreg.api.digests import data_etag, data_response
-from imgreg.api.preconditions import not_modified, not_modified_response
 from imgreg.api.ranges import requested_range
+from imgreg.api.repr_digests import add_data_headers, data_etag, data_response, parse_repr_digest
 from imgreg.api.stores import preferred_stores, store_header
+from imgreg.api.validators import not_modified, not_modified_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -134,7 +133,9 @@ class ImageDataController:
         span = requested_range(
             request.headers.get("Range"), request.headers.get("Content-Range"), size
         )
-        response = data_response(image, whole=span is None)
+        response = webob.Response(content_type="application/octet-stream", charset=None)
+        if image.checksum:
+            response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
         if span is None:
             reader = repo.open_data(image, prefer=prefer)
         else:
@@ -151,6 +152,7 @@ class ImageDataController:
             response.app_iter = _closing(reader)
         # After app_iter: assigning app_iter drops the Content-Length webob had computed.
         response.content_length = reader.size
+        add_data_headers(response, image, whole=span is None)
         return response
 
 

@@ -1,7 +1,7 @@
 """``/v2/images`` and ``/v2/images/{id}``: create, list, show (GET, HEAD), update, delete.
 
 Show and update answer with the image's ``ETag``; update and delete honour ``If-Match``
-(``imgreg.api.preconditions``).
+(``imgreg.api.validators``).
 
 Request parsing lives in the ``parse_*`` functions; the controller methods only call the chain
 and shape the response.
@@ -16,13 +16,13 @@ import webob
 from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
 from imgreg.api.location_patch import LocationEditor
-from imgreg.api.preconditions import (
+from imgreg.api.text import check_text, check_value_size
+from imgreg.api.validators import (
     image_etag,
     not_modified,
     not_modified_response,
     require_if_match,
 )
-from imgreg.api.text import check_text, check_value_size
 from imgreg.api.views import Display, image_view, json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, normalize_id

@@ -1,5 +1,5 @@
-"""The parsers of ``If-Match``/``If-None-Match`` (``imgreg.api.preconditions``) and of an
-upload's ``Repr-Digest`` (``imgreg.api.digest_fields``), on their own: exact results, and
+"""The parsers of ``If-Match``/``If-None-Match`` (``imgreg.api.validators``) and of an
+upload's ``Repr-Digest`` (``imgreg.api.repr_digests``), on their own: exact results, and
 linear time on huge values."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from imgreg.api import digest_fields, preconditions
+from imgreg.api import repr_digests, validators
 from imgreg.domain import errors
 
 SHA256 = base64.b64encode(b"\x01" * 32).decode()
@@ -32,20 +32,20 @@ SHA512 = base64.b64encode(b"\x02" * 64).decode()
     ],
 )
 def test_entity_tags(header, tags):
-    assert preconditions.entity_tags(header) == tags
+    assert validators.entity_tags(header) == tags
 
 
 def test_strong_and_weak_match():
-    assert preconditions.strong_match('"7"', "7")
-    assert preconditions.strong_match(" * ", "7")
-    assert not preconditions.strong_match('W/"7"', "7")
-    assert preconditions.weak_match('W/"7"', "7")
-    assert not preconditions.weak_match('"8", W/"9"', "7")
-    assert not preconditions.strong_match('"*"', "7")
+    assert validators.strong_match('"7"', "7")
+    assert validators.strong_match(" * ", "7")
+    assert not validators.strong_match('W/"7"', "7")
+    assert validators.weak_match('W/"7"', "7")
+    assert not validators.weak_match('"8", W/"9"', "7")
+    assert not validators.strong_match('"*"', "7")
 
 
 def test_repr_digest_parsing():
-    parse = digest_fields.parse_repr_digest
+    parse = repr_digests.parse_repr_digest
     assert parse(None) == ()
     assert parse(f"sha-256=:{SHA256}:") == (("sha256", b"\x01" * 32),)
     both = parse(f"sha-512=:{SHA512}:, md5=:AAAA:, sha-256=:{SHA256}:")
@@ -55,7 +55,7 @@ def test_repr_digest_parsing():
 @pytest.mark.parametrize("header", ["", "md5=:AAAA:", f"sha-256=:{SHA512}:", "sha-256=:=:"])
 def test_repr_digest_refusals(header):
     with pytest.raises(errors.Invalid, match="Invalid Repr-Digest header"):
-        digest_fields.parse_repr_digest(header)
+        repr_digests.parse_repr_digest(header)
 
 
 @pytest.mark.parametrize(
@@ -68,8 +68,8 @@ def test_repr_digest_refusals(header):
 )
 def test_huge_conditional_headers_take_linear_time(header):
     start = time.monotonic()
-    preconditions.weak_match(header, "7")
-    preconditions.strong_match(header, "7")
+    validators.weak_match(header, "7")
+    validators.strong_match(header, "7")
     assert time.monotonic() - start < 2
 
 
@@ -77,5 +77,5 @@ def test_a_huge_repr_digest_is_refused_quickly():
     start = time.monotonic()
     for header in ("sha-256=:" + "A" * 1_000_000 + ":", ",".join(["x"] * 100_000)):
         with pytest.raises(errors.Invalid):
-            digest_fields.parse_repr_digest(header)
+            repr_digests.parse_repr_digest(header)
     assert time.monotonic() - start < 2
