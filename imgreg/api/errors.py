@@ -24,6 +24,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.ImgregError], int]] = [
     (errors.Invalid, 400),
     (errors.Conflict, 409),
     (errors.Gone, 410),
+    (errors.PreconditionFailed, 412),
     (errors.QuotaExceeded, 413),
     (errors.RequestTooLarge, 413),
     (errors.ServiceUnavailable, 503),

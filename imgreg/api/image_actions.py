@@ -1,6 +1,7 @@
 """Small per-image actions: ``PUT|DELETE /v2/images/{id}/tags/{tag}`` and
 ``POST /v2/images/{id}/actions/deactivate|reactivate``. Each is a load, a domain change and
-one save through the chain, so policy, quota and notifications apply as for a PATCH.
+one save through the chain, so policy, quota and notifications apply as for a PATCH, and so
+does ``If-Match`` (412 when the image changed since the ETag it names).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import webob
 
 from imgreg.api.text import check_text
+from imgreg.api.validators import require_if_match
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -22,7 +24,9 @@ class ImageActionsController:
 
     def _load(self, request: webob.Request, image_id: str) -> tuple[ImageRepo, Image]:
         repo = build_image_repo(request.environ["imgreg.context"], self.svc)
-        return repo, repo.get(normalize_id(image_id))
+        image = repo.get(normalize_id(image_id))
+        require_if_match(request, image)
+        return repo, image
 
     def add_tag(self, request: webob.Request, image_id: str, tag: str) -> webob.Response:
         check_text(tag)
@@ -57,4 +61,6 @@ class ImageActionsController:
                 raise errors.Forbidden(f"Not allowed to {action} image in status '{image.status}'")
             getattr(image, action)()
             repo.save(image)
+        else:
+            image.check_revision()
         return webob.Response(status=204)

@@ -1,4 +1,8 @@
-"""``PUT`` and ``GET /v2/images/{id}/file``.
+"""``PUT``, ``GET`` and ``HEAD /v2/images/{id}/file``.
+
+A download carries the data's ``ETag`` and ``Repr-Digest`` (``imgreg.api.repr_digests``);
+``If-None-Match`` on it is 304; HEAD answers a whole download's headers without reading the
+data. An upload's ``Repr-Digest`` is checked before the image takes the data.
 
 An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
 missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
@@ -20,7 +24,9 @@ import webob
 
 from imgreg import faults
 from imgreg.api.ranges import requested_range
+from imgreg.api.repr_digests import add_data_headers, data_etag, data_response, parse_repr_digest
 from imgreg.api.stores import preferred_stores, store_header
+from imgreg.api.validators import not_modified, not_modified_response
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -77,10 +83,11 @@ def receive(
             "this server; image data must be sent as application/octet-stream."
         )
     size = declared_size(request)
+    digests = parse_repr_digest(request.headers.get("Repr-Digest"))
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
     start(image)
-    upload = repo.begin_upload(image, UploadTerms(store=store))
+    upload = repo.begin_upload(image, UploadTerms(store=store, digests=digests))
     try:
         upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
         faults.hit("before_commit")
@@ -116,6 +123,13 @@ class ImageDataController:
         except errors.NoData:
             return webob.Response(status=204)
         size = image.size or 0  # not None: check_download said there is data
+        etag = data_etag(image)
+        if etag is not None and not_modified(request, etag):
+            return not_modified_response(etag)
+        if request.method == "HEAD":  # a whole download's headers (no Range: RFC 9110 14.2)
+            response = data_response(image)
+            response.content_length = size
+            return response
         span = requested_range(
             request.headers.get("Range"), request.headers.get("Content-Range"), size
         )
@@ -138,6 +152,7 @@ class ImageDataController:
             response.app_iter = _closing(reader)
         # After app_iter: assigning app_iter drops the Content-Length webob had computed.
         response.content_length = reader.size
+        add_data_headers(response, image, whole=span is None)
         return response
 
 

@@ -1,4 +1,7 @@
-"""``/v2/images`` and ``/v2/images/{id}``: create, list, show, delete.
+"""``/v2/images`` and ``/v2/images/{id}``: create, list, show (GET, HEAD), update, delete.
+
+Show and update answer with the image's ``ETag``; update and delete honour ``If-Match``
+(``imgreg.api.validators``).
 
 Request parsing lives in the ``parse_*`` functions; the controller methods only call the chain
 and shape the response.
@@ -14,6 +17,12 @@ from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
 from imgreg.api.location_patch import LocationEditor
 from imgreg.api.text import check_text, check_value_size
+from imgreg.api.validators import (
+    image_etag,
+    not_modified,
+    not_modified_response,
+    require_if_match,
+)
 from imgreg.api.views import Display, image_view, json_response
 from imgreg.domain import errors
 from imgreg.domain.factory import check_attribute, normalize_id
@@ -111,7 +120,17 @@ class ImagesController:
         return json_response(body)
 
     def show(self, request: webob.Request, image_id: str) -> webob.Response:
-        return json_response(self._view(request, self._repo(request).get(normalize_id(image_id))))
+        """GET and HEAD (WebOb sends HEAD's headers without the body)."""
+        image = self._repo(request).get(normalize_id(image_id))
+        etag = image_etag(image)
+        if not_modified(request, etag):
+            return not_modified_response(etag)
+        return self._tagged(json_response(self._view(request, image)), etag)
+
+    @staticmethod
+    def _tagged(response: webob.Response, etag: str) -> webob.Response:
+        response.headers["ETag"] = etag
+        return response
 
     def update(self, request: webob.Request, image_id: str) -> webob.Response:
         media_type = request.content_type
@@ -126,6 +145,7 @@ class ImagesController:
             check_value_size(op.name, op.value, self.svc.conf.max_property_value_bytes)
         repo = self._repo(request)
         image = repo.get(normalize_id(image_id))
+        require_if_match(request, image)
         editor = None
         if self.svc.conf.show_multiple_locations:
             editor = LocationEditor(self.svc, request.environ["imgreg.context"])
@@ -134,11 +154,14 @@ class ImagesController:
             image = repo.save(image)
             if editor is not None:
                 editor.discard_removed(image)
-        return json_response(self._view(request, image))
+        else:
+            image.check_revision()
+        return self._tagged(json_response(self._view(request, image)), image_etag(image))
 
     def delete(self, request: webob.Request, image_id: str) -> webob.Response:
         repo = self._repo(request)
         image = repo.get(normalize_id(image_id))
+        require_if_match(request, image)
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         repo.remove(image)

@@ -88,8 +88,17 @@ class Router:
         self.route("/v2/stores/{store_id}/{image_id}", stores, DELETE="delete")
         self.route("/v2/info/usage", info, GET="usage")
         self.route("/v2/images", images, GET="index", POST="create")
-        self.route("/v2/images/{image_id}", images, GET="show", PATCH="update", DELETE="delete")
-        self.route("/v2/images/{image_id}/file", data, GET="download", PUT="upload")
+        self.route(
+            "/v2/images/{image_id}",
+            images,
+            GET="show",
+            PATCH="update",
+            DELETE="delete",
+            HEAD="show",
+        )
+        self.route(
+            "/v2/images/{image_id}/file", data, GET="download", PUT="upload", HEAD="download"
+        )
         self.route("/v2/images/{image_id}/stage", imports, PUT="stage")
         self.route("/v2/images/{image_id}/import", imports, POST="import_image")
         self.route("/v2/images/{image_id}/tags/{tag}", actions, PUT="add_tag", DELETE="delete_tag")

@@ -25,6 +25,8 @@ from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.image import IMPORT_TASK, utcnow
 
+_NEXT = ImageRow.revision + 1  # what changes the image's record changes its revision
+
 
 def in_progress(image_id: str) -> errors.Conflict:
     return errors.Conflict(
@@ -63,7 +65,7 @@ def take_lease(db: Database, image_id: str, lease: dt.timedelta) -> None:
         session.execute(
             update(ImageRow)
             .where(ImageRow.id == image_id)
-            .values(upload_expires_at=utcnow() + lease, updated_at=utcnow())
+            .values(upload_expires_at=utcnow() + lease, updated_at=utcnow(), revision=_NEXT)
         )
 
 
@@ -92,7 +94,7 @@ def drop_lease(db: Database, image_id: str, task_id: str | None = None) -> None:
     if task_id is not None:
         stmt = stmt.where(_held_by(task_id))
     with db.write() as session:
-        session.execute(stmt.values(upload_expires_at=None, updated_at=utcnow()))
+        session.execute(stmt.values(upload_expires_at=None, updated_at=utcnow(), revision=_NEXT))
 
 
 def attach(db: Database, image_id: str, task_id: str, url: str, store_id: str) -> None:
@@ -115,7 +117,9 @@ def attach(db: Database, image_id: str, task_id: str, url: str, store_id: str) -
             raise errors.StaleState(f"The copy of image {image_id} no longer holds its lease")
         row = {"image_id": image_id, "url": url, "meta_data": _meta(store_id)}
         session.execute(insert(children.LOCATIONS), [row])
-        session.execute(update(ImageRow).where(ImageRow.id == image_id).values(updated_at=now))
+        session.execute(
+            update(ImageRow).where(ImageRow.id == image_id).values(updated_at=now, revision=_NEXT)
+        )
 
 
 def detach(db: Database, image_id: str, url: str) -> None:
@@ -125,6 +129,7 @@ def detach(db: Database, image_id: str, url: str) -> None:
         session.execute(
             delete(LocationRow).where(LocationRow.image_id == image_id, LocationRow.url == url)
         )
+        session.execute(update(ImageRow).where(ImageRow.id == image_id).values(revision=_NEXT))
 
 
 def remove(db: Database, image_id: str, url: str) -> None:
@@ -151,7 +156,11 @@ def remove(db: Database, image_id: str, url: str) -> None:
         )
         if gone.rowcount != 1:  # type: ignore[attr-defined]
             raise errors.NotFound(f"Image {image_id} has no location {url}")
-        session.execute(update(ImageRow).where(ImageRow.id == image_id).values(updated_at=utcnow()))
+        session.execute(
+            update(ImageRow)
+            .where(ImageRow.id == image_id)
+            .values(updated_at=utcnow(), revision=_NEXT)
+        )
 
 
 def expired(db: Database, now: dt.datetime) -> list[str]:
@@ -179,7 +188,7 @@ def reclaim(db: Database, image_id: str, now: dt.datetime) -> bool:
                 ImageRow.status == "active",
                 ImageRow.upload_expires_at < now,
             )
-            .values(upload_expires_at=None, updated_at=now)
+            .values(upload_expires_at=None, updated_at=now, revision=_NEXT)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

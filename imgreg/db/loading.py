@@ -47,6 +47,7 @@ COLUMN_NAMES = (
     "os_hash_algo",
     "os_hash_value",
     "crc32",
+    "revision",
     "created_at",
     "updated_at",
 )

@@ -63,6 +63,7 @@ def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
                 upload_expires_at=None,
                 reserved_bytes=None,
                 updated_at=now,
+                revision=ImageRow.revision + 1,
                 **cleared,
             )
         )

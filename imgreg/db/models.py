@@ -67,6 +67,8 @@ class ImageRow(Base):
     upload_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Bytes of the owner's storage quota held by the upload running while 'saving' (0005).
     reserved_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    # Incremented by every change of the record: the image's ETag (0011).
+    revision: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import cast
+from typing import Any, NoReturn, cast
 
 from oslo_config import cfg
 from sqlalchemy import Connection, Table, bindparam, delete, false, func, insert, select, update
@@ -26,7 +26,7 @@ from imgreg.db.models import ImageRow, LocationRow, MemberRow
 from imgreg.db.query import build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
-from imgreg.domain.image import HELD, Image, utcnow
+from imgreg.domain.image import HELD, Image, stale_message, utcnow
 from imgreg.domain.query import ListQuery
 
 COLUMNS = COLUMN_NAMES[1:]  # every column of an Image but its id
@@ -50,16 +50,42 @@ def to_domain(row: ImageRow) -> Image:
 # Statements of the hot write paths, built once (building one cost about as much as running
 # it). Executed with parameters, an UPDATE without values() sets the columns named by them.
 _IMAGES = cast(Table, ImageRow.__table__)
+# Every write of a record increments its revision (its ETag); ``_AT_REVISION`` is the
+# ``If-Match`` guard, checked in the same statement as the write.
 _LIVE = (_IMAGES.c.id == bindparam("_id")) & (_IMAGES.c.deleted == false())
-_UPDATE = update(_IMAGES).where(_LIVE)
-_UPDATE_FROM = _UPDATE.where(_IMAGES.c.status == bindparam("_from_state"))
+_UPDATE = update(_IMAGES).where(_LIVE).values(revision=_IMAGES.c.revision + 1)
+_FROM_STATE = _IMAGES.c.status == bindparam("_from_state")
+_AT_REVISION = _IMAGES.c.revision == bindparam("_revision")
+_GUARDED = {
+    (False, False): _UPDATE,
+    (True, False): _UPDATE.where(_FROM_STATE),
+    (False, True): _UPDATE.where(_AT_REVISION),
+    (True, True): _UPDATE.where(_FROM_STATE, _AT_REVISION),
+}
+# Where UPDATE … RETURNING exists (PostgreSQL, SQLite), the new revision comes back with the
+# write; MariaDB has none: read back in the same transaction (the row is still ours).
+_RETURNING = {key: stmt.returning(_IMAGES.c.revision) for key, stmt in _GUARDED.items()}
 _EXISTS = select(_IMAGES.c.id).where(_LIVE)
+_REVISION = select(_IMAGES.c.revision).where(_IMAGES.c.id == bindparam("_id"))
 _LOCATIONS = children.LOCATIONS
 _MEMBER_STATUS = select(MemberRow.status).where(
     MemberRow.image_id == bindparam("image_id"),
     MemberRow.member == bindparam("member"),
     MemberRow.deleted == false(),
 )
+
+
+def _write(conn: Connection, guards: tuple[bool, bool], params: dict[str, Any]) -> int | None:
+    """Run the UPDATE guarded by ``guards`` (from_state, revision): the record's new revision,
+    or None when no row matched."""
+    if conn.dialect.update_returning:
+        return cast("int | None", conn.scalar(_RETURNING[guards], params))
+    if conn.execute(_GUARDED[guards], params).rowcount != 1:
+        return None
+    expected = params.get("_revision")
+    if expected is not None:
+        return int(expected) + 1
+    return cast("int | None", conn.scalar(_REVISION, params))
 
 
 DEFAULT_LEASE = dt.timedelta(seconds=60)
@@ -134,7 +160,10 @@ class SqlImageRepo:
         never undo each other. A status change is a compare-and-swap on the status it was
         loaded with (or ``from_state``): losing that race raises ``StaleState``. Entering a
         ``HELD`` status takes the lease; leaving it, or ``settle`` (a stage that ends still
-        ``uploading``), drops lease and reservation.
+        ``uploading``), drops lease and reservation. After ``image.require_revision(n)``
+        the write happens only while the record is still at revision ``n``
+        (``PreconditionFailed`` otherwise). Every save increments the revision; the image
+        comes back with the new one.
         """
         changes = image.changes()
         image.updated_at = utcnow()
@@ -146,19 +175,32 @@ class SqlImageRepo:
             values["reserved_bytes"] = None  # swapped for the final size in this statement
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
-        stmt, params = _UPDATE, {**values, "_id": image.id}
+        expected = image.expected_revision
+        params = {**values, "_id": image.id}
         if from_state is not None:
-            stmt, params["_from_state"] = _UPDATE_FROM, from_state
+            params["_from_state"] = from_state
+        if expected is not None:
+            params["_revision"] = expected
         with self.db.change() as conn:
-            if conn.execute(stmt, params).rowcount != 1:
-                if from_state is not None and self._exists(conn, image.id):
-                    raise errors.StaleState(
-                        f"Image {image.id} is no longer {from_state}; another request changed it"
-                    )
-                raise errors.NotFound(f"No image found with ID {image.id}")
+            revision = _write(conn, (from_state is not None, expected is not None), params)
+            if revision is None:
+                self._lost(conn, image, from_state)
             children.write_changes(conn, image, changes)
+        image.revision = int(revision)
+        image.expected_revision = None
         image.mark_clean()
         return image
+
+    def _lost(self, conn: Connection, image: Image, from_state: str | None) -> NoReturn:
+        """Why a guarded write matched no row: the image is gone, or changed."""
+        if self._exists(conn, image.id):
+            if image.expected_revision is not None:
+                raise errors.PreconditionFailed(stale_message(image.id))
+            if from_state is not None:
+                raise errors.StaleState(
+                    f"Image {image.id} is no longer {from_state}; another request changed it"
+                )
+        raise errors.NotFound(f"No image found with ID {image.id}")
 
     def begin_upload(self, image: Image) -> SqlUploadLedger:
         """Save ``image``, already moved to a ``HELD`` status (``saving``, ``uploading`` or
@@ -195,9 +237,15 @@ class SqlImageRepo:
         ``pending_delete`` keeps its locations for the scrubber; any other becomes ``deleted``."""
         status = "pending_delete" if image.status == "pending_delete" else "deleted"
         now = utcnow()
+        expected = image.expected_revision
         with self.db.change() as conn:
             values = {"status": status, "deleted": True, "deleted_at": now, "updated_at": now}
-            if conn.execute(_UPDATE, {**values, "_id": image.id}).rowcount != 1:
+            params = {**values, "_id": image.id}
+            if expected is not None:
+                params["_revision"] = expected
+            if conn.execute(_GUARDED[False, expected is not None], params).rowcount != 1:
+                if expected is not None and self._exists(conn, image.id):
+                    raise errors.PreconditionFailed(stale_message(image.id))
                 raise errors.NotFound(f"Failed to find image {image.id} to delete")
             if status == "deleted":
                 conn.execute(delete(_LOCATIONS).where(_LOCATIONS.c.image_id == image.id))
@@ -219,7 +267,7 @@ class SqlImageRepo:
             session.execute(
                 update(ImageRow)
                 .where(ImageRow.id == image.id, ImageRow.status == "pending_delete")
-                .values(status="deleted", updated_at=utcnow())
+                .values(status="deleted", updated_at=utcnow(), revision=ImageRow.revision + 1)
             )
             session.execute(delete(LocationRow).where(LocationRow.image_id == image.id))
 

@@ -55,6 +55,11 @@ class StaleState(Conflict):
     """A guarded save found the row in another status than expected (a race was lost)."""
 
 
+class PreconditionFailed(ImgregError):
+    """A precondition of the request (``If-Match``) does not hold: the image changed since
+    the version the client names; nothing was changed (412)."""
+
+
 class Gone(ImgregError):
     """The image went away while we worked on it (410)."""
 

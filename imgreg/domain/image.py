@@ -50,6 +50,10 @@ IMPORTING_TO = "os_glance_importing_to_stores"
 FAILED_IMPORT = "os_glance_failed_import"
 
 
+def stale_message(image_id: str) -> str:
+    return f"Image {image_id} has been changed since the version the request names."
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
 
@@ -86,6 +90,8 @@ class Image:
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
     crc32: int | None = None  # internal: CRC-32 of the data, verified on full downloads
+    # The record's revision (its ETag), incremented by the database on every change.
+    revision: int = 1
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     updated_at: dt.datetime = dataclasses.field(default_factory=utcnow)
     tags: set[str] = dataclasses.field(default_factory=set)
@@ -94,6 +100,9 @@ class Image:
     # Each location's metadata (Glance's ``metadata``), by URL; a URL absent here has {}.
     # With several stores, ``{"store": "<id>"}`` names the store the copy is in.
     location_metadata: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # Set by ``require_revision``: the next save or remove happens only if the record is
+    # still at this revision (``If-Match``), else ``PreconditionFailed``.
+    expected_revision: int | None = dataclasses.field(default=None, repr=False)
     _snapshot: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
 
     # -- change tracking -------------------------------------------------------------------
@@ -137,6 +146,19 @@ class Image:
             or before.get("location_metadata", {}) != self.location_metadata,
             status_before=before.get("status"),
         )
+
+    def require_revision(self, revision: int) -> None:
+        """Let the next save or remove happen only while the record is at ``revision``
+        (``If-Match``): the database checks it in the same statement as the write, after
+        every layer's own checks, and raises ``PreconditionFailed`` when it no longer is.
+        Revisions start at 1: 0 is never matched."""
+        self.expected_revision = revision
+
+    def check_revision(self) -> None:
+        """``PreconditionFailed`` unless the image as loaded is at the required revision:
+        for a request that ends up writing nothing (a no-op PATCH or action)."""
+        if self.expected_revision is not None and self.expected_revision != self.revision:
+            raise errors.PreconditionFailed(stale_message(self.id))
 
     # -- locations --------------------------------------------------------------------------
     def metadata_of(self, url: str) -> dict[str, Any]:

@@ -42,12 +42,14 @@ MemberLookup = Callable[[str, str], "str | None"]
 class UploadTerms:
     """What the layers decide when an upload starts and its session enforces on the bytes:
     ``size_cap`` (bytes, ``None``: no cap) and ``storage_quota`` (bytes its owner may hold
-    in all; 0: unlimited), and the ``store`` the data goes to (an id of ``enabled_backends``;
-    ``None``: the default store)."""
+    in all; 0: unlimited), the ``store`` the data goes to (an id of ``enabled_backends``;
+    ``None``: the default store), and the ``digests`` the client says the data has
+    (``(hashlib name, digest)``, from ``Repr-Digest``), checked before the data is kept."""
 
     size_cap: int | None = None
     storage_quota: int = 0
     store: str | None = None
+    digests: tuple[tuple[str, bytes], ...] = ()
 
 
 class UploadLedger(Protocol):

@@ -3,7 +3,9 @@ database's ``UploadLedger`` (``ImageRepo.begin_upload``). The layers checked the
 none of them sees the bytes, which go:
 
     client stream → lease renewal → size cap and storage reservation → format inspection
+    → the digests of ``Repr-Digest`` the store does not compute, if asked for
     → the store (which hashes, writes a partial blob, fsyncs and renames it into place)
+    → the client's digests checked (``imgreg.integrity.expected``): a mismatch is 400
 
 * The lease (``upload_lease_seconds``) is renewed at most every third of it while data
   arrives, and always at the end of the data, before the blob is renamed into place. An
@@ -29,6 +31,8 @@ from oslo_config import cfg
 from imgreg.domain import errors
 from imgreg.domain.image import Image
 from imgreg.domain.ports import UploadLedger, UploadTerms
+from imgreg.integrity import expected
+from imgreg.integrity.expected import DigestingReader
 from imgreg.integrity.inspection import InspectingReader, Rules
 from imgreg.store.registry import Stores
 
@@ -166,16 +170,20 @@ class DataUpload:
         # A stage may come before the formats are set: nothing is claimed, so the data is
         # held to the safety checks only, as raw (the import needs the formats, and they
         # cannot change once staged).
+        algo = self.conf.hashing_algorithm
+        # only what the client's Repr-Digest names and the store does not hash already
+        digesting = DigestingReader(limited, [a for a, _ in self.terms.digests if a != algo])
         reader = InspectingReader(
-            cast(BinaryIO, limited), image.disk_format or "raw", Rules.from_conf(self.conf)
+            cast(BinaryIO, digesting), image.disk_format or "raw", Rules.from_conf(self.conf)
         )
         stores = self.store
         store_id = self.terms.store or stores.default_id
-        algo = self.conf.hashing_algorithm
         blob = stores.add_to(store_id, image.id, cast(BinaryIO, reader), size, algo)
         self.blob_url = blob.url
         try:
             verdict = reader.result()  # judged inside add() when the store read to the end
+            computed = {blob.hash_algo: bytes.fromhex(blob.hash_value), **digesting.digests()}
+            expected.check(self.terms.digests, computed)
         except BaseException:
             self._discard()
             raise

@@ -14,8 +14,8 @@ ROUTES = [
     ("/v2/schemas/image", "GET", ["POST", "PUT", "PATCH", "DELETE", "HEAD"]),
     ("/v2/schemas/images", "GET", ["POST", "PUT", "PATCH", "DELETE", "HEAD"]),
     ("/v2/images", "GET, POST", ["PUT", "PATCH", "DELETE", "HEAD"]),
-    (IMAGE, "GET, PATCH, DELETE", ["POST", "PUT", "HEAD"]),
-    (f"{IMAGE}/file", "GET, PUT", ["POST", "PATCH", "DELETE", "HEAD"]),
+    (IMAGE, "GET, PATCH, DELETE, HEAD", ["POST", "PUT"]),
+    (f"{IMAGE}/file", "GET, PUT, HEAD", ["POST", "PATCH", "DELETE"]),
 ]
 GENERATED_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
