@@ -1,0 +1,138 @@
+"""``Fill``: one image's data written into the cache, as the filesystem store writes a blob.
+
+The bytes go to ``incomplete/<id>``, which the writer holds an exclusive ``flock`` on (so one
+fill per image per node at a time, whatever the process; a SIGKILLed writer's lock goes with
+it, and its partial file is never a hit). Each block is hashed (md5, the image's
+``os_hash_algo`` and CRC-32, ``DualHasher``) as it is written. ``finish`` checks the size and
+the multihash against the image's, fsyncs the file, records its CRC-32 (the xattr the store
+uses, and the catalog), renames it into place and fsyncs the directory; anything else
+(``abandon``, a write error such as ENOSPC, a mismatch) unlinks the partial file. No error of a
+fill is ever raised to its caller: a download does not fail because the cache could not keep it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+
+from imgreg import faults
+from imgreg.cache.catalog import Catalog
+from imgreg.cache.layout import Layout, unlink
+from imgreg.domain.image import Image
+from imgreg.integrity.hashing import DualHasher
+from imgreg.store.file_reader import mark_verified
+
+LOG = logging.getLogger(__name__)
+
+
+def cacheable(image: Image) -> bool:
+    """Only data that can be verified is cached: an active image with a size and a multihash
+    of an algorithm hashlib knows."""
+    if image.status != "active" or image.size is None or not image.os_hash_value:
+        return False
+    try:
+        hashlib.new(image.os_hash_algo or "")
+    except ValueError:
+        return False
+    return True
+
+
+def try_lock(layout: Layout, image_id: str) -> int | None:
+    """An open, exclusively locked ``incomplete/<id>``, or None while another fill holds it.
+    The lock must be on the file the path still names: a fill that finished renamed its file
+    away (and one that failed unlinked it) after we opened it, and then we would hold a lock
+    on the wrong file."""
+    path = layout.partial(image_id)
+    for _attempt in range(3):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+    return None
+
+
+class Fill:
+    def __init__(self, layout: Layout, catalog: Catalog, image: Image, fd: int) -> None:
+        self.layout = layout
+        self.catalog = catalog
+        self.image_id = image.id
+        self.expected_size = image.size
+        self.expected_hash = image.os_hash_value
+        self.partial = layout.partial(image.id)
+        self.fd: int | None = fd
+        self.size = 0
+        os.ftruncate(fd, 0)  # whatever a dead fill left
+        self.hasher = DualHasher(image.os_hash_algo or "", depth=2)
+
+    @property
+    def active(self) -> bool:
+        return self.fd is not None
+
+    def write(self, data: bytes) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.hasher.update(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+            self.size += len(data)
+            faults.hit("cache_mid_fill")
+        except OSError as exc:
+            level = logging.WARNING if exc.errno in (errno.ENOSPC, errno.EDQUOT) else logging.ERROR
+            LOG.log(level, "image %s: not cached, writing failed: %s", self.image_id, exc)
+            self.abandon()
+
+    def finish(self) -> bool:
+        """Make the copy a hit if it is the image's data; whether it did."""
+        if self.fd is None:
+            return False
+        try:
+            self.hasher.close()
+            if self.size != self.expected_size or self.hasher.multi.hexdigest() != (
+                self.expected_hash
+            ):
+                LOG.error(
+                    "image %s: not cached, the data read (%d bytes) does not match its size "
+                    "or os_hash_value",
+                    self.image_id,
+                    self.size,
+                )
+                self.abandon()
+                return False
+            os.fsync(self.fd)
+            mark_verified(self.fd, self.hasher.crc32)
+            os.rename(self.partial, self.layout.entry(self.image_id))
+            self.layout.fsync_dir()
+            self.catalog.add(self.image_id, self.size, self.hasher.crc32, self.expected_hash or "")
+        except Exception as exc:
+            LOG.error("image %s: not cached: %s", self.image_id, exc)
+            unlink(self.layout.entry(self.image_id))
+            self.abandon()
+            return False
+        self._release()
+        return True
+
+    def abandon(self) -> None:
+        if self.fd is None:
+            return
+        unlink(self.partial)  # while still locked: nobody else writes it
+        self._release()
+
+    def _release(self) -> None:
+        self.hasher.__exit__()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
