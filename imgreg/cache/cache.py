@@ -10,7 +10,6 @@ or finds the fill failed, reads the store itself (and fills the cache if the loc
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import logging
 import os
 import time
@@ -133,14 +132,18 @@ class ImageCache:
         stall = self.conf.image_cache_stall_time
         for image_id in self.layout.partial_names():
             path = self.layout.partial(image_id)
-            fd = fills.try_lock(self.layout, image_id)
-            if fd is None:
+            lock = fills.try_lock(self.layout, image_id)
+            if lock is None:
                 continue  # a fill is writing it
             try:
-                if time.time() - os.fstat(fd).st_mtime >= stall:
+                if time.time() - os.stat(path).st_mtime >= stall:
                     removed += unlink(path)
+            except FileNotFoundError:
+                pass
             finally:
-                os.close(fd)
+                os.close(lock)
+        for image_id in os.listdir(self.layout.locks):
+            self._remove_lock(image_id)
         known = {e.image_id for e in self.catalog.entries()}
         for image_id in self.layout.entry_names():
             if image_id not in known:
@@ -151,18 +154,26 @@ class ImageCache:
         return removed
 
     def _remove_orphan(self, image_id: str) -> int:
-        # A fill keeps its lock on the file until the catalog has it: skip one it still holds.
-        path = self.layout.entry(image_id)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
+        # A fill keeps the image's lock until the catalog has its copy: skip one it holds.
+        lock = fills.try_lock(self.layout, image_id)
+        if lock is None:
             return 0
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0
+            if self.catalog.get(image_id) is not None:
+                return 0
+            return int(unlink(self.layout.entry(image_id)))
         finally:
-            os.close(fd)
-        if self.catalog.get(image_id) is not None:
-            return 0
-        return int(unlink(path))
+            os.close(lock)
+
+    def _remove_lock(self, name: str) -> None:
+        """An unheld lock file (unlinked while held, so a process that opened it before
+        finds it gone and opens the new one: ``try_lock``)."""
+        try:
+            lock = fills.try_lock(self.layout, name)
+        except ValueError:
+            return  # not an image id: not ours
+        if lock is not None:
+            try:
+                unlink(self.layout.lock(name))
+            finally:
+                os.close(lock)

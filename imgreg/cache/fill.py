@@ -1,13 +1,15 @@
 """``Fill``: one image's data written into the cache, as the filesystem store writes a blob.
 
-The bytes go to ``incomplete/<id>``, which the writer holds an exclusive ``flock`` on (so one
-fill per image per node at a time, whatever the process; a SIGKILLed writer's lock goes with
-it, and its partial file is never a hit). Each block is hashed (md5, the image's
-``os_hash_algo`` and CRC-32, ``DualHasher``) as it is written. ``finish`` checks the size and
-the multihash against the image's, fsyncs the file, records its CRC-32 (the xattr the store
-uses, and the catalog), renames it into place and fsyncs the directory; anything else
-(``abandon``, a write error such as ENOSPC, a mismatch) unlinks the partial file. No error of a
-fill is ever raised to its caller: a download does not fail because the cache could not keep it.
+The bytes go to ``incomplete/<id>`` while the writer holds an exclusive ``flock`` on
+``locks/<id>`` (so one fill per image per node at a time, whatever the process; a SIGKILLed
+writer's lock goes with it, and its partial file is never a hit). The lock is held until the
+copy is renamed into place and recorded, so whoever takes it next finds the hit. Each block
+is hashed (md5, the image's ``os_hash_algo`` and CRC-32, ``DualHasher``) as it is written.
+``finish`` checks the size and the multihash against the image's, fsyncs the file, records its
+CRC-32 (the xattr the store uses, and the catalog), renames it into place and fsyncs the
+directory; anything else (``abandon``, a write error such as ENOSPC, a mismatch) unlinks the
+partial file. No error of a fill is ever raised to its caller: a download does not fail
+because the cache could not keep it.
 """
 
 from __future__ import annotations
@@ -41,11 +43,10 @@ def cacheable(image: Image) -> bool:
 
 
 def try_lock(layout: Layout, image_id: str) -> int | None:
-    """An open, exclusively locked ``incomplete/<id>``, or None while another fill holds it.
-    The lock must be on the file the path still names: a fill that finished renamed its file
-    away (and one that failed unlinked it) after we opened it, and then we would hold a lock
-    on the wrong file."""
-    path = layout.partial(image_id)
+    """An open, exclusively locked ``locks/<id>``, or None while another fill holds it. The
+    lock must be on the file the path still names: a clean may have unlinked it after we
+    opened it, and then we would hold a lock nobody else sees."""
+    path = layout.lock(image_id)
     for _attempt in range(3):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
         try:
@@ -63,17 +64,27 @@ def try_lock(layout: Layout, image_id: str) -> int | None:
     return None
 
 
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class Fill:
-    def __init__(self, layout: Layout, catalog: Catalog, image: Image, fd: int) -> None:
+    def __init__(self, layout: Layout, catalog: Catalog, image: Image, lock: int) -> None:
+        """``lock``: the image's lock (``try_lock``), which the fill now owns."""
         self.layout = layout
         self.catalog = catalog
         self.image_id = image.id
         self.expected_size = image.size
         self.expected_hash = image.os_hash_value
         self.partial = layout.partial(image.id)
-        self.fd: int | None = fd
+        self.lock = lock
+        # O_TRUNC: whatever a dead fill left
+        self.fd: int | None = os.open(
+            self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640
+        )
         self.size = 0
-        os.ftruncate(fd, 0)  # whatever a dead fill left
         self.hasher = DualHasher(image.os_hash_algo or "", depth=2)
 
     @property
@@ -85,9 +96,7 @@ class Fill:
             return
         try:
             self.hasher.update(data)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.fd, view) :]
+            write_all(self.fd, data)
             self.size += len(data)
             faults.hit("cache_mid_fill")
         except OSError as exc:
@@ -135,4 +144,5 @@ class Fill:
         self.hasher.__exit__()
         if self.fd is not None:
             os.close(self.fd)
+            os.close(self.lock)  # last: the copy is in place and recorded, or gone
             self.fd = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from imgreg.cache import fill as fill_module
 from imgreg.cache.cache import ImageCache
 from imgreg.cache.fill import Fill
 from imgreg.domain.image import Image
@@ -156,10 +157,10 @@ def test_a_full_disk_abandons_the_fill_quietly(cache, monkeypatch):
     image = data_image(data)
     started = cache.begin_fill(image)
 
-    def full(fd, view):
+    def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "write", full)
+    monkeypatch.setattr(fill_module, "write_all", full)
     started.write(data)  # no exception
     monkeypatch.undo()
     assert not started.active
