@@ -58,7 +58,9 @@ def authtoken_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     svc = services()
-    return lambda app: VersionNegotiationMiddleware(app, svc, minors(svc.store.multiple))
+    return lambda app: VersionNegotiationMiddleware(
+        app, svc, minors(svc.store.multiple, svc.cache is not None)
+    )
 
 
 def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:
