@@ -3,6 +3,7 @@ workers) with ``image_cache_dir``, and downloads through its cache (sendfile on 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,18 @@ def server_options(tmp_path: Path) -> dict[str, object]:
 def cache_table(server) -> dict[str, list[str]]:
     """``glance cache-list``: image id → [state, last accessed, last modified, size, hits]."""
     return {row[0]: row[1:] for row in rows(ok(server, "cache-list"))}
+
+
+def wait_cached(server, image_id: str) -> None:
+    """Until the copy is a hit: the client has the last byte before the server's fill is
+    verified, renamed and recorded."""
+    deadline = time.monotonic() + 20
+    while True:
+        cached = requests.get(f"{server.url}/v2/cache", timeout=10).json()["cached_images"]
+        if image_id in [e["image_id"] for e in cached]:
+            return
+        assert time.monotonic() < deadline, f"image {image_id} was not cached"
+        time.sleep(0.05)
 
 
 def download(server, image_id: str, **headers: str) -> requests.Response:
@@ -51,6 +64,7 @@ def test_glance_cache_commands(server, tmp_path: Path):
     out = tmp_path / "out.raw"
     ok(server, "image-download", "--file", str(out), image_id)
     assert out.read_bytes() == data
+    wait_cached(server, image_id)
     assert (tmp_path / "cache" / image_id).read_bytes() == data
     assert download(server, image_id).content == data
     state, _accessed, _modified, size, hits = cache_table(server)[image_id]
@@ -62,6 +76,7 @@ def test_glance_cache_commands(server, tmp_path: Path):
     ok(server, "cache-delete", image_id)
     assert image_id not in cache_table(server)
     download(server, image_id)
+    wait_cached(server, image_id)
     ok(server, "cache-queue", other_id)
     ok(server, "cache-clear", "--target", "queue")
     assert list(cache_table(server)) == [image_id]
@@ -71,6 +86,7 @@ def test_glance_cache_commands(server, tmp_path: Path):
 
     # 2.18: prune (nothing over the 10 GiB default) and clean
     download(server, image_id)
+    wait_cached(server, image_id)
     assert "Pruned 0 file(s), 0 byte(s)." in ok(server, "cache-prune")
     ok(server, "cache-clean")
     assert list(cache_table(server)) == [image_id]
@@ -84,11 +100,13 @@ def test_a_corrupted_copy_is_never_served_by_the_server(server, tmp_path: Path):
            "--container-format", "bare")
     )["id"]  # fmt: skip
     download(server, image_id)
+    wait_cached(server, image_id)
     copy = tmp_path / "cache" / image_id
     with copy.open("r+b") as f:
         f.seek(12345)
         f.write(bytes([data[12345] ^ 0x80]))
     assert download(server, image_id).content == data  # the store's bytes
+    wait_cached(server, image_id)
     assert copy.read_bytes() == data  # evicted, then filled again by that download
     assert cache_table(server)[image_id][4] == "0"
 
