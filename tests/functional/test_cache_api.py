@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,23 @@ def test_other_methods_are_405(api, method, path, allowed):
 def test_a_body_is_refused(api):
     resp = api.request("DELETE", "/v2/cache", raw=b'{"x": 1}')
     assert resp.status_int == 400
+
+
+@pytest.mark.parametrize("flavor", ["caching", "cachemanagement"])
+def test_glance_cache_flavors_serve_the_same_pipeline(conf, tmp_path, flavor):
+    client = client_with(
+        conf, image_cache_dir=str(tmp_path / "cache"), **{"paste_deploy.flavor": flavor}
+    )
+    assert listing(client) == {"cached_images": [], "queued_images": []}
+    assert client.get("/healthcheck").status_int == 200
+
+
+def test_keystone_cache_flavors_are_the_keystone_pipeline():
+    paste = configparser.ConfigParser()
+    paste.read(Path(__file__).resolve().parents[2] / "etc" / "imgreg-api-paste.ini")
+    for flavor in ("keystone+caching", "keystone+cachemanagement"):
+        assert dict(paste[f"composite:imgreg-api-{flavor}"]) == dict(
+            paste["composite:imgreg-api-keystone"]
+        )
+    for flavor in ("caching", "cachemanagement"):
+        assert dict(paste[f"composite:imgreg-api-{flavor}"]) == dict(paste["composite:imgreg-api"])
