@@ -142,4 +142,6 @@ class ImagesController:
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         repo.remove(image)
+        if self.svc.cache is not None:  # this node's copy at once; other nodes' at next request
+            self.svc.cache.delete(image.id)
         return webob.Response(status=204)

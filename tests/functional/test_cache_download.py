@@ -121,12 +121,23 @@ def test_a_corrupted_copy_is_never_served_evicted_and_refilled(api, store_opens,
     assert len(store_opens) == 3
 
 
-def test_a_deleted_image_is_evicted_at_its_next_request(api, cache_dir):
+def test_deleting_an_image_evicts_this_nodes_copy(api, cache_dir):
     image = new_image(api, DATA)
     download(api, image["id"])
-    # as if deleted through another node: the copy stays until the image is asked for
-    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
     assert (cache_dir / image["id"]).exists()
+    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
+    assert not (cache_dir / image["id"]).exists()
+    assert cache().entries() == []
+
+
+def test_an_image_deleted_elsewhere_is_evicted_at_its_next_request(api, conf, cache_dir):
+    image = new_image(api, DATA)
+    download(api, image["id"])
+    # another node deletes it: the same database, no cache here
+    elsewhere = client_with(conf, image_cache_dir=None)
+    assert elsewhere.delete(f"/v2/images/{image['id']}").status_int == 204
+    assert (cache_dir / image["id"]).exists()
+    api = client_with(conf, image_cache_dir=str(cache_dir))
     assert download(api, image["id"]).status_int == 404
     assert not (cache_dir / image["id"]).exists()
     assert cache().entries() == []
