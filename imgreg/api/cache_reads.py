@@ -19,9 +19,10 @@ cannot see is not evicted on their say.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
-from imgreg.cache.cache import FILL_WAIT
+from imgreg.cache.cache import FILL_WAIT, ImageCache
 from imgreg.cache.fill import Fill
 from imgreg.cache.read_through import ReadThrough
 from imgreg.context import RequestContext
@@ -30,6 +31,8 @@ from imgreg.domain.image import Image
 from imgreg.domain.ports import BlobReader, ImageRepo
 from imgreg.layers import build_image_repo
 from imgreg.services import Services
+
+LOG = logging.getLogger(__name__)
 
 
 def admin_context(request_id: str) -> RequestContext:
@@ -47,10 +50,14 @@ def open_cached(
     cache = svc.cache
     if cache is None or prefer or image.status != "active":
         return None
-    found = cache.open_hit(image, span)
-    if found is not None or span is not None:
-        return found
-    started = cache.begin_fill(image, wait=FILL_WAIT)
+    try:
+        found = cache.open_hit(image, span)
+        if found is not None or span is not None:
+            return found
+        started = cache.begin_fill(image, wait=FILL_WAIT)
+    except Exception:  # a broken cache (its disk, its catalog) never fails a download
+        LOG.exception("image %s: the image cache failed; reading the store", image.id)
+        return None
     if not isinstance(started, Fill):
         return started  # a hit (the fill we waited for), or None: the store, unfilled
     try:
@@ -70,9 +77,21 @@ def forget_if_gone(svc: Services, image_id: str, request_id: str) -> None:
         canonical = str(uuid.UUID(image_id))
     except ValueError:
         return
-    if not cache.cached(canonical):
-        return
     try:
+        if not cache.cached(canonical):
+            return
         build_image_repo(admin_context(request_id), svc).get(canonical)
     except errors.NotFound:
-        cache.delete(canonical)
+        evict(cache, canonical)
+    except Exception:  # the answer stays the 404; the copy goes at a later request
+        LOG.exception("image %s: could not check the cached copy", canonical)
+
+
+def evict(cache: ImageCache | None, image_id: str) -> None:
+    """Drop this node's copy of ``image_id``, if any; a broken cache only logs."""
+    if cache is None:
+        return
+    try:
+        cache.delete(image_id)
+    except Exception:
+        LOG.exception("image %s: could not evict the cached copy", image_id)

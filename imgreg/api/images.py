@@ -12,6 +12,7 @@ import webob
 
 from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
+from imgreg.api.cache_reads import evict
 from imgreg.api.location_patch import LocationEditor
 from imgreg.api.text import check_text, check_value_size
 from imgreg.api.views import Display, image_view, json_response
@@ -142,6 +143,5 @@ class ImagesController:
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         repo.remove(image)
-        if self.svc.cache is not None:  # this node's copy at once; other nodes' at next request
-            self.svc.cache.delete(image.id)
+        evict(self.svc.cache, image.id)  # this node's copy at once; others' at next request
         return webob.Response(status=204)

@@ -8,16 +8,23 @@ renamed into place, so a crash between the two leaves a file without a row (an o
 clean removes), never a row over a partial file.
 
 Every call opens its own connection (cheap for a local file, and safe across threads and
-forked workers); WAL lets readers go on while another process writes.
+forked workers); WAL lets readers go on while another process writes. A catalog that cannot be
+read or written (its disk full or gone) raises ``ServiceUnavailable`` (503 from the cache API;
+a download reads the store instead).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
+
+from imgreg.domain import errors
+
+LOG = logging.getLogger(__name__)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS cached (image_id TEXT PRIMARY KEY, size INTEGER NOT NULL,"
@@ -49,11 +56,15 @@ class Catalog:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
-            yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            try:
+                yield db
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            LOG.error("image cache catalog %s: %s", self.path, exc)
+            raise errors.ServiceUnavailable("The image cache is unavailable.") from None
 
     # -- cached copies --------------------------------------------------------------------
     def add(self, image_id: str, size: int, crc32: int, hash_value: str) -> None:

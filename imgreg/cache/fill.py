@@ -137,7 +137,10 @@ class Fill:
     def abandon(self) -> None:
         if self.fd is None:
             return
-        unlink(self.partial)  # while still locked: nobody else writes it
+        try:
+            unlink(self.partial)  # while still locked: nobody else writes it
+        except OSError as exc:  # left for a clean
+            LOG.warning("image %s: partial cache file not removed: %s", self.image_id, exc)
         self._release()
 
     def _release(self) -> None:

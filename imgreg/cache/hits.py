@@ -15,6 +15,7 @@ import logging
 
 from imgreg.cache.catalog import Catalog, Entry
 from imgreg.cache.layout import Layout, unlink
+from imgreg.domain import errors
 from imgreg.domain.image import Image
 from imgreg.store.file_reader import FileReader
 
@@ -76,7 +77,10 @@ def open_hit(
         LOG.exception("image %s: cached copy unreadable; evicted", image.id)
         evict(layout, catalog, image.id)
         return None
-    catalog.hit(image.id)
+    try:
+        catalog.hit(image.id)
+    except errors.ServiceUnavailable as exc:  # the copy is good: serve it, uncounted
+        LOG.warning("image %s: cache hit not recorded: %s", image.id, exc)
     if span is None:
         return whole
     whole.close()

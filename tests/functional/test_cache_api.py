@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,15 @@ def test_keystone_cache_flavors_are_the_keystone_pipeline():
         )
     for flavor in ("caching", "cachemanagement"):
         assert dict(paste[f"composite:imgreg-api-{flavor}"]) == dict(paste["composite:imgreg-api"])
+
+
+def test_a_vanished_cache_dir_is_503_not_500(api, tmp_path):
+    shutil.rmtree(tmp_path / "cache")
+    calls = [
+        ("GET", "/v2/cache"),
+        ("DELETE", "/v2/cache"),
+        ("DELETE", f"/v2/cache/{UNKNOWN_ID}"),
+        ("POST", "/v2/cache/prune"),
+    ]
+    for method, path in calls:
+        assert api.request(method, path).status_int == 503, (method, path)

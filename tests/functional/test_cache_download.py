@@ -4,6 +4,8 @@ corruption, deleted and deactivated images, authorization, a full cache disk, co
 from __future__ import annotations
 
 import errno
+import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -220,3 +222,28 @@ def test_a_client_gone_mid_download_leaves_no_hit(api, cache_dir):
     assert list((cache_dir / "incomplete").iterdir()) == []
     assert download(api, image["id"]).body == DATA
     assert len(cache().entries()) == 1
+
+
+@pytest.mark.parametrize("method", ["get", "hit", "add"])
+def test_a_broken_catalog_never_fails_a_download(api, monkeypatch, method):
+    image = new_image(api, DATA)
+    download(api, image["id"])  # a copy to hit (or not)
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    catalog = cache().catalog
+    monkeypatch.setattr(catalog, method, broken)
+    for _ in range(2):
+        resp = download(api, image["id"])
+        assert resp.status_int == 200 and resp.body == DATA
+    other = new_image(api, DATA)
+    assert download(api, other["id"]).body == DATA
+
+
+def test_a_vanished_cache_dir_never_fails_a_download(api, cache_dir):
+    image = new_image(api, DATA)
+    shutil.rmtree(cache_dir)
+    assert download(api, image["id"]).body == DATA
+    assert api.delete(f"/v2/images/{image['id']}").status_int == 204
+    assert download(api, image["id"]).status_int == 404
