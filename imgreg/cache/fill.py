@@ -4,7 +4,7 @@ The bytes go to ``incomplete/<id>`` while the writer holds an exclusive ``flock`
 ``locks/<id>`` (so one fill per image per node at a time, whatever the process; a SIGKILLed
 writer's lock goes with it, and its partial file is never a hit). The lock is held until the
 copy is renamed into place and recorded, so whoever takes it next finds the hit. Each block
-is hashed (md5, the image's ``os_hash_algo`` and CRC-32, ``DualHasher``) as it is written.
+is hashed (the image's ``os_hash_algo`` and CRC-32) and written on the fill's own thread.
 ``finish`` checks the size and the multihash against the image's, fsyncs the file, records its
 CRC-32 (the xattr the store uses, and the catalog), renames it into place and fsyncs the
 directory; anything else (``abandon``, a write error such as ENOSPC, a mismatch) unlinks the
@@ -14,6 +14,8 @@ because the cache could not keep it.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import errno
 import fcntl
 import hashlib
@@ -24,10 +26,11 @@ from imgreg import faults
 from imgreg.cache.catalog import Catalog
 from imgreg.cache.layout import Layout, unlink
 from imgreg.domain.image import Image
-from imgreg.integrity.hashing import DualHasher
+from imgreg.integrity.crc import crc32
 from imgreg.store.file_reader import mark_verified
 
 LOG = logging.getLogger(__name__)
+DEPTH = 4  # blocks that may wait for the fill's thread
 
 
 def cacheable(image: Image) -> bool:
@@ -71,6 +74,10 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class Fill:
+    """Blocks are hashed and written on a thread of the fill's own, at most ``DEPTH`` blocks
+    behind the caller, so a download that fills the cache is not slowed by the hashing and
+    the writes (they run while the next block comes from the store)."""
+
     def __init__(self, layout: Layout, catalog: Catalog, image: Image, lock: int) -> None:
         """``lock``: the image's lock (``try_lock``), which the fill now owns."""
         self.layout = layout
@@ -85,7 +92,10 @@ class Fill:
             self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640
         )
         self.size = 0
-        self.hasher = DualHasher(image.os_hash_algo or "", depth=2)
+        self.crc = 0
+        self.multi = hashlib.new(image.os_hash_algo or "")
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cache-fill")
+        self.pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
 
     @property
     def active(self) -> bool:
@@ -94,25 +104,42 @@ class Fill:
     def write(self, data: bytes) -> None:
         if self.fd is None:
             return
+        while self.pending and (len(self.pending) >= DEPTH or self.pending[0].done()):
+            if not self._settle(self.pending.popleft()):
+                return
+        self.pending.append(self.thread.submit(self._consume, self.fd, data))
+
+    def _consume(self, fd: int, data: bytes) -> None:
+        self.multi.update(data)
+        self.crc = crc32(data, self.crc)
+        write_all(fd, data)
+        self.size += len(data)
+        faults.hit("cache_mid_fill")
+
+    def _settle(self, done: concurrent.futures.Future[None]) -> bool:
+        """Whether a block went in; a failed one (ENOSPC...) abandons the fill."""
         try:
-            self.hasher.update(data)
-            write_all(self.fd, data)
-            self.size += len(data)
-            faults.hit("cache_mid_fill")
-        except OSError as exc:
-            level = logging.WARNING if exc.errno in (errno.ENOSPC, errno.EDQUOT) else logging.ERROR
-            LOG.log(level, "image %s: not cached, writing failed: %s", self.image_id, exc)
+            done.result()
+        except Exception as exc:
+            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            LOG.log(
+                logging.WARNING if full else logging.ERROR,
+                "image %s: not cached, writing failed: %s",
+                self.image_id,
+                exc,
+            )
             self.abandon()
+            return False
+        return True
 
     def finish(self) -> bool:
         """Make the copy a hit if it is the image's data; whether it did."""
+        while self.pending and self.fd is not None:
+            self._settle(self.pending.popleft())
         if self.fd is None:
             return False
         try:
-            self.hasher.close()
-            if self.size != self.expected_size or self.hasher.multi.hexdigest() != (
-                self.expected_hash
-            ):
+            if self.size != self.expected_size or self.multi.hexdigest() != self.expected_hash:
                 LOG.error(
                     "image %s: not cached, the data read (%d bytes) does not match its size "
                     "or os_hash_value",
@@ -122,10 +149,10 @@ class Fill:
                 self.abandon()
                 return False
             os.fsync(self.fd)
-            mark_verified(self.fd, self.hasher.crc32)
+            mark_verified(self.fd, self.crc)
             os.rename(self.partial, self.layout.entry(self.image_id))
             self.layout.fsync_dir()
-            self.catalog.add(self.image_id, self.size, self.hasher.crc32, self.expected_hash or "")
+            self.catalog.add(self.image_id, self.size, self.crc, self.expected_hash or "")
         except Exception as exc:
             LOG.error("image %s: not cached: %s", self.image_id, exc)
             unlink(self.layout.entry(self.image_id))
@@ -137,6 +164,7 @@ class Fill:
     def abandon(self) -> None:
         if self.fd is None:
             return
+        self.thread.shutdown(wait=True, cancel_futures=True)  # no write after the unlink
         try:
             unlink(self.partial)  # while still locked: nobody else writes it
         except OSError as exc:  # left for a clean
@@ -144,7 +172,8 @@ class Fill:
         self._release()
 
     def _release(self) -> None:
-        self.hasher.__exit__()
+        self.thread.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
         if self.fd is not None:
             os.close(self.fd)
             os.close(self.lock)  # last: the copy is in place and recorded, or gone
