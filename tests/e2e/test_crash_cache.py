@@ -13,7 +13,9 @@ from tests.support.server import create, kill, manage, start_api, stop, upload
 
 pytestmark = pytest.mark.e2e
 
-DATA = os.urandom(9 * 1024 * 1024)  # over two store blocks: the kill comes mid-fill
+# Many store blocks: the fill's thread takes the first one and the worker dies while the
+# response is still far from complete
+DATA = os.urandom(48 * 1024 * 1024)
 
 
 def cache_doc(server) -> dict:
