@@ -20,6 +20,10 @@ And of a copy-image (``imgreg.importing.copy``; its data passes ``mid_body`` in 
 
 * ``copy_started``: the task is ``processing``, the active image under its copy lease;
 * ``copy_before_attach``: a copy is complete in its store but not yet one of the image's.
+
+And of a download that fills the image cache (``imgreg.cache.fill``):
+
+* ``cache_mid_fill``: the first block is in the cache's partial file.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ POINTS = frozenset(
         "import_before_commit",
         "copy_started",
         "copy_before_attach",
+        "cache_mid_fill",
     }
 )
 _ARMED = os.environ.get("IMGREG_FAULT", "")

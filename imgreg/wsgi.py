@@ -25,7 +25,7 @@ from imgreg.api.middleware import (
 )
 from imgreg.api.router import Router
 from imgreg.api.versions import minors
-from imgreg.maintenance import reaper
+from imgreg.maintenance import cache_upkeep, reaper
 from imgreg.server import logs, uwsgi_input
 from imgreg.server.health import PATH as HEALTHCHECK_PATH
 from imgreg.server.health import HealthcheckRouter
@@ -58,7 +58,9 @@ def authtoken_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     svc = services()
-    return lambda app: VersionNegotiationMiddleware(app, svc, minors(svc.store.multiple))
+    return lambda app: VersionNegotiationMiddleware(
+        app, svc, minors(svc.store.multiple, svc.cache is not None)
+    )
 
 
 def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:
@@ -94,6 +96,7 @@ def init_application() -> Any:
     logs.setup()
     app = load_app()
     reaper.start(services, imgreg_conf.CONF)  # in the worker: this runs after any fork
+    cache_upkeep.start(services, imgreg_conf.CONF)  # with image_cache_dir only
     return app
 
 

@@ -23,6 +23,7 @@ from typing import BinaryIO, cast
 import webob
 
 from imgreg import faults
+from imgreg.api.cache_reads import forget_if_gone, open_cached
 from imgreg.api.ranges import requested_range
 from imgreg.api.repr_digests import add_data_headers, data_etag, data_response, parse_repr_digest
 from imgreg.api.stores import preferred_stores, store_header
@@ -111,7 +112,11 @@ class ImageDataController:
     def download(self, request: webob.Request, image_id: str) -> webob.Response:
         ctx = request.environ["imgreg.context"]
         repo = build_image_repo(ctx, self.svc)
-        image = repo.get(normalize_id(image_id))
+        try:
+            image = repo.get(normalize_id(image_id))
+        except errors.NotFound:
+            forget_if_gone(self.svc, image_id, ctx.request_id)
+            raise
         prefer = preferred_stores(request, self.svc.store)
         if image.status == "deactivated" and not ctx.is_admin:
             raise errors.Forbidden(
@@ -136,11 +141,16 @@ class ImageDataController:
         response = webob.Response(content_type="application/octet-stream", charset=None)
         if image.checksum:
             response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
-        if span is None:
+        cached = open_cached(self.svc, repo, image, span, prefer)
+        if cached is not None:
+            reader = cached
+        elif span is None:
             reader = repo.open_data(image, prefer=prefer)
         else:
             first, last = span
             reader = repo.open_data(image, first, last - first + 1, prefer)
+        if span is not None:
+            first, last = span
             response.status = 206
             response.headers["Content-Range"] = f"bytes {first}-{last}/{image.size}"
         file_wrapper = request.environ.get("wsgi.file_wrapper")

@@ -15,6 +15,7 @@ import webob
 
 from imgreg.api import body as request_body
 from imgreg.api import list_params, patch
+from imgreg.api.cache_reads import evict
 from imgreg.api.location_patch import LocationEditor
 from imgreg.api.text import check_text, check_value_size
 from imgreg.api.validators import (
@@ -165,4 +166,5 @@ class ImagesController:
         if image.protected:
             raise errors.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         repo.remove(image)
+        evict(self.svc.cache, image.id)  # this node's copy at once; others' at next request
         return webob.Response(status=204)

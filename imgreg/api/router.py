@@ -14,6 +14,7 @@ import webob
 import webob.dec
 
 from imgreg.api import errors as api_errors
+from imgreg.api.cache import CacheController
 from imgreg.api.discovery import DiscoveryController
 from imgreg.api.image_actions import ImageActionsController
 from imgreg.api.image_data import ImageDataController
@@ -117,6 +118,16 @@ class Router:
         self.route("/v2/tasks", tasks, GET="index", POST="create")
         self.route("/v2/tasks/{task_id}", tasks, GET="show", DELETE="delete")
         add_metadef_routes(self, svc)
+        if svc.cache is not None:  # [DEFAULT] image_cache_dir: else /v2/cache is 404
+            cache = Resource(
+                CacheController(svc, svc.cache),
+                no_body=frozenset({"index", "queue", "delete", "clear", "clean", "prune", "nodes"}),
+            )
+            self.route("/v2/cache", cache, GET="index", DELETE="clear")
+            self.route("/v2/cache/clean", cache, POST="clean")
+            self.route("/v2/cache/prune", cache, POST="prune")
+            self.route("/v2/cache/nodes/{image_id}", cache, GET="nodes")
+            self.route("/v2/cache/{image_id}", cache, PUT="queue", DELETE="delete")
 
         # No method override: Routes would otherwise take the method from ``?_method=`` or a
         # form field (a GET that deletes), and parse any form body to look for it. No

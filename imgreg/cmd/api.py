@@ -20,7 +20,7 @@ from gunicorn.app.base import BaseApplication
 
 from imgreg import conf as imgreg_conf
 from imgreg import wsgi
-from imgreg.maintenance import reaper
+from imgreg.maintenance import cache_upkeep, reaper
 from imgreg.server import logs, worker
 from imgreg.services import wiring
 
@@ -41,12 +41,15 @@ class ImgregServer(BaseApplication):
 
 
 def _start_reaper(_worker: Any) -> None:
-    """In each worker, after the fork: the periodic reaper's thread."""
+    """In each worker, after the fork: the periodic reaper's thread, and the image cache's
+    upkeep (only with image_cache_dir)."""
     reaper.start(wiring.services, imgreg_conf.CONF)
+    cache_upkeep.start(wiring.services, imgreg_conf.CONF)
 
 
 def _stop_reaper(_server: Any, _worker: Any) -> None:
     reaper.stop()
+    cache_upkeep.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import os
 
 from oslo_config import cfg
 
+from imgreg.conf.cache import cache_opts
 from imgreg.conf.database import database_opts
 from imgreg.conf.healthcheck import healthcheck_group_opts
 from imgreg.conf.image_format import CONTAINER_FORMATS, DISK_FORMATS, format_opts
@@ -40,6 +41,7 @@ __all__ = [
     "DISK_FORMATS",
     "GROUPS",
     "MESSAGING_GROUP",
+    "cache_opts",
     "database_opts",
     "find_config_file",
     "format_opts",
@@ -56,8 +58,12 @@ __all__ = [
 
 CONF = cfg.ConfigOpts()
 
+DEFAULT_OPTS = (
+    server_opts + image_opts + quota_opts + notification_opts + import_opts + multistore_opts
+) + cache_opts
+
 GROUPS = {
-    None: server_opts + image_opts + quota_opts + notification_opts + import_opts + multistore_opts,
+    None: DEFAULT_OPTS,
     "paste_deploy": paste_opts,
     "database": database_opts,
     "glance_store": store_opts,

@@ -12,7 +12,9 @@ paste_opts = [
         "keystonemiddleware would set, and a request without them is an administrator's) or "
         "'keystone' (keystonemiddleware's auth_token first, configured by "
         "[keystone_authtoken] with a service user that may validate tokens; a request "
-        "without a valid token gets 401).",
+        "without a valid token gets 401). Glance's cache flavors (caching, "
+        "cachemanagement, keystone+caching, keystone+cachemanagement) are the same two "
+        "pipelines: the cache is on exactly when image_cache_dir is set.",
     ),
     cfg.StrOpt(
         "config_file",

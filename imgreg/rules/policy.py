@@ -179,8 +179,27 @@ def task_rules() -> list[policy.RuleDefault]:
     ]
 
 
+def cache_rules() -> list[policy.RuleDefault]:
+    """Glance's cache API rules (only served with ``image_cache_dir``): administrators."""
+    cache = "/v2/cache"
+    return [
+        _rule("cache_list", ADMIN, "List this node's image cache.", "GET", cache),
+        _rule("cache_image", ADMIN, "Queue an image for caching.", "PUT", cache + "/{image_id}"),
+        _rule("cache_delete", ADMIN, "Remove cached or queued images.", "DELETE", cache),
+        _rule("cache_clean", ADMIN, "Clean the image cache.", "POST", cache + "/clean"),
+        _rule("cache_prune", ADMIN, "Prune the image cache.", "POST", cache + "/prune"),
+        _rule(
+            "list_cached_nodes",
+            ADMIN,
+            "List the nodes that cache an image.",
+            "GET",
+            cache + "/nodes/{image_id}",
+        ),
+    ]
+
+
 def all_rules() -> list[policy.RuleDefault]:
-    return list_rules() + task_rules() + metadef_policy.list_rules()
+    return list_rules() + task_rules() + cache_rules() + metadef_policy.list_rules()
 
 
 def get_enforcer() -> policy.Enforcer:

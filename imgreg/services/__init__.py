@@ -6,6 +6,7 @@ import dataclasses
 
 from oslo_config import cfg
 
+from imgreg.cache.cache import ImageCache
 from imgreg.db.session import Database
 from imgreg.domain.schema import ImageSchema
 from imgreg.rules.policy import Policy
@@ -23,3 +24,4 @@ class Services:
     notifier: Notifier
     schema: ImageSchema
     property_rules: PropertyRules
+    cache: ImageCache | None = None  # with [DEFAULT] image_cache_dir only

@@ -10,6 +10,7 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from imgreg import conf as imgreg_conf
+from imgreg.cache.cache import ImageCache
 from imgreg.db.session import Database
 from imgreg.domain.schema import ImageSchema, load_custom_properties
 from imgreg.layers.quota import parse_storage_quota
@@ -50,6 +51,7 @@ def build_services(conf: cfg.ConfigOpts) -> Services:
         notifier=Notifier(conf),
         schema=schema,
         property_rules=rules,
+        cache=ImageCache(conf) if conf.image_cache_dir else None,
     )
 
 

@@ -66,3 +66,21 @@ def test_several_stores_add_the_multi_store_versions(conf, tmp_path):
     check_document(client.get("/versions"), 200, MULTISTORE_IDS)
     assert client.get("/v2.10/images").status_int == 200
     assert client.get("/v2.8/images").status_int == 200
+
+
+CACHE_IDS = ["v2.18", "v2.17", "v2.16", "v2.15", "v2.14", "v2.13", "v2.12", "v2.9", *OLDER]
+
+
+def test_the_cache_adds_its_versions_and_makes_2_18_current(conf, tmp_path):
+    client = client_with(conf, image_cache_dir=str(tmp_path / "cache"))
+    check_document(client.get("/versions"), 200, CACHE_IDS)
+    check_document(client.get("/"), 300, CACHE_IDS)
+    for prefix in ("/v2.14", "/v2.16", "/v2.18"):
+        assert client.get(f"{prefix}/images").status_int == 200
+        assert client.get(f"{prefix}/cache").status_int == 200
+
+
+@pytest.mark.parametrize("prefix", ["/v2.14", "/v2.16", "/v2.18"])
+def test_without_the_cache_its_versions_are_not_served(api, prefix):
+    check_document(api.get(f"{prefix}/images"), 300)
+    check_document(api.get(f"{prefix}/cache"), 300)

@@ -41,13 +41,17 @@ def test_the_rules_are_glance_secure_rbac_defaults():
         "get_members", "modify_member", "delete_member", "copy_image", "get_task", "get_tasks",
         "add_task", "modify_task", "tasks_api_access", "get_image_location",
         "set_image_location", "delete_image_location", "add_image_location",
-        "fetch_image_location", "stores_info_detail", "download_from_store",
+        "fetch_image_location", "stores_info_detail", "download_from_store", "cache_list",
+        "cache_image", "cache_delete", "cache_clean", "cache_prune", "list_cached_nodes",
     }  # fmt: skip
     assert DEFAULTS["delete_image_location"] == "role:admin"
     assert DEFAULTS["fetch_image_location"] == "rule:service_api"
     assert DEFAULTS["tasks_api_access"] == "role:admin"
     assert DEFAULTS["publicize_image"] == "role:admin"
     assert DEFAULTS["copy_image"] == "role:admin"
+    for name in DEFAULTS:
+        if name.startswith("cache_") or name == "list_cached_nodes":
+            assert DEFAULTS[name] == "role:admin"
     assert DEFAULTS["add_image"].endswith("project_id:%(owner)s)")
 
 

@@ -1,0 +1,180 @@
+"""``Fill``: one image's data written into the cache, as the filesystem store writes a blob.
+
+The bytes go to ``incomplete/<id>`` while the writer holds an exclusive ``flock`` on
+``locks/<id>`` (so one fill per image per node at a time, whatever the process; a SIGKILLed
+writer's lock goes with it, and its partial file is never a hit). The lock is held until the
+copy is renamed into place and recorded, so whoever takes it next finds the hit. Each block
+is hashed (the image's ``os_hash_algo`` and CRC-32) and written on the fill's own thread.
+``finish`` checks the size and the multihash against the image's, fsyncs the file, records its
+CRC-32 (the xattr the store uses, and the catalog), renames it into place and fsyncs the
+directory; anything else (``abandon``, a write error such as ENOSPC, a mismatch) unlinks the
+partial file. No error of a fill is ever raised to its caller: a download does not fail
+because the cache could not keep it.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+
+from imgreg import faults
+from imgreg.cache.catalog import Catalog
+from imgreg.cache.layout import Layout, unlink
+from imgreg.domain.image import Image
+from imgreg.integrity.crc import crc32
+from imgreg.store.file_reader import mark_verified
+
+LOG = logging.getLogger(__name__)
+DEPTH = 4  # blocks that may wait for the fill's thread
+
+
+def cacheable(image: Image) -> bool:
+    """Only data that can be verified is cached: an active image with a size and a multihash
+    of an algorithm hashlib knows."""
+    if image.status != "active" or image.size is None or not image.os_hash_value:
+        return False
+    try:
+        hashlib.new(image.os_hash_algo or "")
+    except ValueError:
+        return False
+    return True
+
+
+def try_lock(layout: Layout, image_id: str) -> int | None:
+    """An open, exclusively locked ``locks/<id>``, or None while another fill holds it. The
+    lock must be on the file the path still names: a clean may have unlinked it after we
+    opened it, and then we would hold a lock nobody else sees."""
+    path = layout.lock(image_id)
+    for _attempt in range(3):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+    return None
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class Fill:
+    """Blocks are hashed and written on a thread of the fill's own, at most ``DEPTH`` blocks
+    behind the caller, so a download that fills the cache is not slowed by the hashing and
+    the writes (they run while the next block comes from the store)."""
+
+    def __init__(self, layout: Layout, catalog: Catalog, image: Image, lock: int) -> None:
+        """``lock``: the image's lock (``try_lock``), which the fill now owns."""
+        self.layout = layout
+        self.catalog = catalog
+        self.image_id = image.id
+        self.expected_size = image.size
+        self.expected_hash = image.os_hash_value
+        self.partial = layout.partial(image.id)
+        self.lock = lock
+        # O_TRUNC: whatever a dead fill left
+        self.fd: int | None = os.open(
+            self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640
+        )
+        self.size = 0
+        self.crc = 0
+        self.multi = hashlib.new(image.os_hash_algo or "")
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cache-fill")
+        self.pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
+
+    @property
+    def active(self) -> bool:
+        return self.fd is not None
+
+    def write(self, data: bytes) -> None:
+        if self.fd is None:
+            return
+        while self.pending and (len(self.pending) >= DEPTH or self.pending[0].done()):
+            if not self._settle(self.pending.popleft()):
+                return
+        self.pending.append(self.thread.submit(self._consume, self.fd, data))
+
+    def _consume(self, fd: int, data: bytes) -> None:
+        self.multi.update(data)
+        self.crc = crc32(data, self.crc)
+        write_all(fd, data)
+        self.size += len(data)
+        faults.hit("cache_mid_fill")
+
+    def _settle(self, done: concurrent.futures.Future[None]) -> bool:
+        """Whether a block went in; a failed one (ENOSPC...) abandons the fill."""
+        try:
+            done.result()
+        except Exception as exc:
+            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            LOG.log(
+                logging.WARNING if full else logging.ERROR,
+                "image %s: not cached, writing failed: %s",
+                self.image_id,
+                exc,
+            )
+            self.abandon()
+            return False
+        return True
+
+    def finish(self) -> bool:
+        """Make the copy a hit if it is the image's data; whether it did."""
+        while self.pending and self.fd is not None:
+            self._settle(self.pending.popleft())
+        if self.fd is None:
+            return False
+        try:
+            if self.size != self.expected_size or self.multi.hexdigest() != self.expected_hash:
+                LOG.error(
+                    "image %s: not cached, the data read (%d bytes) does not match its size "
+                    "or os_hash_value",
+                    self.image_id,
+                    self.size,
+                )
+                self.abandon()
+                return False
+            os.fsync(self.fd)
+            mark_verified(self.fd, self.crc)
+            os.rename(self.partial, self.layout.entry(self.image_id))
+            self.layout.fsync_dir()
+            self.catalog.add(self.image_id, self.size, self.crc, self.expected_hash or "")
+        except Exception as exc:
+            LOG.error("image %s: not cached: %s", self.image_id, exc)
+            unlink(self.layout.entry(self.image_id))
+            self.abandon()
+            return False
+        self._release()
+        return True
+
+    def abandon(self) -> None:
+        if self.fd is None:
+            return
+        self.thread.shutdown(wait=True, cancel_futures=True)  # no write after the unlink
+        try:
+            unlink(self.partial)  # while still locked: nobody else writes it
+        except OSError as exc:  # left for a clean
+            LOG.warning("image %s: partial cache file not removed: %s", self.image_id, exc)
+        self._release()
+
+    def _release(self) -> None:
+        self.thread.shutdown(wait=True, cancel_futures=True)
+        self.pending.clear()
+        if self.fd is not None:
+            os.close(self.fd)
+            os.close(self.lock)  # last: the copy is in place and recorded, or gone
+            self.fd = None

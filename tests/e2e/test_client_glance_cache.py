@@ -1,0 +1,124 @@
+"""Acceptance: the ``glance cache-*`` commands against a live ``imgreg-api`` (two gunicorn
+workers) with ``image_cache_dir``, and downloads through its cache (sendfile on a hit)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.clients import fails, ok, properties, rows, write_image
+from tests.support.server import start_api, stop
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def server_options(tmp_path: Path) -> dict[str, object]:
+    return {"image_cache_dir": tmp_path / "cache", "image_cache_period": 0}
+
+
+def cache_table(server) -> dict[str, list[str]]:
+    """``glance cache-list``: image id → [state, last accessed, last modified, size, hits]."""
+    return {row[0]: row[1:] for row in rows(ok(server, "cache-list"))}
+
+
+def wait_cached(server, image_id: str) -> None:
+    """Until the copy is a hit: the client has the last byte before the server's fill is
+    verified, renamed and recorded."""
+    deadline = time.monotonic() + 20
+    while True:
+        cached = requests.get(f"{server.url}/v2/cache", timeout=10).json()["cached_images"]
+        if image_id in [e["image_id"] for e in cached]:
+            return
+        assert time.monotonic() < deadline, f"image {image_id} was not cached"
+        time.sleep(0.05)
+
+
+def download(server, image_id: str, **headers: str) -> requests.Response:
+    resp = requests.get(f"{server.url}/v2/images/{image_id}/file", headers=headers, timeout=30)
+    assert resp.status_code in (200, 206), resp.text
+    return resp
+
+
+def test_glance_cache_commands(server, tmp_path: Path):
+    source = tmp_path / "disk.raw"
+    data = write_image(source, "raw", data_mib=3)
+    image_id = properties(
+        ok(server, "image-create", "--file", str(source), "--disk-format", "raw",
+           "--container-format", "bare")
+    )["id"]  # fmt: skip
+    other_id = properties(
+        ok(server, "image-create", "--file", str(source), "--disk-format", "raw",
+           "--container-format", "bare")
+    )["id"]  # fmt: skip
+    assert cache_table(server) == {}
+
+    # queue: listed as queued
+    ok(server, "cache-queue", image_id)
+    assert cache_table(server)[image_id][0] == "queued"
+
+    # the first download fills the cache (and takes the image off the queue), the next is a hit
+    out = tmp_path / "out.raw"
+    ok(server, "image-download", "--file", str(out), image_id)
+    assert out.read_bytes() == data
+    wait_cached(server, image_id)
+    assert (tmp_path / "cache" / image_id).read_bytes() == data
+    assert download(server, image_id).content == data
+    state, _accessed, _modified, size, hits = cache_table(server)[image_id]
+    assert (state, size, hits) == ("cached", str(len(data)), "1")
+    ranged = download(server, image_id, Range="bytes=100-199")
+    assert ranged.status_code == 206 and ranged.content == data[100:200]
+
+    # delete one, then clear by target
+    ok(server, "cache-delete", image_id)
+    assert image_id not in cache_table(server)
+    download(server, image_id)
+    wait_cached(server, image_id)
+    ok(server, "cache-queue", other_id)
+    ok(server, "cache-clear", "--target", "queue")
+    assert list(cache_table(server)) == [image_id]
+    ok(server, "cache-queue", other_id)
+    ok(server, "cache-clear")
+    assert cache_table(server) == {}
+
+    # 2.18: prune (nothing over the 10 GiB default) and clean
+    download(server, image_id)
+    wait_cached(server, image_id)
+    assert "Pruned 0 file(s), 0 byte(s)." in ok(server, "cache-prune")
+    ok(server, "cache-clean")
+    assert list(cache_table(server)) == [image_id]
+
+
+def test_a_corrupted_copy_is_never_served_by_the_server(server, tmp_path: Path):
+    source = tmp_path / "disk.raw"
+    data = write_image(source, "raw", data_mib=2)
+    image_id = properties(
+        ok(server, "image-create", "--file", str(source), "--disk-format", "raw",
+           "--container-format", "bare")
+    )["id"]  # fmt: skip
+    download(server, image_id)
+    wait_cached(server, image_id)
+    copy = tmp_path / "cache" / image_id
+    with copy.open("r+b") as f:
+        f.seek(12345)
+        f.write(bytes([data[12345] ^ 0x80]))
+    assert download(server, image_id).content == data  # the store's bytes
+    wait_cached(server, image_id)
+    assert copy.read_bytes() == data  # evicted, then filled again by that download
+    assert cache_table(server)[image_id][4] == "0"
+
+
+def test_without_a_cache_dir_glance_says_the_cache_api_is_missing(server_without_cache):
+    assert "does not support image caching API" in fails(server_without_cache, "cache-list")
+
+
+@pytest.fixture
+def server_without_cache(tmp_path: Path, clean_db: str):
+    srv = start_api(tmp_path / "plain", clean_db)
+    try:
+        yield srv
+    finally:
+        stop(srv)
