@@ -226,14 +226,18 @@ def test_ids_that_are_not_uuids_never_name_files(cache):
 
 
 KILLED_FILL = """
-import hashlib, os, signal, sys
+import hashlib, os, signal, sys, time
 from imgreg.cache.cache import ImageCache
 from tests.support.builders import make_conf, make_image
 data = b"k" * 100_000
 image = make_image(id=sys.argv[2], status="active", size=len(data), os_hash_algo="sha512",
                    os_hash_value=hashlib.sha512(data).hexdigest())
-started = ImageCache(make_conf(image_cache_dir=sys.argv[1])).begin_fill(image)
+cache = ImageCache(make_conf(image_cache_dir=sys.argv[1]))
+started = cache.begin_fill(image)
 started.write(data[:50_000])
+deadline = time.monotonic() + 30  # the fill writes on a thread of its own
+while os.stat(cache.layout.partial(image.id)).st_size < 50_000 and time.monotonic() < deadline:
+    time.sleep(0.01)
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
