@@ -11,11 +11,8 @@ whose read fails stays queued for the next run.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import logging
-import random
-import threading
 import uuid
 from collections.abc import Callable
 
@@ -27,6 +24,7 @@ from imgreg.context import RequestContext
 from imgreg.domain import errors
 from imgreg.domain.ports import ImageRepo
 from imgreg.layers import build_image_repo
+from imgreg.maintenance.periodic import PeriodicThread, Slot
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -98,29 +96,14 @@ def upkeep(svc: Services) -> None:
     cache.prune()
 
 
-class PeriodicUpkeep:
-    """A daemon thread running ``upkeep`` every ``period`` seconds (first after a random
-    fraction of one, so that a node's workers do not all start together)."""
+class PeriodicUpkeep(PeriodicThread):
+    """``upkeep`` every ``period`` seconds."""
+
+    name = "imgreg-cache"
 
     def __init__(self, services: Callable[[], Services], period: float) -> None:
+        super().__init__(period)
         self.services = services
-        self.period = period
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="imgreg-cache", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        wait = random.uniform(0, self.period)  # noqa: S311 (spreading, not security)
-        while not self._stop.wait(wait):
-            wait = self.period
-            self.tick()
 
     def tick(self) -> None:
         try:
@@ -129,21 +112,16 @@ class PeriodicUpkeep:
             LOG.exception("image cache upkeep failed; retrying in %s s", self.period)
 
 
-_running: PeriodicUpkeep | None = None
+_slot: Slot[PeriodicUpkeep] = Slot()
 
 
 def start(services: Callable[[], Services], conf: cfg.ConfigOpts) -> PeriodicUpkeep | None:
     """Start this process's timer (once; not without a cache, nor with a period of 0)."""
-    global _running
-    if _running is None and conf.image_cache_dir and conf.image_cache_period > 0:
-        _running = PeriodicUpkeep(services, float(conf.image_cache_period))
-        _running.start()
-        atexit.register(stop)
-    return _running
+    if conf.image_cache_dir and conf.image_cache_period > 0:
+        period = float(conf.image_cache_period)
+        return _slot.start(lambda: PeriodicUpkeep(services, period))
+    return _slot.running
 
 
 def stop() -> None:
-    global _running
-    if _running is not None:
-        _running.stop()
-    _running = None
+    _slot.stop()

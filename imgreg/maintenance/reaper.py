@@ -15,13 +15,10 @@ SIGKILLed worker takes it along. imgreg-api starts it in each gunicorn worker af
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import logging
 import os
-import random
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 
@@ -30,6 +27,7 @@ from oslo_config import cfg
 from imgreg.db import sweep_lock
 from imgreg.domain import errors
 from imgreg.maintenance import recovery
+from imgreg.maintenance.periodic import PeriodicThread, Slot
 from imgreg.services import Services
 
 LOG = logging.getLogger(__name__)
@@ -114,30 +112,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-class PeriodicReaper:
-    """A daemon thread calling ``sweep`` every ``period`` seconds, the first time after a
-    random fraction of a period (so the workers of a node do not all try at once)."""
+class PeriodicReaper(PeriodicThread):
+    """``sweep`` every ``period`` seconds."""
+
+    name = "imgreg-reaper"
 
     def __init__(self, services: Callable[[], Services], period: float) -> None:
+        super().__init__(period)
         self.services = services
-        self.period = period
         self.holder = holder_name()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="imgreg-reaper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        wait = random.uniform(0, self.period)  # noqa: S311 (spreading, not security)
-        while not self._stop.wait(wait):
-            wait = self.period
-            self.tick()
 
     def tick(self) -> None:
         try:
@@ -153,22 +136,16 @@ class PeriodicReaper:
                 LOG.info("periodic reaper: %s", done)
 
 
-_running: PeriodicReaper | None = None
+_slot: Slot[PeriodicReaper] = Slot()
 
 
 def start(services: Callable[[], Services], conf: cfg.ConfigOpts) -> PeriodicReaper | None:
     """Start this process's timer (once; not at all when the interval is 0)."""
-    global _running
     period = interval(conf)
-    if _running is None and period > 0:
-        _running = PeriodicReaper(services, period)
-        _running.start()
-        atexit.register(stop)  # a worker that exits (uWSGI's too) stops it first
-    return _running
+    if period > 0:
+        return _slot.start(lambda: PeriodicReaper(services, period))
+    return _slot.running
 
 
 def stop() -> None:
-    global _running
-    if _running is not None:
-        _running.stop()
-    _running = None
+    _slot.stop()
