@@ -185,6 +185,8 @@ def ceph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 @pytest.fixture(scope="session")
 def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """``tools/swift`` for the whole session; its swift.json."""
-    with tool_running("swift", tmp_path_factory.mktemp("swift"), SWIFT_START_TIMEOUT) as info:
-        yield info
+    """``tools/swift`` for the whole session; its swift.json, plus ``proxy_log``: the proxy
+    server's log, a line per request (proxy_logging)."""
+    state = tmp_path_factory.mktemp("swift")
+    with tool_running("swift", state, SWIFT_START_TIMEOUT) as info:
+        yield {**info, "proxy_log": str(state / "log" / "proxy.log")}

@@ -3,13 +3,12 @@ workers) with ``image_cache_dir``, and downloads through its cache (sendfile on 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.e2e.clients import fails, ok, properties, rows, write_image
+from tests.e2e.cache_client import cache_table, download, wait_cached
+from tests.e2e.clients import fails, ok, properties, write_image
 from tests.support.server import start_api, stop
 
 pytestmark = pytest.mark.e2e
@@ -18,29 +17,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def server_options(tmp_path: Path) -> dict[str, object]:
     return {"image_cache_dir": tmp_path / "cache", "image_cache_period": 0}
-
-
-def cache_table(server) -> dict[str, list[str]]:
-    """``glance cache-list``: image id → [state, last accessed, last modified, size, hits]."""
-    return {row[0]: row[1:] for row in rows(ok(server, "cache-list"))}
-
-
-def wait_cached(server, image_id: str) -> None:
-    """Until the copy is a hit: the client has the last byte before the server's fill is
-    verified, renamed and recorded."""
-    deadline = time.monotonic() + 20
-    while True:
-        cached = requests.get(f"{server.url}/v2/cache", timeout=10).json()["cached_images"]
-        if image_id in [e["image_id"] for e in cached]:
-            return
-        assert time.monotonic() < deadline, f"image {image_id} was not cached"
-        time.sleep(0.05)
-
-
-def download(server, image_id: str, **headers: str) -> requests.Response:
-    resp = requests.get(f"{server.url}/v2/images/{image_id}/file", headers=headers, timeout=30)
-    assert resp.status_code in (200, 206), resp.text
-    return resp
 
 
 def test_glance_cache_commands(server, tmp_path: Path):
