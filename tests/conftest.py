@@ -190,3 +190,18 @@ def swift_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     state = tmp_path_factory.mktemp("swift")
     with tool_running("swift", state, SWIFT_START_TIMEOUT) as info:
         yield {**info, "proxy_log": str(state / "log" / "proxy.log")}
+
+
+@pytest.fixture
+def sync_cache_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A download that fills the image cache verifies the copy before it returns, instead of
+    on a thread once the last byte is out (``Fill.finish_soon``), so that an in-process test
+    finds the hit as soon as its request ends. ``tests/unit/cache/test_finish_soon.py`` and the
+    e2e tests (real servers, ``wait_cached``) cover the threaded path."""
+    from imgreg.cache.fill import Fill
+
+    def finish_now(self: Fill) -> None:
+        self.finishing = True
+        self.finish()
+
+    monkeypatch.setattr(Fill, "finish_soon", finish_now)

@@ -2,9 +2,10 @@
 
 Block by block: each block goes to the fill, then to the client, so memory stays at one block
 whatever the image size. The fill is finished (verified, then made a hit) only when the store's
-reader was read to its end without error; a client that goes away, or a store read that fails
-(the store reader's own CRC-32 check included), abandons it. Nothing the fill does can fail
-the download (``imgreg.cache.fill``).
+reader was read to its end without error, and then on a thread of its own (``finish_soon``:
+the client has the last byte before the copy is verified); a client that goes away, or a
+store read that fails (the store reader's own CRC-32 check included), abandons it. Nothing
+the fill does can fail the download (``imgreg.cache.fill``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ReadThrough:
             complete = True
         finally:
             if complete:
-                self.fill.finish()
+                self.fill.finish_soon()
             else:
                 self.fill.abandon()
 

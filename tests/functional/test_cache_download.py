@@ -17,6 +17,8 @@ from imgreg.cache import fill as fill_module
 from imgreg.services import wiring
 from tests.support.client import client_with, new_image
 
+pytestmark = pytest.mark.usefixtures("sync_cache_fills")  # the hit is there when a request ends
+
 DATA = bytes(range(256)) * 40_000  # 10 MiB: several store blocks
 
 

@@ -14,6 +14,8 @@ from imgreg.services import wiring
 from tests.support.client import client_with, new_image
 from tests.support.stores import RbdBackend, SwiftBackend
 
+pytestmark = pytest.mark.usefixtures("sync_cache_fills")  # the hit is there when a request ends
+
 DATA = os.urandom(3 * 1024 * 1024 + 17)  # several Swift segments / RBD objects
 
 
