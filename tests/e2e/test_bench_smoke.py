@@ -66,3 +66,26 @@ def test_quick_bench_against_the_server(server, tmp_path, monkeypatch):
     listed = requests.get(f"{server.url}/v2/images?limit=1000", timeout=10)
     assert listed.status_code == 200
     assert [i["name"] for i in listed.json()["images"] if i["name"].startswith("bench-")] == []
+
+
+@pytest.mark.e2e
+@pytest.mark.first_pass  # it starts its own servers on SQLite: the same in every pass
+def test_cache_bench_runs_its_servers_and_verifies_every_kind(tmp_path):
+    """``tools/bench --cache`` with 16 MiB: Swift and three imgreg-api of its own, every kind
+    of download measured, each round's bytes counted and one of each kind hashed."""
+    out = tmp_path / "cache.json"
+    proc = subprocess.run(
+        [str(BENCH), "--cache", "--quick", "--data-mib", "16", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    result = json.loads(out.read_text())["cache"]
+    for kind in ("file", "swift", "first", "hit"):
+        assert result[kind]["verified"] is True, kind
+        assert len(result[kind]["round_mib_s"]) == 2, kind  # --quick: 2 rounds
+        assert result[kind]["machine_cpu_s_per_gib"] > 0, kind
+    assert result["hit_over_file"] == round(result["hit"]["mib_s"] / result["file"]["mib_s"], 2)
+    assert "hit / filesystem store:" in proc.stdout

@@ -2,6 +2,7 @@
 
     tools/bench URL [--server-pids PID,...] [--json out.json]
     tools/bench --compare URL_A URL_B [--pids-a PID,...] [--pids-b PID,...] [--json out.json]
+    tools/bench --cache [--data-mib MIB] [--json out.json] [--markdown out.md]
 
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
 that noise from a shared machine hits both endpoints alike):
@@ -24,6 +25,11 @@ that noise from a shared machine hits both endpoints alike):
 * create + upload 1 MiB + delete cycles at concurrency 8;
 * cleanup: every image the run created is deleted (16 concurrent clients), also on failure.
 
+``--cache`` runs the image cache's benchmark instead (``benchlib/cache.py``): it starts a Swift
+and three imgreg-api of its own (``benchlib/cache_servers.py``) and compares downloads from
+the filesystem store, from Swift without a cache, and from Swift through the cache (the first
+download, which fills it, and a hit).
+
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
 there was any.
@@ -40,6 +46,8 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from .cache import KINDS, print_cache_table, run_cache_bench
+from .cache_servers import cache_servers
 from .client import Endpoint
 from .machine import machine
 from .payload import Payload
@@ -77,6 +85,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--pid-file-b", action="append")
     parser.add_argument("--name-a", default="A", help="label of A in the table")
     parser.add_argument("--name-b", default="B", help="label of B in the table")
+    parser.add_argument(
+        "--cache", action="store_true", help="the image cache's benchmark (starts its servers)"
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
     parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
     parser.add_argument("--data-mib", type=int, help="size of the big upload (default 512)")
@@ -93,7 +104,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "identity headers Glance's trusted-headers pipeline needs",
     )
     args = parser.parse_args(argv)
-    if bool(args.url) == bool(args.compare):
+    if not args.cache and bool(args.url) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
     for header in args.header:
         name, sep, _ = header.partition(":")
@@ -106,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     sizes = _sizes(args)
+    if args.cache:
+        return _cache(args, sizes)
     run_id = uuid.uuid4().hex[:8]
     targets = _targets(args, run_id)
     payload = Payload(sizes.data_mib)
@@ -144,6 +157,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nBENCH FAILED ({aborted or f'{len(errors)} errors'}):", file=sys.stderr)
         for error in errors:
             print(f"  {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cache(args: argparse.Namespace, sizes: Sizes) -> int:
+    payload = Payload(sizes.data_mib)
+    machine_start = machine()
+    started = time.time()
+    print(f"bench --cache: {sizes.data_mib} MiB, {sizes.rounds} rounds", flush=True)
+    with cache_servers() as (servers, _swift):
+        result = run_cache_bench(servers, payload, sizes.rounds, args.token)
+    table = print_cache_table(result)
+    report = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "machine": machine_start,
+        "loadavg_end": os.getloadavg(),
+        "data_mib": sizes.data_mib,
+        "rounds": sizes.rounds,
+        "cache": result,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
+    if not all(result[kind]["verified"] for kind in KINDS):
+        print("BENCH FAILED: a download's sha512 differs from the upload's", file=sys.stderr)
         return 1
     return 0
 
