@@ -1,8 +1,10 @@
 """``PUT``, ``GET`` and ``HEAD /v2/images/{id}/file``.
 
 A download carries the data's ``ETag`` and ``Repr-Digest`` (``imgreg.api.repr_digests``);
-``If-None-Match`` on it is 304; HEAD answers a whole download's headers without reading the
-data. An upload's ``Repr-Digest`` is checked before the image takes the data.
+``If-None-Match`` on it is 304, ``If-Range`` that is not the data's ``ETag`` gets the whole
+data; HEAD answers a whole download's headers without reading the
+data. An upload's ``Repr-Digest`` is checked before the image takes the data; its ``If-Match``
+(the image's ``ETag``) makes it conditional, as on PATCH.
 
 An upload moves the image queued → saving in memory (``Image.begin_upload``: a wrong status or
 missing formats are refused first), then asks the chain once to ``begin_upload``: the layers
@@ -27,7 +29,12 @@ from imgreg.api.cache_reads import forget_if_gone, open_cached
 from imgreg.api.ranges import requested_range
 from imgreg.api.repr_digests import add_data_headers, data_etag, data_response, parse_repr_digest
 from imgreg.api.stores import preferred_stores, store_header
-from imgreg.api.validators import not_modified, not_modified_response
+from imgreg.api.validators import (
+    not_modified,
+    not_modified_response,
+    range_applies,
+    require_if_match,
+)
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
@@ -87,6 +94,7 @@ def receive(
     digests = parse_repr_digest(request.headers.get("Repr-Digest"))
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
+    require_if_match(request, image)  # checked by the database with the move to saving
     start(image)
     upload = repo.begin_upload(image, UploadTerms(store=store, digests=digests))
     try:
@@ -135,9 +143,8 @@ class ImageDataController:
             response = data_response(image)
             response.content_length = size
             return response
-        span = requested_range(
-            request.headers.get("Range"), request.headers.get("Content-Range"), size
-        )
+        ranged = request.headers.get("Range") if range_applies(request, etag) else None
+        span = requested_range(ranged, request.headers.get("Content-Range"), size)
         response = webob.Response(content_type="application/octet-stream", charset=None)
         if image.checksum:
             response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance

@@ -5,7 +5,10 @@ change of the record increments it. ``If-Match`` on a write (PATCH, DELETE, the 
 the revisions the client's change is based on; the write then happens only while the record
 is still at the one loaded (checked by the database in the same statement as the write), so
 two clients that both read revision 7 cannot both write: one gets 412. ``If-None-Match`` on a
-read is 304 when nothing changed. Without these headers nothing changes: Glance's behaviour.
+read is 304 when nothing changed; ``If-Range`` on a download serves the range only while the
+data is still the one the client has part of, and ``If-Match`` on an upload (``PUT /file``,
+``/stage``) starts it only on the record the client last saw. Without these headers nothing
+changes: Glance's behaviour.
 
 Header values are read leniently and never fail: a list element that is not an entity-tag is
 skipped, so a garbage ``If-Match`` matches nothing (412, nothing written) and a garbage
@@ -68,6 +71,19 @@ def require_if_match(request: webob.Request, image: Image) -> None:
         return
     current = str(image.revision)
     image.require_revision(image.revision if strong_match(header, current) else NO_REVISION)
+
+
+def range_applies(request: webob.Request, etag: str | None) -> bool:
+    """Whether a download's ``Range`` is to be served (RFC 9110 13.1.5): always without
+    ``If-Range``; with it, only when it is exactly the data's strong entity-tag. A date (there
+    is no ``Last-Modified`` to hold it against), a weak tag or garbage gets the whole data."""
+    header = request.headers.get("If-Range")
+    if header is None:
+        return True
+    match = ENTITY_TAG.fullmatch(header.strip(" \t"))
+    if match is None or match.group(1) or etag is None:
+        return False
+    return match.group(2) == etag.strip('"')
 
 
 def not_modified(request: webob.Request, etag: str | None) -> bool:

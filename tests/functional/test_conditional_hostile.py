@@ -66,3 +66,21 @@ def test_a_weak_tag_of_the_current_revision_never_matches_if_match(api):
     etag = api.get(f"/v2/images/{image['id']}").headers["ETag"]
     assert rename(api, image["id"], f"W/{etag}").status_int == 412
     assert rename(api, image["id"], f"W/{etag}, {etag}").status_int == 200
+
+
+@pytest.mark.parametrize("header", HOSTILE)
+def test_hostile_if_range_gets_the_whole_data(api, header):
+    image = api.create(name="a")
+    assert api.put_file(image["id"], b"0123456789").status_int == 204
+    resp = api.get(
+        f"/v2/images/{image['id']}/file", headers={"Range": "bytes=2-3", "If-Range": header}
+    )
+    assert resp.status_int == 200 and resp.body == b"0123456789"
+
+
+@pytest.mark.parametrize("header", HOSTILE)
+def test_hostile_if_match_on_an_upload_is_412_and_stores_nothing(api, header):
+    image = api.create(name="a")
+    resp = api.put_file(image["id"], b"0123456789", **{"If-Match": header})
+    assert resp.status_int == 412
+    assert api.get(f"/v2/images/{image['id']}").json["status"] == "queued"
