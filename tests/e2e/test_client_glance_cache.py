@@ -3,6 +3,7 @@ workers) with ``image_cache_dir``, and downloads through its cache (sendfile on 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -96,5 +97,39 @@ def server_without_cache(tmp_path: Path, clean_db: str):
     srv = start_api(tmp_path / "plain", clean_db)
     try:
         yield srv
+    finally:
+        stop(srv)
+
+
+@pytest.fixture
+def full_cache_dir(tmp_path: Path):
+    """A cache directory on a real filesystem of 1 MiB (a tmpfs: the tests run as root, as CI
+    does), too small for the images downloaded through it."""
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.mark.first_pass  # the cache's disk, not the database: the file-store tests above
+def test_a_full_cache_disk_never_fails_a_download(tmp_path: Path, clean_db: str, full_cache_dir):
+    srv = start_api(tmp_path / "api", clean_db, {"image_cache_dir": full_cache_dir})
+    try:
+        source = tmp_path / "disk.raw"
+        data = write_image(source, "raw", data_mib=3)
+        image_id = properties(
+            ok(srv, "image-create", "--file", str(source), "--disk-format", "raw",
+               "--container-format", "bare")
+        )["id"]  # fmt: skip
+        for _ in range(3):  # each download tries to fill, runs out of room, and serves on
+            out = tmp_path / "out.raw"
+            ok(srv, "image-download", "--file", str(out), image_id)
+            assert out.read_bytes() == data
+        assert image_id not in cache_table(srv)
+        assert not (full_cache_dir / image_id).exists()
+        assert list((full_cache_dir / "incomplete").iterdir()) == []
     finally:
         stop(srv)
