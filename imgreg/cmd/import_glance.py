@@ -24,6 +24,9 @@ def add_parser(subparsers: object) -> None:
     sub.add_argument("--dry-run", action="store_true", help="count only, write nothing")
     sub.add_argument("--since", help="only what changed at or after this UTC time (ISO 8601)")
     sub.add_argument("--verify", action="store_true", help="read every blob back and check it")
+    sub.add_argument(
+        "--batch-size", type=int, default=100, help="images written per transaction (1-1000)"
+    )
 
 
 def parse_since(text: str | None) -> dt.datetime | None:
@@ -48,6 +51,8 @@ def run(conf: cfg.ConfigOpts) -> int:
     args = conf.category
     try:
         since = parse_since(args.since)
+        if not 1 <= args.batch_size <= 1000:
+            raise ValueError("--batch-size must be from 1 to 1000")
         stores = registry.build(conf)
     except ValueError as exc:
         print(f"import-glance: {exc}", file=sys.stderr)
@@ -66,7 +71,7 @@ def run(conf: cfg.ConfigOpts) -> int:
         return 2
     db = None if args.dry_run else Database(conf.database.connection)
     try:
-        report = run_import(source, db, stores, since, args.verify)
+        report = run_import(source, db, stores, since, args.verify, batch=args.batch_size)
     finally:
         source.close()
         stores.close()

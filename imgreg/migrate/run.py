@@ -88,15 +88,16 @@ def run(
     since: dt.datetime | None,
     check_data: bool,
     progress_to: TextIO = sys.stderr,
+    batch: int = BATCH,
 ) -> Report:
     """Import (``db`` None: only count) the images changed since ``since`` (all without)."""
     report = Report()
     ids = source.image_ids(since)
     progress = Progress(len(ids), progress_to)
     progress.show(0)
-    for start in range(0, len(ids), BATCH):
+    for start in range(0, len(ids), batch):
         records = []
-        for glance in source.read(ids[start : start + BATCH]):
+        for glance in source.read(ids[start : start + batch]):
             report.images += 1
             converted = convert(glance, stores)
             report.skipped += converted.skipped
@@ -113,5 +114,5 @@ def run(
             report.created += created
             report.updated += updated
             report.unchanged += unchanged
-        progress.show(min(start + BATCH, len(ids)))
+        progress.show(min(start + batch, len(ids)))
     return report

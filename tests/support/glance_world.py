@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 from glanceclient import client as glance_client
+from glanceclient import exc as glance_exc
 
 KINDS = (
     "private", "shared", "public", "community_hidden", "protected", "deactivated", "queued",
@@ -124,7 +125,7 @@ def snapshot(url: str, ids: list[str]) -> dict[str, Any]:
     for image_id in ids:
         try:
             image = admin.images.get(image_id)
-        except Exception as exc:  # noqa: BLE001 - the status code is the answer
+        except glance_exc.HTTPException as exc:  # the status code is the answer
             images[image_id] = {"error": getattr(exc, "code", repr(exc))}
             continue
         shown = {k: image.get(k) for k in SHOWN}
