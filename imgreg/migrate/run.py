@@ -110,7 +110,7 @@ def run(
             report.count(converted.record)
             records.append(converted.record)
         if db is not None and records:
-            created, updated, unchanged = writer.write_batch(db, records)
+            created, updated, unchanged = writer.write_batch(db, records, first=start == 0)
             report.created += created
             report.updated += updated
             report.unchanged += unchanged

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, false, insert, select, update
 from sqlalchemy.orm import Session
 
+from imgreg import faults
 from imgreg.db.models import ImageRow, LocationRow, MemberRow, PropertyRow, TagRow
 from imgreg.db.session import Database
 from imgreg.migrate.convert import Record
@@ -62,8 +63,8 @@ def existing(session: Session, ids: list[str]) -> dict[str, tuple[Record, int]]:
     return found
 
 
-def write_batch(db: Database, records: list[Record]) -> tuple[int, int, int]:
-    """Write what differs: (created, updated, unchanged)."""
+def write_batch(db: Database, records: list[Record], first: bool = True) -> tuple[int, int, int]:
+    """Write what differs: (created, updated, unchanged). ``first``: the run's first batch."""
     created = updated = unchanged = 0
     with db.write() as session:
         have = existing(session, [r.image["id"] for r in records])
@@ -86,6 +87,8 @@ def write_batch(db: Database, records: list[Record]) -> tuple[int, int, int]:
                     session.execute(delete(table).where(table.c.image_id == image_id))
                 updated += 1
             _insert_children(session, record)
+        if not first:
+            faults.hit("import_glance_before_commit")
     return created, updated, unchanged
 
 

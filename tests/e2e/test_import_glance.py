@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy
 
 from tests.e2e.clients import tty_stdin
 from tests.support import glance_server, glance_world
@@ -120,3 +122,56 @@ def test_import_answers_as_glance_did(tmp_path: Path, clean_db: str) -> None:
             assert resp.status_code == 409, resp.text
     finally:
         stop(server)
+
+
+def imgreg_image_count(db_url: str) -> int:
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(sqlalchemy.text("SELECT count(*) FROM images")) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_killed_run_rerun_then_since(tmp_path: Path, clean_db: str) -> None:
+    state = tmp_path / "glance"
+    with glance_server.running(state, f"sqlite:///{state}/glance.sqlite") as glance:
+        ids = glance_world.make(glance.url, 0, 60)
+        conf = imgreg_conf(tmp_path / "etc", clean_db, glance.images)
+        source = ("--glance-connection", glance.db_url)
+
+        # SIGKILL while the second batch is written, before it commits: the first one stays
+        killed = subprocess.run(
+            [str(BIN / "imgreg-manage"), "--config-file", str(conf), "import-glance", *source,
+             "--batch-size", "25"],
+            env={**os.environ, "IMGREG_FAULT": "import_glance_before_commit"},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+        assert imgreg_image_count(clean_db) == 25
+        again = import_glance(conf, *source, "--batch-size", "25")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert report(again.stdout)["images created"] == "35, updated: 0, unchanged: 25"
+        third = import_glance(conf, *source)
+        assert report(third.stdout)["images created"] == "0, updated: 0, unchanged: 60"
+
+        server = serve_imgreg(tmp_path, clean_db, glance)
+        try:
+            assert glance_world.snapshot(server.url, ids) == glance_world.snapshot(glance.url, ids)
+
+            # ten changes in Glance after a first import: a second run imports those only
+            time.sleep(1.1)  # MariaDB keeps whole seconds: "since" after the first run's last
+            since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            time.sleep(1.1)
+            changed = glance_world.change(glance.url, ids, 10)
+            assert len(changed) == 10
+            dry = import_glance(conf, *source, "--since", since, "--dry-run")
+            assert report(dry.stdout)["images read"] == "10", dry.stdout
+            second = import_glance(conf, *source, "--since", since)
+            assert second.returncode == 0, second.stdout + second.stderr
+            counts = report(second.stdout)
+            assert counts["images read"] == "10", second.stdout
+            assert counts["images created"] == "0, updated: 10, unchanged: 0", second.stdout
+            assert glance_world.snapshot(server.url, ids) == glance_world.snapshot(glance.url, ids)
+        finally:
+            stop(server)

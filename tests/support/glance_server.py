@@ -71,10 +71,8 @@ def running(state: Path, db_url: str, auth: str = "trusted") -> Iterator[Glance]
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # uWSGI's master and worker, if still there
     process.wait()

@@ -95,7 +95,8 @@ def change(url: str, ids: list[str], count: int) -> list[str]:
     """``count`` changes to existing images (a property, a tag, a member, a delete) in turn;
     the ids changed."""
     admin = client(url)
-    live = [i for i in ids if admin.images.get(i)["status"] in ("active", "queued")]
+    listed = {image["id"]: image["status"] for image in admin.images.list()}
+    live = [i for i in ids if listed.get(i) in ("active", "queued")]
     changed = []
     for n, image_id in enumerate(live[:count]):
         image = admin.images.get(image_id)
