@@ -88,6 +88,7 @@ def open_engine(url: str) -> Engine:
             else:
                 cur.execute("SET SESSION TRANSACTION READ ONLY")
             cur.close()
+            dbapi_conn.commit()  # a SET in a transaction rolled back later would be undone
 
     return engine
 

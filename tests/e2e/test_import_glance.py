@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,19 @@ import sqlalchemy
 
 from tests.e2e.clients import tty_stdin
 from tests.support import glance_server, glance_world
+from tests.support.dbs import KIND
 from tests.support.glance_server import Glance, imgreg_conf, import_glance, report
 from tests.support.server import BIN, start_api, stop
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def glance_db(tmp_path: Path) -> Iterator[glance_server.GlanceDatabase]:
+    """Glance's database on the pass's kind of server: the PostgreSQL pass runs Glance on
+    PostgreSQL, the MariaDB pass on MariaDB, the SQLite pass on SQLite."""
+    with glance_server.glance_database(KIND, tmp_path) as database:
+        yield database
 
 
 def glance_cli(url: str, *args: str) -> tuple[int, str]:
@@ -74,9 +84,11 @@ def serve_imgreg(tmp_path: Path, db_url: str, glance: Glance):  # type: ignore[n
     )
 
 
-def test_import_answers_as_glance_did(tmp_path: Path, clean_db: str) -> None:
+def test_import_answers_as_glance_did(
+    tmp_path: Path, clean_db: str, glance_db: glance_server.GlanceDatabase
+) -> None:
     state = tmp_path / "glance"
-    with glance_server.running(state, f"sqlite:///{state}/glance.sqlite") as glance:
+    with glance_server.running(state, glance_db.for_glance) as glance:
         ids = glance_world.make(glance.url, 0, 200)
         before = glance_world.snapshot(glance.url, ids)
     with glance_server.running(state, glance.db_url, auth="noauth") as admin_glance:
@@ -86,7 +98,7 @@ def test_import_answers_as_glance_did(tmp_path: Path, clean_db: str) -> None:
     conf = imgreg_conf(tmp_path / "etc", clean_db, glance.images)
     done = import_glance(
         conf,
-        "--glance-connection", glance.db_url,
+        "--glance-connection", glance_db.for_imgreg,
         "--glance-config", str(glance.conf),
         "--verify",
     )  # fmt: skip
@@ -133,12 +145,14 @@ def imgreg_image_count(db_url: str) -> int:
         engine.dispose()
 
 
-def test_killed_run_rerun_then_since(tmp_path: Path, clean_db: str) -> None:
+def test_killed_run_rerun_then_since(
+    tmp_path: Path, clean_db: str, glance_db: glance_server.GlanceDatabase
+) -> None:
     state = tmp_path / "glance"
-    with glance_server.running(state, f"sqlite:///{state}/glance.sqlite") as glance:
+    with glance_server.running(state, glance_db.for_glance) as glance:
         ids = glance_world.make(glance.url, 0, 60)
         conf = imgreg_conf(tmp_path / "etc", clean_db, glance.images)
-        source = ("--glance-connection", glance.db_url)
+        source = ("--glance-connection", glance_db.for_imgreg)
 
         # SIGKILL while the second batch is written, before it commits: the first one stays
         killed = subprocess.run(

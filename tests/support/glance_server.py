@@ -10,8 +10,11 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+import sqlalchemy
 
 from tests.support.config import ROOT, write_config
 from tests.support.server import BIN
@@ -33,6 +36,46 @@ class Glance:
     @property
     def conf(self) -> Path:
         return self.state / "etc" / "glance-api.conf"
+
+
+@dataclasses.dataclass(frozen=True)
+class GlanceDatabase:
+    """One database for Glance, by the URL Glance's venv (psycopg2) and imgreg's (psycopg)
+    each reach it with."""
+
+    for_glance: str
+    for_imgreg: str
+
+
+@contextlib.contextmanager
+def glance_database(kind: str, state: Path) -> Iterator[GlanceDatabase]:
+    """A new, empty database for Glance on the ``kind`` of server the test pass runs
+    (sqlite: a file under ``state``), dropped at the end."""
+    if kind == "sqlite":
+        url = f"sqlite:///{state}/glance.sqlite"
+        yield GlanceDatabase(url, url)
+        return
+    name = f"glance_test_{uuid.uuid4().hex[:12]}"
+    if kind == "postgresql":
+        server = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        glance = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+        create, drop = f"CREATE DATABASE {name}", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    else:
+        server = "mysql+pymysql://root@127.0.0.1:3306/mysql"
+        glance = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+        create, drop = f"CREATE DATABASE {name} CHARACTER SET utf8mb4", f"DROP DATABASE {name}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(create))
+        imgreg = sqlalchemy.engine.make_url(server).set(database=name)
+        try:
+            yield GlanceDatabase(glance, imgreg.render_as_string(hide_password=False))
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sqlalchemy.text(drop))
+    finally:
+        admin.dispose()
 
 
 def sync(state: Path, db_url: str) -> None:
