@@ -84,9 +84,14 @@ def serve_imgreg(tmp_path: Path, db_url: str, glance: Glance):  # type: ignore[n
     )
 
 
+@pytest.mark.first_pass
 def test_import_answers_as_glance_did(
     tmp_path: Path, clean_db: str, glance_db: glance_server.GlanceDatabase
 ) -> None:
+    """The 200-image comparison (about 70 s) runs in the first (SQLite) pass of tools/test;
+    Glance on PostgreSQL and on MariaDB is compared in those passes by
+    ``test_killed_run_rerun_then_since`` (60 images, the same snapshot), and this test passes
+    there too when run by hand (``IMGREG_TEST_DB=postgresql|mysql``)."""
     state = tmp_path / "glance"
     with glance_server.running(state, glance_db.for_glance) as glance:
         ids = glance_world.make(glance.url, 0, 200)
@@ -148,6 +153,9 @@ def imgreg_image_count(db_url: str) -> int:
 def test_killed_run_rerun_then_since(
     tmp_path: Path, clean_db: str, glance_db: glance_server.GlanceDatabase
 ) -> None:
+    """60 images (six of each kind) in a Glance on the pass's database: a run killed with
+    SIGKILL before its second batch commits, run again, ends as one run would; then ten
+    changes in Glance, and ``--since`` imports those ten only; imgreg answers as Glance."""
     state = tmp_path / "glance"
     with glance_server.running(state, glance_db.for_glance) as glance:
         ids = glance_world.make(glance.url, 0, 60)
