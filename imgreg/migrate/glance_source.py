@@ -32,6 +32,7 @@ TABLES = {
     "image_members": {"image_id", "member", "status", *_TIMES},
     "image_locations": {"id", "image_id", "value", "meta_data", "status", *_TIMES},
 }  # fmt: skip
+OPTIONAL = ("alembic_version", "tasks", "task_info")  # tasks: imported when there
 CHILDREN = ("image_properties", "image_tags", "image_members", "image_locations")
 
 
@@ -100,9 +101,7 @@ class GlanceSource:
         self.engine = open_engine(url)
         self.meta = MetaData()
         try:
-            self.meta.reflect(
-                self.engine, only=lambda name, _m: name in {*TABLES, "alembic_version"}
-            )
+            self.meta.reflect(self.engine, only=lambda name, _m: name in {*TABLES, *OPTIONAL})
             self.version = self._version()
         except sa_exc.DBAPIError as exc:
             self.engine.dispose()
@@ -140,10 +139,10 @@ class GlanceSource:
         with self.engine.connect() as conn:
             if since is None:
                 return sorted(conn.scalars(select(images.c.id)))
-            ids = set(conn.scalars(select(images.c.id).where(_touched(images, since))))
+            ids = set(conn.scalars(select(images.c.id).where(touched(images, since))))
             for name in CHILDREN:
                 table = self.tables[name]
-                ids.update(conn.scalars(select(table.c.image_id).where(_touched(table, since))))
+                ids.update(conn.scalars(select(table.c.image_id).where(touched(table, since))))
         return sorted(ids)
 
     def read(self, ids: list[str]) -> Iterator[GlanceImage]:
@@ -175,7 +174,7 @@ class GlanceSource:
         self.engine.dispose()
 
 
-def _touched(table: Table, since: dt.datetime) -> Any:
+def touched(table: Table, since: dt.datetime) -> Any:
     return or_(
         table.c.created_at >= since, table.c.updated_at >= since, table.c.deleted_at >= since
     )

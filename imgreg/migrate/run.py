@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from imgreg.db.session import Database
-from imgreg.migrate import verify, writer
+from imgreg.migrate import tasks, verify, writer
 from imgreg.migrate.convert import Record, convert
 from imgreg.migrate.glance_source import GlanceSource
 from imgreg.store.registry import Stores
@@ -29,6 +29,8 @@ class Report:
     members: int = 0
     locations: int = 0
     verified: int = 0
+    tasks: int = 0
+    tasks_written: tuple[int, int, int] = (0, 0, 0)
     by_status: dict[str, int] = dataclasses.field(default_factory=dict)
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
@@ -58,6 +60,10 @@ class Report:
             f"members: {self.members}",
             f"locations: {self.locations}",
         ]
+        out.append(f"tasks: {self.tasks}")
+        if not dry_run:
+            created, updated, unchanged = self.tasks_written
+            out.append(f"tasks created: {created}, updated: {updated}, unchanged: {unchanged}")
         if self.verified:
             out.append(f"locations verified: {self.verified}")
         out.append(f"skipped: {len(self.skipped)}")
@@ -115,4 +121,20 @@ def run(
             report.updated += updated
             report.unchanged += unchanged
         progress.show(min(start + batch, len(ids)))
+    _tasks(source, db, since, report)
     return report
+
+
+def _tasks(
+    source: GlanceSource, db: Database | None, since: dt.datetime | None, report: Report
+) -> None:
+    kept = []
+    for task in tasks.read(source, since):
+        why = tasks.refusal(task)
+        if why:
+            report.skipped.append((f"task {task['id']!s:.64}", why))
+        else:
+            kept.append(task)
+    report.tasks = len(kept)
+    if db is not None and kept:
+        report.tasks_written = tasks.write(db, kept)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import uuid
@@ -222,3 +223,47 @@ def test_bad_arguments_exit_2_without_a_traceback(
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def add_task(url: str, **row: Any) -> str:
+    info = {k: row.pop(k) for k in ("input", "result", "message") if k in row}
+    task = {
+        "id": str(uuid.uuid4()), "type": "api_image_import", "status": "success",
+        "owner": "p1", "created_at": NOW, "updated_at": NOW, "deleted": False,
+        "expires_at": dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=2), **row,
+    }  # fmt: skip
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    with engine.begin() as conn:
+        conn.execute(meta.tables["tasks"].insert(), [task])
+        conn.execute(meta.tables["task_info"].insert(), [{"task_id": task["id"], **info}])
+    engine.dispose()
+    return str(task["id"])
+
+
+def test_tasks_still_of_interest_are_imported(
+    conf: cfg.ConfigOpts, api: Client, glance_db: str, store_dir: Path
+) -> None:
+    image_id = active(glance_db, store_dir)
+    done = add_task(
+        glance_db,
+        image_id=image_id,
+        input=json.dumps({"image_id": image_id}),
+        result=json.dumps({"image_id": image_id}),
+        message="",
+    )
+    add_task(glance_db, deleted=True, deleted_at=NOW)  # expired: Glance deleted it
+    odd = add_task(glance_db, status="half-done")
+
+    report = run_import(glance_db)
+    assert report.tasks == 1
+    assert dict(report.skipped) == {f"task {odd}": "unknown status half-done"}
+    resp = api.get(f"/v2/tasks/{done}")
+    assert resp.status_int == 200, resp.text
+    shown = resp.json
+    assert (shown["status"], shown["owner"], shown["result"]) == (
+        "success", "p1", {"image_id": image_id}
+    )  # fmt: skip
+    assert shown["created_at"] == "2026-01-02T03:04:05Z"
+    assert run_import(glance_db).tasks_written == (0, 0, 1)  # a re-run changes nothing
