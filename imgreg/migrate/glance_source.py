@@ -55,8 +55,9 @@ def read_only_url(url: str) -> URL:
     """``url`` parsed; a SQLite file becomes a ``mode=ro`` URI of that file."""
     try:
         parsed = make_url(url)
-    except (sa_exc.ArgumentError, ValueError) as exc:
-        raise SourceError(f"--glance-connection is not a database URL: {exc}") from None
+    except (sa_exc.ArgumentError, ValueError):
+        # not the URL itself in the message: it may hold a password
+        raise SourceError("--glance-connection is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise SourceError("--glance-connection names no SQLite file")

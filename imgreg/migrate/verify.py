@@ -5,17 +5,27 @@ md5 ``checksum`` and ``os_hash_value``. A location whose data is missing or diff
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit, urlunsplit
 
 from imgreg.domain import errors
 from imgreg.migrate.convert import Record
 from imgreg.store.registry import Stores
 
 
+def shown(url: str) -> str:
+    """``url`` without the credentials a swift or s3 URL may carry (``user:key@``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
 def check(stores: Stores, record: Record) -> list[tuple[str, str]]:
     image = record.image
     problems = []
-    for url, _meta in record.locations:
-        found = _read(stores, url, image["os_hash_algo"])
+    for location, _meta in record.locations:
+        url = shown(location)
+        found = _read(stores, location, image["os_hash_algo"])
         what = f"data of image {image['id']}"
         if found is None:
             problems.append((what, f"missing at {url}"))

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from imgreg.migrate import run as import_run
+from imgreg.migrate import verify
 from imgreg.migrate.glance_source import GlanceSource, open_engine
 from imgreg.services import wiring
 from tests.support import glance_server
@@ -132,6 +133,7 @@ def test_odd_rows_are_reported_and_the_rest_imported(
     add_image(
         glance_db, id=missing, status="active", size=3, locations=[f"file://{store_dir}/{missing}"]
     )
+    assert verify.shown("swift+https://tenant:key@h/v1/c/o") == "swift+https://***@h/v1/c/o"
 
     report = run_import(glance_db)
     skipped = dict(report.skipped)
@@ -203,7 +205,7 @@ def test_the_glance_database_is_opened_read_only(glance_db: str, store_dir: Path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--glance-connection", "not a url"], "is not a database URL"),
+        (["--glance-connection", "not a url:secret@"], "is not a database URL"),
         (["--glance-connection", "sqlite:////nonexistent/dir/glance.sqlite"], "cannot read"),
         (["--glance-connection", "GLANCE", "--since", "yesterday"], "not an ISO 8601 time"),
         (["--glance-connection", "OTHER"], "not a Glance database"),
@@ -223,6 +225,7 @@ def test_bad_arguments_exit_2_without_a_traceback(
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr
 
 
 def add_task(url: str, **row: Any) -> str:
