@@ -22,8 +22,8 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from imgreg.migrate import glance_config, verify
 from imgreg.migrate import run as import_run
-from imgreg.migrate import verify
 from imgreg.migrate.glance_source import GlanceSource, open_engine
 from imgreg.services import wiring
 from tests.support import glance_server
@@ -270,3 +270,30 @@ def test_tasks_still_of_interest_are_imported(
     )  # fmt: skip
     assert shown["created_at"] == "2026-01-02T03:04:05Z"
     assert run_import(glance_db).tasks_written == (0, 0, 1)  # a re-run changes nothing
+
+
+@pytest.mark.parametrize("layout", ["single", "enabled_backends"])
+def test_glance_config_file_stores_are_checked(
+    conf: cfg.ConfigOpts, tmp_path: Path, store_dir: Path, layout: str
+) -> None:
+    def glance_conf(datadir: Path) -> str:
+        path = tmp_path / f"glance-api-{layout}.conf"
+        if layout == "single":
+            text = f"[glance_store]\ndefault_store = file\nfilesystem_store_datadir = {datadir}/\n"
+        else:
+            text = (
+                "[DEFAULT]\nenabled_backends = fs:file, cold:swift\n"
+                "[glance_store]\ndefault_backend = fs\n"
+                f"[fs]\nfilesystem_store_datadir = {datadir}\n"
+            )
+        path.write_text(text)
+        return str(path)
+
+    stores = wiring.services().store
+    assert glance_config.problems(glance_conf(store_dir), stores) == []
+    elsewhere = tmp_path / "other-images"
+    name = "file" if layout == "single" else "fs"
+    assert glance_config.problems(glance_conf(elsewhere), stores) == [
+        f"Glance file store {name}: no imgreg file store has filesystem_store_datadir = "
+        f"{elsewhere}{'/' if layout == 'single' else ''}"
+    ]
