@@ -43,9 +43,6 @@ class Record:
     members: dict[str, dict[str, Any]]  # member → row
     locations: list[tuple[str, str | None]]  # (url, metadata as JSON text), in order
 
-    def comparable(self) -> tuple[Any, ...]:
-        return (self.image, self.properties, sorted(self.tags), self.members, self.locations)
-
 
 @dataclasses.dataclass
 class Converted:
