@@ -24,6 +24,10 @@ And of a copy-image (``imgreg.importing.copy``; its data passes ``mid_body`` in 
 And of a download that fills the image cache (``imgreg.cache.fill``):
 
 * ``cache_mid_fill``: the first block is in the cache's partial file.
+
+And of ``imgreg-manage import-glance`` (``imgreg.migrate.writer``):
+
+* ``import_glance_before_commit``: a batch after the first is written, not yet committed.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ POINTS = frozenset(
         "copy_started",
         "copy_before_attach",
         "cache_mid_fill",
+        "import_glance_before_commit",
     }
 )
 _ARMED = os.environ.get("IMGREG_FAULT", "")

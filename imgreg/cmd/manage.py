@@ -5,7 +5,8 @@ unload_metadefs | export_metadefs [--path DIR]``: metadata definitions in Glance
 ``imgreg-manage scrub``: finish delayed deletes and reap what killed uploads left
 (``imgreg.maintenance.recovery``); ``imgreg-manage check``: verify the store/database invariants
 (``imgreg.maintenance.invariants``), exiting 1 with one line per violation;
-``imgreg-manage cache ...``: this node's image cache (``imgreg.cmd.manage_cache``)."""
+``imgreg-manage cache ...``: this node's image cache (``imgreg.cmd.manage_cache``);
+``imgreg-manage import-glance ...``: adopt a Glance database (``imgreg.cmd.import_glance``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from oslo_config import cfg
 from sqlalchemy import create_engine
 
 from imgreg import conf as imgreg_conf
-from imgreg.cmd import manage_cache
+from imgreg.cmd import import_glance, manage_cache
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "db", "migrations")
 
@@ -61,6 +62,7 @@ def _add_commands(subparsers: object) -> None:
     subparsers.add_parser("scrub", help="finish delayed deletes, reap dead uploads")  # type: ignore[attr-defined]
     subparsers.add_parser("check", help="verify the store against the database")  # type: ignore[attr-defined]
     manage_cache.add_parser(subparsers)
+    import_glance.add_parser(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(conf)
     if conf.category.name == "cache":
         return manage_cache.run(conf)
+    if conf.category.name == "import-glance":
+        return import_glance.run(conf)
     if conf.category.action.endswith("_metadefs"):
         return _metadefs(conf)
     if conf.category.action == "sync":

@@ -1,0 +1,1 @@
+"""Adopting a running Glance: ``imgreg-manage import-glance`` (``imgreg.cmd.import_glance``)."""
