@@ -97,7 +97,7 @@ def orphan_blob(
     settled: dt.datetime,
     reclaimed: set[str],
     settled_queued: dt.datetime | None = None,
-) -> Iterator[bool]:
+) -> Iterator[bool | None]:
     """Judge one blob the reaper found unowned again, on committed state, with the image's row
     locked until the block ends (the caller deletes the blob inside it): an upload of that image
     cannot start, and so cannot rename a new blob to the same name, while it is deleted. Yields
@@ -107,7 +107,12 @@ def orphan_blob(
     ``queued`` image not reclaimed now may be data someone is about to register as its location
     (Nova's direct snapshot clones and flattens a disk into the store under the image's id
     before it adds the location, which takes minutes): it is settled only when the row was
-    last changed before ``settled_queued`` (default: ``settled``)."""
+    last changed before ``settled_queued`` (default: ``settled``).
+
+    Yields None when no image row has the blob's id at all: imgreg makes a row before any data,
+    and only purges rows of images whose data is gone, so that blob is not one imgreg wrote
+    (another service's on a shared store: a Glance still running beside an imgreg that adopted
+    its store with ``import-glance``). It is never an orphan; ``imgreg-manage check`` lists it."""
     with db.write() as session:
         row = session.execute(
             select(ImageRow.status, ImageRow.upload_expires_at, ImageRow.updated_at)
@@ -115,7 +120,7 @@ def orphan_blob(
             .with_for_update()
         ).first()
         if row is None:
-            yield True
+            yield None
             return
         now = utcnow()
         owned = session.scalar(

@@ -10,7 +10,9 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
 2. every blob no row points at is deleted, unless its image's upload still holds its lease
    (that upload renamed its blob into place and is about to commit), judged again on
    committed state with the image's row locked while it is deleted, and only once the row has
-   settled (unchanged for a lease, or taken back to ``queued`` by this sweep);
+   settled (unchanged for a lease, or taken back to ``queued`` by this sweep); a blob whose id
+   no image row has at all is not imgreg's (a Glance still writing to the store it shares
+   with an imgreg that adopted it) and is left alone;
 3. every partial file older than the lease is deleted, unless its upload holds its lease;
 4. every import task its dead worker left unfinished after settling the image is failed
    (``imgreg.maintenance.stuck_tasks``);
@@ -171,7 +173,9 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
         with maintenance.orphan_blob(
             svc.db, url, image_id, settled, reclaimed, settled_queued
         ) as orphan:
-            if not orphan:
+            if orphan is None:
+                LOG.debug("reaper: blob %s names no image imgreg has; left alone", url)
+            elif not orphan:
                 LOG.info("reaper: blob %s is not settled yet; a later round judges it", url)
             elif _removed(svc.store.delete, url):
                 LOG.warning("reaper: removed blob %s, which no image owns", url)

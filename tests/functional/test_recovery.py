@@ -25,7 +25,7 @@ from imgreg.db.models import ImageRow, LocationRow
 from imgreg.domain.image import utcnow
 from imgreg.maintenance import invariants, recovery
 from imgreg.services import wiring
-from tests.support.client import DATA, Body, Client, put_stream, stored_files
+from tests.support.client import DATA, Body, Client, deleted_image, put_stream, stored_files
 
 MiB = 1 << 20
 LEASE = 30
@@ -111,11 +111,14 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
     running = crashed_upload(client, store_dir, blob=True, expired=False)
     never_leased = crashed_upload(client, store_dir, blob=False)
     set_row(never_leased, upload_expires_at=None)  # a row from before leases existed
-    orphan = str(uuid.uuid4())  # e.g. a delete whose blob removal failed
+    orphan = deleted_image(client)  # e.g. a delete whose blob removal failed
+    set_row(orphan, updated_at=utcnow() - dt.timedelta(seconds=LEASE * 10))  # settled
     (store_dir / orphan).write_bytes(b"orphan")
+    foreign = str(uuid.uuid4())  # no row has its id: not imgreg's (a Glance beside it)
+    (store_dir / foreign).write_bytes(b"Glance's")
     young = f"{uuid.uuid4()}.0123456789ab"  # a partial file younger than the lease stays
     (store_dir / ".partial" / young).write_bytes(b"new")
-    assert len(invariants.check(svc)) == 7  # 3 expired uploads, 2 partials, 2 blobs
+    assert len(invariants.check(svc)) == 8  # 3 expired uploads, 2 partials, 3 blobs
 
     reaped = recovery.reap(svc)
 
@@ -127,15 +130,16 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
         assert (shown["status"], shown["size"], shown["checksum"]) == ("queued", None, None)
         assert row(image_id).upload_expires_at is None
     assert row(running).status == "saving"
-    assert stored_files(store_dir) == sorted([good, running, f".partial/{young}"])
-    assert invariants.check(svc) == []
+    assert stored_files(store_dir) == sorted([good, running, foreign, f".partial/{young}"])
+    assert invariants.check(svc) == [f"blob file://{store_dir}/{foreign}: no image owns it"]
     assert str(recovery.reap(svc)) == (
         "0 expired upload(s) back to queued, 0 orphan blob(s) and 0 partial file(s) removed, "
         "0 stuck task(s) failed, 0 expired task(s) deleted"
     )
     assert client.put_file(before_commit, b"again").status_int == 204
     assert client.get(f"/v2/images/{before_commit}/file").body == b"again"
-    assert invariants.check(svc) == []
+    assert invariants.check(svc) == [f"blob file://{store_dir}/{foreign}: no image owns it"]
+    assert (store_dir / foreign).read_bytes() == b"Glance's"
 
 
 def test_reaper_keeps_an_upload_that_renewed_meanwhile(client, store_dir):

@@ -21,7 +21,7 @@ from imgreg.maintenance import recovery
 from imgreg.services import wiring
 from imgreg.store.rbd import RbdStore
 from tests.support.builders import make_conf
-from tests.support.client import client_with, new_image
+from tests.support.client import client_with, deleted_image, kept_urls, new_image
 from tests.support.rss import RssSampler, status_kib
 from tests.support.stores import (
     LARGE,
@@ -143,19 +143,20 @@ def test_reaper_removes_orphans_and_partials_and_retries_a_busy_one(conf, ceph):
     kept = new_image(api, b"kept")
     stores = wiring.services().store
     store = stores.get(stores.default_id)  # the one configured driver
-    orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
+    orphan = store.add(deleted_image(api), io.BytesIO(b"nobody's"), 8, "sha512").url
+    # a blob under an id no image row has: not imgreg's (a Glance beside it), left alone
+    foreign = store.add(str(uuid.uuid4()), io.BytesIO(b"Glance's"), 8, "sha512").url
     name = f"{uuid.uuid4()}.00aa"
     with pool_of(ceph, store) as ioctx:  # a killed upload's image
         rbd.RBD().create(ioctx, name, MiB, old_format=False, features=1)
-    held_id = str(uuid.uuid4())
+    held_id = deleted_image(api)
     held = store.add(held_id, io.BytesIO(b"held open"), 9, "sha512").url
     time.sleep(1.5)  # past the lease
     with pool_of(ceph, store) as ioctx, rbd.Image(ioctx, held_id):  # a client has it open
         reaped = recovery.reap(wiring.services())  # which does not stop the round
     assert (reaped.blobs, reaped.partials) == ([orphan], [name])
     assert recovery.reap(wiring.services()).blobs == [held]  # the next round
-    (left,) = store.list_blobs()
-    assert recovery.blob_image_id(left) == kept["id"]
+    assert sorted(store.list_blobs()) == sorted([foreign, *kept_urls(store, kept["id"])])
     assert store.list_partials() == []
     assert api.get(f"/v2/images/{kept['id']}/file").body == b"kept"
 

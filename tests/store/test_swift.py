@@ -18,7 +18,7 @@ from imgreg.services import wiring
 from imgreg.store import swift as swift_store
 from imgreg.store.swift import SwiftStore
 from tests.support.builders import make_conf
-from tests.support.client import client_with, new_image
+from tests.support.client import client_with, deleted_image, kept_urls, new_image
 from tests.support.stores import LARGE, SwiftBackend, images_api_round_trip, read_all
 
 
@@ -119,7 +119,9 @@ def test_reaper_removes_what_swift_was_left_with(conf, swift):
     kept = new_image(api, b"kept")
     stores = wiring.services().store
     store = stores.get(stores.default_id)  # the one configured driver
-    orphan = store.add(str(uuid.uuid4()), io.BytesIO(b"nobody's"), 8, "sha512").url
+    orphan = store.add(deleted_image(api), io.BytesIO(b"nobody's"), 8, "sha512").url
+    # a blob under an id no image row has: not imgreg's (a Glance beside it), left alone
+    foreign = store.add(str(uuid.uuid4()), io.BytesIO(b"Glance's"), 8, "sha512").url
     abandoned = str(uuid.uuid4())
     store.add(abandoned, io.BytesIO(LARGE), None, "sha512")
     with contextlib.closing(swift.client()) as conn:  # the segments of a half-done delete
@@ -128,8 +130,7 @@ def test_reaper_removes_what_swift_was_left_with(conf, swift):
     time.sleep(1.5)  # past the lease
     reaped = recovery.reap(wiring.services())
     assert (reaped.blobs, reaped.partials) == ([orphan], [partial.name])
-    (left,) = store.list_blobs()
-    assert left.endswith(kept["id"])
+    assert sorted(store.list_blobs()) == sorted([foreign, *kept_urls(store, kept["id"])])
     assert store.list_partials() == []
     assert api.get(f"/v2/images/{kept['id']}/file").body == b"kept"
 

@@ -42,6 +42,20 @@ def new_image(client: Client, data: bytes | None = None, **body: Any) -> dict[st
     return image
 
 
+def deleted_image(client: Client) -> str:
+    """The id of an image created and deleted: a blob under that name is imgreg's orphan (a
+    delete whose data removal failed), where one under a name no row has is left alone."""
+    image_id: str = client.create(name="gone")["id"]
+    resp = client.delete(f"/v2/images/{image_id}")
+    assert resp.status_int == 204, resp.text
+    return image_id
+
+
+def kept_urls(store: Any, image_id: str) -> list[str]:
+    """The blobs of ``store`` named by ``image_id``."""
+    return [url for url in store.list_blobs() if image_id in url]
+
+
 def listed_ids(client: Client, query: str = "") -> list[str]:
     resp = client.get(f"/v2/images{query}")
     assert resp.status_int == 200, resp.text
