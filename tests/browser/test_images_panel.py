@@ -1,0 +1,126 @@
+"""Horizon's Images panel against imgreg, in a real browser: each step asserts what the page
+shows and what imgreg's API holds."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select
+
+from tests.browser.conftest import keystone_session, unique
+from tests.browser.pages import Browser
+from tests.support.server import Server
+
+
+@pytest.fixture(scope="module")
+def qcow2_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("images") / "cirros-like.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "16M"], check=True)
+    return path
+
+
+class Api:
+    """imgreg's API as one Keystone user sees it."""
+
+    def __init__(self, keystone: dict[str, Any], imgreg: Server, user: str, project: str):
+        self.session = keystone_session(keystone, user, project)
+        self.url = imgreg.url
+
+    def image(self, image_id: str) -> dict[str, Any]:
+        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def status(self, image_id: str) -> int:
+        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
+        return int(resp.status_code)
+
+    def by_name(self, name: str) -> list[dict[str, Any]]:
+        resp = self.session.get(f"{self.url}/v2/images", params={"name": name})
+        return resp.json()["images"]
+
+
+def create_image(b: Browser, name: str, path: Path) -> None:
+    """Through the Create Image wizard of the Images panel."""
+    b.get("/project/images/")
+    b.click_button("Create Image")
+    b.find("#imageForm-name").send_keys(name)
+    b.driver.find_element(By.CSS_SELECTOR, "input[name='image_file']").send_keys(str(path))
+    fmt = Select(b.find("#imageForm-format"))
+    fmt.select_by_visible_text(next(o.text for o in fmt.options if o.text.startswith("QCOW2")))
+    b.shot("create-form")
+    b.click(".modal-footer button.finish")
+
+
+def test_member_creates_edits_and_deletes_an_image_by_legacy_upload(
+    keystone: dict[str, Any], imgreg: Server, horizon: str, browser_factory: Any, qcow2_file: Path
+) -> None:
+    api = Api(keystone, imgreg, "p1-member", "p1")
+    b = browser_factory(horizon)
+    b.login("p1-member")
+    name = unique("legacy")
+    create_image(b, name, qcow2_file)
+    b.text_appears("table", name)
+    b.shot("listed")
+    [image] = api.by_name(name)
+    assert image["status"] == "active"
+    assert (image["disk_format"], image["container_format"]) == ("qcow2", "bare")
+    assert image["size"] == qcow2_file.stat().st_size
+    assert image["owner"] == keystone["projects"]["p1"]
+
+    b.click_button(name)
+    b.text_appears("dl", image["id"])
+    b.shot("detail")
+    fields = b.fields()
+    assert fields["ID"] == image["id"]
+    assert fields["Name"] == name
+    assert fields["Status"] == "Active"
+    assert fields["Disk Format"] == "QCOW2"
+    assert fields["Container Format"] == "BARE"
+    assert fields["Owner"] == image["owner"]
+    assert fields["Checksum"] == image["checksum"]
+    assert fields["Visibility"] == "Shared"
+    assert fields["Protected"] == "No"
+    assert fields["os_hash_value"] == image["os_hash_value"]
+    assert fields["Virtual Size"] == str(image["virtual_size"]) == str(16 * 1024 * 1024)
+
+    b.item_action("Edit Image")
+    new_name = unique("renamed")
+    b.retype("#imageForm-name", new_name)
+    b.click("div[name='visibility'] label:nth-child(1)")
+    b.shot("edit")
+    b.click(".modal-footer button.finish")
+    b.text_appears("dl", new_name)
+    image = api.image(image["id"])
+    assert (image["name"], image["visibility"]) == (new_name, "private")
+
+    # Horizon offers Update Metadata to those Glance's policy lets modify metadefs: an admin
+    admin = browser_factory(horizon)
+    admin.login("p1-admin")
+    admin.get(f"/ngdetails/OS::Glance::Image/{image['id']}")
+    admin.text_appears("dl", new_name)
+    admin.item_action("Update Metadata")
+    admin.find("input[ng-model='ctrl.filterText.available']").send_keys("OS Version")
+    namespace = "//li[.//span[normalize-space()='Common Operating System Properties']]"
+    admin.wait(ec.element_to_be_clickable((By.XPATH, f"{namespace}//span[@ng-bind]"))).click()
+    admin.click_button("", within="//li[.//span[normalize-space()='OS Version']]")
+    added = "//li[.//*[normalize-space()='os_version']]//input[@name='property']"
+    admin.retype(added, "24.04", by=By.XPATH)
+    admin.shot("metadata")
+    admin.click_button("Save", within="//*[contains(@class, 'modal-footer')]")
+    admin.wait(lambda d: api.image(image["id"]).get("os_version") == "24.04")
+    b.driver.refresh()  # the member's detail page shows it among the custom properties
+    b.wait(lambda d: b.fields().get("os_version") == "24.04")
+    b.shot("detail-metadata")
+
+    b.item_action("Delete Image")
+    b.click_button("Delete Image", within="//*[contains(@class, 'modal-footer')]")
+    b.wait(lambda d: api.status(image["id"]) == 404)
+    b.get("/project/images/")
+    b.find("table")
+    b.wait(lambda d: new_name not in b.body())
