@@ -124,3 +124,34 @@ def test_member_creates_edits_and_deletes_an_image_by_legacy_upload(
     b.get("/project/images/")
     b.find("table")
     b.wait(lambda d: new_name not in b.body())
+
+
+def test_member_creates_an_image_by_direct_upload(
+    keystone: dict[str, Any],
+    imgreg: Server,
+    horizon_direct: str,
+    browser_factory: Any,
+    qcow2_file: Path,
+) -> None:
+    """Horizon's direct mode: the browser PUTs the file to imgreg itself, across origins (the
+    CORS filter's preflight answer lets it), with the token Horizon hands it."""
+    api = Api(keystone, imgreg, "p1-member", "p1")
+    b = browser_factory(horizon_direct)
+    b.login("p1-member")
+    name = unique("direct")
+    create_image(b, name, qcow2_file)
+    b.text_appears("table", name)
+    b.wait(lambda d: [i["status"] for i in api.by_name(name)] == ["active"])
+    [image] = api.by_name(name)
+    assert image["size"] == qcow2_file.stat().st_size
+    assert image["virtual_size"] == 16 * 1024 * 1024
+    b.driver.refresh()
+    b.text_appears("table", name)
+    row = f"//tr[.//*[normalize-space()='{name}']]"
+    b.wait(lambda d: "Active" in d.find_element(By.XPATH, row).text)
+    b.shot("listed")
+    # the data came from the browser itself, after a CORS preflight
+    upload = f"/v2/images/{image['id']}/file HTTP/1.1"
+    lines = [line for line in imgreg.access_log().splitlines() if upload in line]
+    assert [line.split('"')[1].split()[0] for line in lines] == ["OPTIONS", "PUT"], lines
+    assert all(f'"{horizon_direct}/"' in line and "HeadlessChrome" in line for line in lines)
