@@ -6,7 +6,8 @@ Chromium driven by Selenium; all started once per pytest session.
 imgreg keeps its own SQLite database here: nothing in the suite depends on the database
 engine, so it runs once, in the first pass of ``tools/test`` (no ``db`` marker). When a test
 fails, the screenshots of every page it went through (and the last page's HTML) are kept
-under ``$IMGREG_TEST_ARTIFACTS/browser`` (default ``var/test-artifacts/browser``).
+under ``$IMGREG_TEST_ARTIFACTS/browser`` (default ``var/test-artifacts/browser``);
+``IMGREG_TEST_KEEP_SHOTS=1`` keeps those of passing tests too (the pictures in ``docs/``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,39 @@ def keystone_session(keystone: dict[str, Any], user: str, project: str) -> ks_se
         project_domain_name="Default",
     )
     return ks_session.Session(auth=auth)
+
+
+class Api:
+    """imgreg's API as one Keystone user sees it."""
+
+    def __init__(self, keystone: dict[str, Any], imgreg: Server, user: str, project: str):
+        self.session = keystone_session(keystone, user, project)
+        self.url = imgreg.url
+
+    def image(self, image_id: str) -> dict[str, Any]:
+        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    def status(self, image_id: str) -> int:
+        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
+        return int(resp.status_code)
+
+    def names(self, **filters: str) -> set[str]:
+        resp = self.session.get(f"{self.url}/v2/images", params=filters)
+        return {image["name"] for image in resp.json()["images"]}
+
+    def create(self, data: bytes | None = None, **body: Any) -> dict[str, Any]:
+        body = {"container_format": "bare", **body}
+        image = self.session.post(f"{self.url}/v2/images", json=body).json()
+        if data is not None:
+            headers = {"Content-Type": "application/octet-stream"}
+            self.session.put(f"{self.url}/v2/images/{image['id']}/file", data=data, headers=headers)
+        return image
+
+    def by_name(self, name: str) -> list[dict[str, Any]]:
+        resp = self.session.get(f"{self.url}/v2/images", params={"name": name})
+        return resp.json()["images"]
 
 
 @pytest.fixture(scope="session")
@@ -172,14 +206,16 @@ def browser_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
     yield make
     report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    failed = report is None or report.failed  # None: the test's setup failed
+    if mine and (failed or os.environ.get("IMGREG_TEST_KEEP_SHOTS") == "1"):
         keep = ARTIFACTS / "browser" / request.node.name
         shutil.rmtree(keep, ignore_errors=True)
         keep.mkdir(parents=True)
         for browser in mine:
             with contextlib.suppress(Exception):
-                browser.shot("failed")
-                (browser.shots / "failed.html").write_text(browser.driver.page_source)
+                if failed:
+                    browser.shot("failed")
+                    (browser.shots / "failed.html").write_text(browser.driver.page_source)
             shutil.copytree(browser.shots, keep / browser.shots.name, dirs_exist_ok=True)
     for browser in mine:
         with contextlib.suppress(Exception):

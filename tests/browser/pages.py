@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 WAIT = 30.0  # seconds for a page or an Angular table to show what is expected
 
@@ -48,6 +48,13 @@ return pairs;
 """
 
 
+NAMES_JS = """
+return Array.from(document.querySelectorAll('table tbody tr td a'))
+  .filter(a => a.href.includes('/ngdetails/'))
+  .map(a => a.innerText.trim());
+"""
+
+
 def xpath_literal(text: str) -> str:
     assert "'" not in text
     return f"'{text}'"
@@ -78,6 +85,9 @@ class Browser:
 
     def find(self, css: str, timeout: float = WAIT) -> WebElement:
         return self.wait(ec.visibility_of_element_located((By.CSS_SELECTOR, css)), timeout)
+
+    def find_xpath(self, xpath: str, timeout: float = WAIT) -> WebElement:
+        return self.wait(ec.visibility_of_element_located((By.XPATH, xpath)), timeout)
 
     def click(self, css: str, timeout: float = WAIT) -> None:
         self.wait(ec.element_to_be_clickable((By.CSS_SELECTOR, css)), timeout).click()
@@ -119,3 +129,30 @@ class Browser:
         self.find("#id_password").send_keys(password)
         self.click("#loginBtn")
         self.wait(lambda d: "/auth/login" not in d.current_url)
+
+    def table_names(self) -> set[str]:
+        """The names in the Images table, once Angular has drawn it."""
+        self.find("table")
+        return set(self.driver.execute_script(NAMES_JS))
+
+    def filter_by(self, facet: str, option: str | None = None, text: str | None = None) -> None:
+        """A facet of the table's search bar, with one of its options or a typed value."""
+        self.click(".magic-search .search-input")
+        menu = "//ul[contains(@class, 'facet-drop')]"
+        self.click_button(facet, within=menu)
+        if option is not None:
+            self.click_button(option, within=menu)
+        else:
+            field = self.find(".magic-search .search-input")
+            field.send_keys(text or "", Keys.ENTER)
+
+    def create_image(self, name: str, path: Path) -> None:
+        """Through the Create Image wizard of the Images panel."""
+        self.get("/project/images/")
+        self.click_button("Create Image")
+        self.find("#imageForm-name").send_keys(name)
+        self.driver.find_element(By.CSS_SELECTOR, "input[name='image_file']").send_keys(str(path))
+        fmt = Select(self.find("#imageForm-format"))
+        fmt.select_by_visible_text(next(o.text for o in fmt.options if o.text.startswith("QCOW2")))
+        self.shot("create-form")
+        self.click(".modal-footer button.finish")

@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import keystone_session, unique
-from tests.browser.pages import Browser
+from tests.browser.conftest import Api, unique
 from tests.support.server import Server
 
 
@@ -24,39 +22,6 @@ def qcow2_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-class Api:
-    """imgreg's API as one Keystone user sees it."""
-
-    def __init__(self, keystone: dict[str, Any], imgreg: Server, user: str, project: str):
-        self.session = keystone_session(keystone, user, project)
-        self.url = imgreg.url
-
-    def image(self, image_id: str) -> dict[str, Any]:
-        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def status(self, image_id: str) -> int:
-        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
-        return int(resp.status_code)
-
-    def by_name(self, name: str) -> list[dict[str, Any]]:
-        resp = self.session.get(f"{self.url}/v2/images", params={"name": name})
-        return resp.json()["images"]
-
-
-def create_image(b: Browser, name: str, path: Path) -> None:
-    """Through the Create Image wizard of the Images panel."""
-    b.get("/project/images/")
-    b.click_button("Create Image")
-    b.find("#imageForm-name").send_keys(name)
-    b.driver.find_element(By.CSS_SELECTOR, "input[name='image_file']").send_keys(str(path))
-    fmt = Select(b.find("#imageForm-format"))
-    fmt.select_by_visible_text(next(o.text for o in fmt.options if o.text.startswith("QCOW2")))
-    b.shot("create-form")
-    b.click(".modal-footer button.finish")
-
-
 def test_member_creates_edits_and_deletes_an_image_by_legacy_upload(
     keystone: dict[str, Any], imgreg: Server, horizon: str, browser_factory: Any, qcow2_file: Path
 ) -> None:
@@ -64,7 +29,7 @@ def test_member_creates_edits_and_deletes_an_image_by_legacy_upload(
     b = browser_factory(horizon)
     b.login("p1-member")
     name = unique("legacy")
-    create_image(b, name, qcow2_file)
+    b.create_image(name, qcow2_file)
     b.text_appears("table", name)
     b.shot("listed")
     [image] = api.by_name(name)
@@ -139,7 +104,7 @@ def test_member_creates_an_image_by_direct_upload(
     b = browser_factory(horizon_direct)
     b.login("p1-member")
     name = unique("direct")
-    create_image(b, name, qcow2_file)
+    b.create_image(name, qcow2_file)
     b.text_appears("table", name)
     b.wait(lambda d: [i["status"] for i in api.by_name(name)] == ["active"])
     [image] = api.by_name(name)
