@@ -17,25 +17,22 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
 
 from imgreg.cmd.manage import db_sync
 from tests.browser.pages import Browser, new_browser
 from tests.support.background import tool_running
+from tests.support.cloud import PASSWORD, keystone_session
 from tests.support.config import ROOT
 from tests.support.server import Server, free_port, start_api, stop
 
 BIN = Path(sys.executable).parent
 KEYSTONE_TIMEOUT = 900.0  # the first run creates Keystone's venv with pip
 HORIZON_TIMEOUT = 900.0  # the first run creates Horizon's venv and compresses its static files
-PASSWORD = "password"  # every user's, see tools/keystone
 ARTIFACTS = Path(os.environ.get("IMGREG_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
 
 
@@ -43,51 +40,6 @@ ARTIFACTS = Path(os.environ.get("IMGREG_TEST_ARTIFACTS", ROOT / "var" / "test-ar
 def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with tool_running("keystone", tmp_path_factory.mktemp("keystone"), KEYSTONE_TIMEOUT) as info:
         yield info
-
-
-def keystone_session(keystone: dict[str, Any], user: str, project: str) -> ks_session.Session:
-    auth = v3.Password(
-        auth_url=keystone["auth_url"],
-        username=user,
-        password=PASSWORD,
-        project_name=project,
-        user_domain_name="Default",
-        project_domain_name="Default",
-    )
-    return ks_session.Session(auth=auth)
-
-
-class Api:
-    """imgreg's API as one Keystone user sees it."""
-
-    def __init__(self, keystone: dict[str, Any], imgreg: Server, user: str, project: str):
-        self.session = keystone_session(keystone, user, project)
-        self.url = imgreg.url
-
-    def image(self, image_id: str) -> dict[str, Any]:
-        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
-        assert resp.status_code == 200, resp.text
-        return resp.json()
-
-    def status(self, image_id: str) -> int:
-        resp = self.session.get(f"{self.url}/v2/images/{image_id}", raise_exc=False)
-        return int(resp.status_code)
-
-    def names(self, **filters: str) -> set[str]:
-        resp = self.session.get(f"{self.url}/v2/images", params=filters)
-        return {image["name"] for image in resp.json()["images"]}
-
-    def create(self, data: bytes | None = None, **body: Any) -> dict[str, Any]:
-        body = {"container_format": "bare", **body}
-        image = self.session.post(f"{self.url}/v2/images", json=body).json()
-        if data is not None:
-            headers = {"Content-Type": "application/octet-stream"}
-            self.session.put(f"{self.url}/v2/images/{image['id']}/file", data=data, headers=headers)
-        return image
-
-    def by_name(self, name: str) -> list[dict[str, Any]]:
-        resp = self.session.get(f"{self.url}/v2/images", params={"name": name})
-        return resp.json()["images"]
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +180,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":
         item.rep_call = report  # type: ignore[attr-defined]
     return report
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import Api, unique
+from tests.support.cloud import Api, unique
 from tests.support.server import Server
 
 ERROR = "//*[contains(@class, 'alert-danger')]"

@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.browser.conftest import Api, unique
+from tests.support.cloud import Api, unique
 from tests.support.server import Server
 
 

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import Api, unique
+from tests.support.cloud import Api, unique
 from tests.support.server import Server
 
 
