@@ -33,7 +33,7 @@ def new_browser(url: str, shots: Path) -> Browser:
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900"):  # fmt: skip
+                "--window-size=1280,900", "--no-proxy-server"):  # fmt: skip
         options.add_argument(arg)
     return Browser(webdriver.Chrome(service=Service(driver), options=options), url, shots)
 

@@ -25,10 +25,14 @@ def test_filters_of_the_images_list(
     alpha = api.create(qcow2_bytes(tmp_path), name=f"alpha-{tag}", disk_format="qcow2")
     beta = api.create(bytes(4096), name=f"beta-{tag}", disk_format="raw")
     gamma = api.create(name=f"gamma-{tag}", disk_format="qcow2")  # no data: queued
+    delta = api.create(
+        bytes(1024), name=f"delta-{tag}", disk_format="raw", visibility="private", protected=True
+    )
     b = browser_factory(horizon)
     b.login("p1-admin")
     b.get("/project/images/")
-    b.wait(lambda d: {alpha["name"], beta["name"], gamma["name"]} <= b.table_names())
+    made = {alpha["name"], beta["name"], gamma["name"], delta["name"]}
+    b.wait(lambda d: made <= b.table_names())
     b.shot("images-list")
 
     b.filter_by("Name", text=alpha["name"])
@@ -45,6 +49,22 @@ def test_filters_of_the_images_list(
     queued = api.names(status="queued")
     assert gamma["name"] in queued and alpha["name"] not in queued
     b.wait(lambda d: b.table_names() == queued)
+    b.click(".magic-search-clear")
+
+    for facet, option, query in (
+        ("Visibility", "Private", {"visibility": "private"}),
+        ("Protected", "Yes", {"protected": "true"}),
+    ):
+        expected = api.names(**query)
+        assert delta["name"] in expected and alpha["name"] not in expected
+        b.filter_by(facet, option=option)
+        b.wait(lambda d, expected=expected: b.table_names() == expected)
+        b.click(".magic-search-clear")
+
+    b.filter_by("Min. Size (bytes)", text="100000")  # alpha's qcow2 is 192 KiB, beta 4 KiB
+    larger = api.names(size_min="100000")
+    assert alpha["name"] in larger and beta["name"] not in larger
+    b.wait(lambda d: b.table_names() == larger)
     b.shot("filtered")
 
 
