@@ -63,6 +63,16 @@ def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     )
 
 
+def cors_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
+    """oslo.middleware's CORS filter, reading ``[cors]`` from imgreg's configuration (with
+    Glance's defaults, ``imgreg.conf.cors``); options in the paste section override it."""
+    from oslo_middleware import cors
+
+    for name, value in local_conf.items():
+        imgreg_conf.CONF.set_override(name, value, group="cors")
+    return lambda app: cors.CORS(app, imgreg_conf.CONF)
+
+
 def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     """oslo.middleware's healthcheck app, reading ``[healthcheck]`` from imgreg's configuration;
     options in the paste section (Glance sets ``backends`` there) override it. A request it

@@ -4,7 +4,7 @@ Nothing else in imgreg declares options or reads configuration files; code recei
 ``cfg.ConfigOpts`` object (usually ``imgreg.conf.CONF``) and looks values up on it. The
 options live in one module per group or family (``server``, ``images``, ``quota``,
 ``notifications``, ``paste``, ``database``, ``store``, ``image_format``, ``healthcheck``,
-``importing``);
+``cors``, ``importing``);
 this module puts them in their groups, registers them on ``CONF`` and re-exports them.
 ``etc/imgreg-api.conf`` is generated from ``list_opts()`` (etc/imgreg-config-generator.conf).
 """
@@ -16,6 +16,7 @@ import os
 from oslo_config import cfg
 
 from imgreg.conf.cache import cache_opts
+from imgreg.conf.cors import cors_opts
 from imgreg.conf.database import database_opts
 from imgreg.conf.healthcheck import healthcheck_group_opts
 from imgreg.conf.image_format import CONTAINER_FORMATS, DISK_FORMATS, format_opts
@@ -69,6 +70,7 @@ GROUPS = {
     "glance_store": store_opts,
     "image_format": format_opts,
     "healthcheck": healthcheck_group_opts,
+    "cors": cors_opts,
     "import_filtering_opts": filtering_opts,
     "image_import_opts": plugin_opts,
     "image_conversion": conversion_opts,

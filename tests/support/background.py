@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,23 @@ from tests.support.config import ROOT
 
 
 @contextlib.contextmanager
-def tool_running(name: str, state: Path, timeout: float) -> Iterator[dict[str, Any]]:
-    """Start ``tools/<name> STATE`` in its own process group (its servers go with it), wait
-    until it has written ``STATE/<name>.json``, yield that, and stop it (SIGTERM, then
-    SIGKILL to the group) afterwards. Fails the test with the tool's log if it does not
-    come up in ``timeout`` seconds."""
+def tool_running(
+    name: str,
+    state: Path,
+    timeout: float,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Start ``tools/<name> STATE [ARGS]`` (``env`` added to the environment) in its own
+    process group (its servers go with it), wait until it has written ``STATE/<name>.json``,
+    yield that, and stop it (SIGTERM, then SIGKILL to the group) afterwards. Fails the test
+    with the tool's log if it does not come up in ``timeout`` seconds."""
     info_path = state / f"{name}.json"
     log_path = state / f"tools-{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(ROOT / "tools" / name), str(state)],
+            [str(ROOT / "tools" / name), str(state), *args],
+            env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
