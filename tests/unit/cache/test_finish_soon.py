@@ -85,3 +85,26 @@ def test_the_verification_runs_at_a_lower_priority(cache, monkeypatch):
     [(which, who, niceness)] = calls
     assert (which, niceness) == (os.PRIO_PROCESS, fill_module.NICENESS)
     assert who != threading.get_native_id()  # the verifying thread, not the caller's
+
+
+def test_the_copy_is_flushed_and_dropped_from_the_page_cache_as_it_is_written(cache, monkeypatch):
+    """Written pages are flushed and dropped every FLUSH_EVERY bytes (on the flusher's thread),
+    so that a fill reuses pages instead of growing the page cache while the download runs."""
+    from imgreg.store import file_writer
+
+    dropped: list[tuple[int, int]] = []
+    real = os.posix_fadvise
+
+    def recording(fd: int, offset: int, length: int, advice: int) -> None:
+        if advice == os.POSIX_FADV_DONTNEED:
+            dropped.append((offset, length))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(file_writer.os, "posix_fadvise", recording)
+    monkeypatch.setattr(fill_module, "FLUSH_EVERY", 8192)
+    data = os.urandom(100_000)
+    started, image = written(cache, data)
+    assert started.finish() is True
+    assert dropped and dropped[0][0] == 0
+    assert sum(length for _offset, length in dropped) >= 8192
+    assert read(cache.open_hit(image)) == data
