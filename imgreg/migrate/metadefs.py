@@ -207,9 +207,8 @@ def _child(kind: str, row: dict[str, Any]) -> dict[str, Any] | str:
     out["json_schema"] = json.dumps(schema)
     if kind == "objects":
         out["description"] = row["description"]
-        required = _parse(row["required"]) if row["required"] is not None else None
-        if row["required"] is not None and not isinstance(required, list):
-            return "its required is not a JSON list"
+        # Glance keeps ``required`` as its names joined with commas (glance.db's object repo)
+        required = row["required"].split(",") if row["required"] else None
         out["required"] = json.dumps(required) if required is not None else None
     return out
 

@@ -66,7 +66,7 @@ class Report:
         if not dry_run:
             created, updated, unchanged = self.tasks_written
             out.append(f"tasks created: {created}, updated: {updated}, unchanged: {unchanged}")
-        out.append(f"metadef namespaces: {self.namespaces}")
+        out.append(f"metadef namespaces read: {self.namespaces}")
         if self.namespaces_written is not None:
             out += self.namespaces_written.lines()
         if self.verified:
