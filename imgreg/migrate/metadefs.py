@@ -225,9 +225,10 @@ def _parse(text: Any) -> Any:
 def write(db: Database, namespaces: list[Namespace]) -> Written:
     """Each namespace in its own transaction: what differs from imgreg's rows, written."""
     written = Written(children=dict.fromkeys(KINDS, (0, 0, 0)))
+    seen: set[str] = set()  # resource types written (or found the same) by this run
     for namespace in namespaces:
         with db.write() as session:
-            ns_counts, child_counts, type_counts = _write_one(session, namespace)
+            ns_counts, child_counts, type_counts = _write_one(session, namespace, seen)
         written.namespaces = _add(written.namespaces, ns_counts)
         written.resource_types = _add(written.resource_types, type_counts)
         for kind in KINDS:
@@ -239,7 +240,9 @@ def _add(a: Counts, b: Counts) -> Counts:
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
 
 
-def _write_one(session: Session, namespace: Namespace) -> tuple[Counts, dict[str, Counts], Counts]:
+def _write_one(
+    session: Session, namespace: Namespace, seen: set[str]
+) -> tuple[Counts, dict[str, Counts], Counts]:
     row = namespace.row
     old = session.execute(
         select(NAMESPACES).where(NAMESPACES.c.namespace == row["namespace"])
@@ -261,7 +264,7 @@ def _write_one(session: Session, namespace: Namespace) -> tuple[Counts, dict[str
             for r in session.execute(select(table).where(table.c.namespace_id == ns_id)).mappings()
         }
         counts[kind] = _sync(session, table, ns_id, have, namespace.children[kind])
-    type_counts, type_ids = _resource_types(session, namespace)
+    type_counts, type_ids = _resource_types(session, namespace, seen)
     have = {}
     for r in session.execute(
         select(ASSOCIATIONS, RESOURCE_TYPES.c.name)
@@ -278,8 +281,11 @@ def _write_one(session: Session, namespace: Namespace) -> tuple[Counts, dict[str
     return ns_counts, counts, type_counts
 
 
-def _resource_types(session: Session, namespace: Namespace) -> tuple[Counts, dict[str, int]]:
-    """The resource types the namespace's associations name, made as Glance has them."""
+def _resource_types(
+    session: Session, namespace: Namespace, seen: set[str]
+) -> tuple[Counts, dict[str, int]]:
+    """The resource types the namespace's associations name, made as Glance has them; each
+    counted once a run (``seen``), however many namespaces name it."""
     created = updated = unchanged = 0
     ids = {}
     for name, assoc in namespace.children["resource type associations"].items():
@@ -289,9 +295,13 @@ def _resource_types(session: Session, namespace: Namespace) -> tuple[Counts, dic
         ).mappings().first()  # fmt: skip
         if old is None:
             ids[name] = _inserted(session, insert(RESOURCE_TYPES).values(name=name, **wanted))
+            seen.add(name)
             created += 1
             continue
         ids[name] = old["id"]
+        if name in seen:
+            continue
+        seen.add(name)
         if _normal(dict(old)) == _normal(wanted):
             unchanged += 1
         else:

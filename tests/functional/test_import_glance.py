@@ -368,6 +368,7 @@ def test_metadef_namespaces_are_imported_as_glance_has_them(
     lines = report.lines(False)
     assert "metadef namespaces: 1 created, 1 updated, 0 unchanged" in lines
     assert "metadef tags: 2 created, 0 updated, 0 unchanged" in lines  # and "Old" removed
+    assert "metadef resource types: 1 created, 0 updated, 0 unchanged" in lines  # named twice
     for name, visibility, owner, protected in (
         ("Ops::Public", "public", "p1", False),
         ("Ops::Private", "private", "p2", True),
