@@ -32,7 +32,11 @@ TABLES = {
     "image_members": {"image_id", "member", "status", *_TIMES},
     "image_locations": {"id", "image_id", "value", "meta_data", "status", *_TIMES},
 }  # fmt: skip
-OPTIONAL = ("alembic_version", "tasks", "task_info")  # tasks: imported when there
+OPTIONAL = (
+    "alembic_version", "tasks", "task_info",  # tasks: imported when there
+    "metadef_namespaces", "metadef_objects", "metadef_properties", "metadef_tags",
+    "metadef_resource_types", "metadef_namespace_resource_types",  # metadefs: likewise
+)  # fmt: skip
 CHILDREN = ("image_properties", "image_tags", "image_members", "image_locations")
 
 

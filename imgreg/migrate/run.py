@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from imgreg.db.session import Database
-from imgreg.migrate import tasks, verify, writer
+from imgreg.migrate import metadefs, tasks, verify, writer
 from imgreg.migrate.convert import Record, convert
 from imgreg.migrate.glance_source import GlanceSource
 from imgreg.store.registry import Stores
@@ -31,6 +31,8 @@ class Report:
     verified: int = 0
     tasks: int = 0
     tasks_written: tuple[int, int, int] = (0, 0, 0)
+    namespaces: int = 0  # metadef namespaces read from Glance (and not skipped)
+    namespaces_written: metadefs.Written | None = None
     by_status: dict[str, int] = dataclasses.field(default_factory=dict)
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
@@ -64,6 +66,9 @@ class Report:
         if not dry_run:
             created, updated, unchanged = self.tasks_written
             out.append(f"tasks created: {created}, updated: {updated}, unchanged: {unchanged}")
+        out.append(f"metadef namespaces read: {self.namespaces}")
+        if self.namespaces_written is not None:
+            out += self.namespaces_written.lines()
         if self.verified:
             out.append(f"locations verified: {self.verified}")
         out.append(f"skipped: {len(self.skipped)}")
@@ -122,6 +127,10 @@ def run(
             report.unchanged += unchanged
         progress.show(min(start + batch, len(ids)))
     _tasks(source, db, since, report)
+    namespaces = metadefs.read(source, since, report.skipped)
+    report.namespaces = len(namespaces)
+    if db is not None:
+        report.namespaces_written = metadefs.write(db, namespaces)
     return report
 
 

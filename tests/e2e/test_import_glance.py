@@ -72,6 +72,69 @@ def cli_answers(url: str, ids: list[str]) -> list[tuple[int, str]]:
     ]
 
 
+NAMESPACE = "Ops::E2E"
+
+
+def make_namespace(url: str) -> None:
+    """An operator's own metadef namespace, made through Glance's API with the ``glance`` CLI:
+    one object, one property, one tag and an association with a resource type."""
+    glance_cli(
+        url,
+        "md-namespace-create",
+        NAMESPACE,
+        "--display-name",
+        "E2E",
+        "--description",
+        "the operator's",
+        "--visibility",
+        "public",
+        "--owner",
+        "p1",
+    )
+    obj = {
+        "description": "o",
+        "required": ["cpus"],
+        "properties": {"cpus": {"type": "integer", "title": "CPUs", "minimum": 1}},
+    }
+    glance_cli(url, "md-object-create", NAMESPACE, "--name", "Sizing", "--schema", json.dumps(obj))
+    prop = {"enum": ["fast", "safe"], "default": "safe"}
+    glance_cli(
+        url,
+        "md-property-create",
+        NAMESPACE,
+        "--name",
+        "mode",
+        "--title",
+        "Mode",
+        "--type",
+        "string",
+        "--schema",
+        json.dumps(prop),
+    )
+    glance_cli(url, "md-tag-create", NAMESPACE, "--name", "Gold")
+    glance_cli(
+        url,
+        "md-resource-type-associate",
+        NAMESPACE,
+        "--name",
+        "OS::Glance::Image",
+        "--prefix",
+        "ops_",
+    )
+
+
+def md_answers(url: str) -> list[tuple[int, str]]:
+    """The namespace, its object, property, tag and associations, as the CLI prints them."""
+    return [
+        glance_cli(url, "md-namespace-show", NAMESPACE),
+        glance_cli(url, "md-namespace-show", NAMESPACE, "--resource-type", "OS::Glance::Image"),
+        glance_cli(url, "md-object-show", NAMESPACE, "Sizing"),
+        glance_cli(url, "md-property-show", NAMESPACE, "mode"),
+        glance_cli(url, "md-tag-show", NAMESPACE, "Gold"),
+        glance_cli(url, "md-namespace-resource-type-list", NAMESPACE),
+    ]
+
+
 def serve_imgreg(tmp_path: Path, db_url: str, glance: Glance):  # type: ignore[no-untyped-def]
     return start_api(
         tmp_path / "imgreg",
@@ -98,6 +161,9 @@ def test_import_answers_as_glance_did(
         before = glance_world.snapshot(glance.url, ids)
     with glance_server.running(state, glance.db_url, auth="noauth") as admin_glance:
         cli_before = cli_answers(admin_glance.url, ids)
+        make_namespace(admin_glance.url)
+        md_before = md_answers(admin_glance.url)
+    assert [code for code, _text in md_before] == [0] * len(md_before), md_before
     kinds = {v.get("status", v.get("error")) for v in before["images"].values()}
     assert kinds == {"active", "deactivated", "queued", 404}  # deleted, pending_delete: 404
     conf = imgreg_conf(tmp_path / "etc", clean_db, glance.images)
@@ -115,6 +181,7 @@ def test_import_answers_as_glance_did(
     ), done.stdout
     assert counts["skipped"] == "0", done.stdout
     assert counts["locations verified"] == "160"  # active, deactivated, pending_delete
+    assert counts["metadef namespaces"] == "1 created, 0 updated, 0 unchanged", done.stdout
     assert "200/200 images" in done.stderr  # the progress line
     check = glance_server.imgreg_manage(conf, "check")
     assert check.returncode == 0, check.stdout + check.stderr
@@ -124,7 +191,9 @@ def test_import_answers_as_glance_did(
         after = glance_world.snapshot(server.url, ids)
         assert after == before
         for (code, text), (was_code, was) in zip(
-            cli_answers(server.url, ids), cli_before, strict=True
+            [*cli_answers(server.url, ids), *md_answers(server.url)],
+            [*cli_before, *md_before],
+            strict=True,
         ):
             diff = "\n".join(difflib.unified_diff(was.splitlines(), text.splitlines(), lineterm=""))
             assert (code, text) == (was_code, was), diff

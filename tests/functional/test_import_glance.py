@@ -297,3 +297,173 @@ def test_glance_config_file_stores_are_checked(
         f"Glance file store {name}: no imgreg file store has filesystem_store_datadir = "
         f"{elsewhere}{'/' if layout == 'single' else ''}"
     ]
+
+
+MD = "/v2/metadefs/namespaces"
+OBJECT_SCHEMA = {"cpu": {"type": "integer", "title": "CPUs", "minimum": 1}}
+PROP_SCHEMA = {"type": "string", "title": "Mode", "enum": ["a", "b"]}
+
+
+def add_namespace(url: str, name: str, **row: Any) -> int:
+    """A ``metadef_namespaces`` row with, unless told otherwise, one object, one property, one
+    tag and an association with ``OS::Glance::Image``, as Glance's API writes them (JSON as
+    text, an object's ``required`` names joined with commas); ``objects``, ``properties``,
+    ``tags``, ``types`` replace those."""
+    engine = sa.create_engine(url)
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    t = meta.tables
+    stamps = {"created_at": row.pop("created_at", NOW), "updated_at": row.pop("updated_at", NOW)}
+    objects = row.pop("objects", [("Obj", json.dumps(OBJECT_SCHEMA), "cpu,ram")])
+    properties = row.pop("properties", [("mode", json.dumps(PROP_SCHEMA))])
+    tags = row.pop("tags", ["Tag1"])
+    types = row.pop("types", [("OS::Glance::Image", "hw_", None)])
+    ns = {"namespace": name, "display_name": name.title(), "description": "theirs",
+          "visibility": "public", "protected": False, "owner": "p1", **stamps, **row}  # fmt: skip
+    with engine.begin() as conn:
+        ns_id = conn.execute(t["metadef_namespaces"].insert(), [ns]).inserted_primary_key[0]
+        base = {"namespace_id": ns_id, **stamps}
+        for obj_name, schema, required in objects:
+            conn.execute(
+                t["metadef_objects"].insert(),
+                [{**base, "name": obj_name, "description": "o", "json_schema": schema,
+                  "required": required}],
+            )  # fmt: skip
+        for prop_name, schema in properties:
+            conn.execute(
+                t["metadef_properties"].insert(),
+                [{**base, "name": prop_name, "json_schema": schema}],
+            )
+        for tag in tags:
+            conn.execute(t["metadef_tags"].insert(), [{**base, "name": tag}])
+        for type_name, prefix, target in types:
+            rtypes = t["metadef_resource_types"]
+            type_id = conn.scalar(sa.select(rtypes.c.id).where(rtypes.c.name == type_name))
+            if type_id is None:
+                type_id = conn.execute(
+                    rtypes.insert(), [{"name": type_name, "protected": True, **stamps}]
+                ).inserted_primary_key[0]
+            conn.execute(
+                t["metadef_namespace_resource_types"].insert(),
+                [{**base, "resource_type_id": type_id, "prefix": prefix,
+                  "properties_target": target}],
+            )  # fmt: skip
+    engine.dispose()
+    return int(ns_id)
+
+
+def test_metadef_namespaces_are_imported_as_glance_has_them(
+    conf: cfg.ConfigOpts, api: Client, glance_db: str
+) -> None:
+    """Every visibility, with its contents; a same-named namespace in imgreg takes Glance's."""
+    add_namespace(glance_db, "Ops::Public")
+    add_namespace(glance_db, "Ops::Private", visibility="private", protected=True, owner="p2")
+    # as ``imgreg-manage db load_metadefs`` would have left it, with other contents
+    gone = {"gone": {"type": "string", "title": "G"}}
+    body = {"namespace": "Ops::Public", "description": "catalog", "visibility": "public",
+            "tags": [{"name": "Old"}], "properties": gone}  # fmt: skip
+    assert api.post(MD, body).status_int == 201
+    report = run_import(glance_db)
+    assert report.skipped == []
+    lines = report.lines(False)
+    assert "metadef namespaces: 1 created, 1 updated, 0 unchanged" in lines
+    assert "metadef tags: 2 created, 0 updated, 0 unchanged" in lines  # and "Old" removed
+    assert "metadef resource types: 1 created, 0 updated, 0 unchanged" in lines  # named twice
+    for name, visibility, owner, protected in (
+        ("Ops::Public", "public", "p1", False),
+        ("Ops::Private", "private", "p2", True),
+    ):
+        shown = api.get(f"{MD}/{name}").json
+        assert {k: shown[k] for k in ("namespace", "display_name", "description")} == {
+            "namespace": name, "display_name": name.title(), "description": "theirs"
+        }  # fmt: skip
+        assert (shown["visibility"], shown["owner"], shown["protected"]) == (
+            visibility, owner, protected
+        )  # fmt: skip
+        assert shown["created_at"] == shown["updated_at"] == "2026-01-02T03:04:05Z"
+        assert shown["properties"] == {"mode": PROP_SCHEMA}
+        assert [t["name"] for t in shown["tags"]] == ["Tag1"]
+        obj = api.get(f"{MD}/{name}/objects/Obj").json
+        assert (obj["properties"], obj["required"], obj["description"]) == (
+            OBJECT_SCHEMA, ["cpu", "ram"], "o"
+        )  # fmt: skip
+        assocs = api.get(f"{MD}/{name}/resource_types").json["resource_type_associations"]
+        assert [(a["name"], a["prefix"], a.get("properties_target")) for a in assocs] == [
+            ("OS::Glance::Image", "hw_", None)
+        ]
+    # the private one is its owner's only
+    assert api.as_("p2", roles="reader,member").get(f"{MD}/Ops::Private").status_int == 200
+    assert api.as_("p1", roles="reader,member").get(f"{MD}/Ops::Private").status_int == 404
+
+
+def test_metadef_rerun_dry_run_and_since(conf: cfg.ConfigOpts, api: Client, glance_db: str) -> None:
+    add_namespace(glance_db, "Ops::A")
+    dry = run_import(glance_db, dry_run=True)
+    assert dry.namespaces == 1 and dry.namespaces_written is None
+    assert api.get(f"{MD}/Ops::A").status_int == 404
+    first = run_import(glance_db).lines(False)
+    assert "metadef objects: 1 created, 0 updated, 0 unchanged" in first
+    shown = api.get(f"{MD}/Ops::A").json
+    again = run_import(glance_db).lines(False)
+    for kind in ("namespaces", "objects", "properties", "tags", "resource type associations"):
+        assert f"metadef {kind}: 0 created, 0 updated, 1 unchanged" in again
+    assert api.get(f"{MD}/Ops::A").json == shown
+    later = NOW + dt.timedelta(days=1)
+    add_namespace(glance_db, "Ops::B", created_at=later, updated_at=later, types=[])
+    svc = wiring.services()
+    source = GlanceSource(glance_db)
+    try:
+        since = import_run.run(source, svc.db, svc.store, later, False, io.StringIO())
+    finally:
+        source.close()
+    assert since.namespaces == 1
+    assert "metadef namespaces: 1 created, 0 updated, 0 unchanged" in since.lines(False)
+    assert api.get(f"{MD}/Ops::B").json["namespace"] == "Ops::B"
+
+
+def test_odd_metadef_rows_are_skipped_with_the_reason(
+    conf: cfg.ConfigOpts, api: Client, glance_db: str
+) -> None:
+    add_namespace(glance_db, "Ops::Odd", visibility="shared")
+    add_namespace(glance_db, "N" * 80, display_name="d" * 81)
+    add_namespace(
+        glance_db,
+        "Ops::Mixed",
+        objects=[("Bad", "{not json", None), ("Good", "{}", None)],
+        properties=[("bad", "[1]"), ("good", json.dumps(PROP_SCHEMA))],
+        tags=["T" * 80],
+    )
+    report = run_import(glance_db)
+    assert sorted(report.skipped) == sorted(
+        [
+            ("metadef namespace Ops::Odd", "unknown visibility shared"),
+            (f"metadef namespace {'N' * 80}", "its display_name is over 80 characters"),
+            ("metadef object Bad of Ops::Mixed", "its json_schema is not a JSON object"),
+            ("metadef property bad of Ops::Mixed", "its json_schema is not a JSON object"),
+        ]
+    )
+    assert api.get(f"{MD}/Ops::Odd").status_int == 404
+    shown = api.get(f"{MD}/Ops::Mixed").json
+    assert list(shown["properties"]) == ["good"]
+    assert [o["name"] for o in shown["objects"]] == ["Good"]
+    assert [t["name"] for t in shown["tags"]] == ["T" * 80]
+
+
+def test_an_ownerless_metadef_namespace_is_nobodys(
+    conf: cfg.ConfigOpts, api: Client, glance_db: str
+) -> None:
+    """Glance's owner column is NOT NULL; an empty one is imported as no owner, and a caller
+    whose project is missing (or empty) is not taken for its owner."""
+    add_namespace(glance_db, "Ops::Nobody", visibility="private", owner="")
+    assert run_import(glance_db).skipped == []
+    assert api.get(f"{MD}/Ops::Nobody").json.get("owner") is None
+    base = {"X-Identity-Status": "Confirmed", "X-User-Id": "u", "X-Roles": "member,reader"}
+    for headers in ({}, {"X-Project-Id": ""}, {"X-Project-Id": "p1"}):
+        caller = Client(api.app, {**base, **headers})
+        assert caller.get(f"{MD}/Ops::Nobody").status_int == 404
+        assert caller.get(f"{MD}/Ops::Nobody/objects/Obj").status_int == 404
+        listed = caller.get(MD)  # policy refuses a caller without a project the list
+        assert listed.status_int == 403 or "Ops::Nobody" not in {
+            n["namespace"] for n in listed.json["namespaces"]
+        }
+        assert caller.request("DELETE", f"{MD}/Ops::Nobody").status_int in (403, 404)
