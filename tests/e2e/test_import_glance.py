@@ -62,11 +62,23 @@ def sorted_tags(shown: tuple[int, str]) -> tuple[int, str]:
 
 
 def cli_answers(url: str, ids: list[str]) -> list[tuple[int, str]]:
-    """``image-list``, ``image-show`` of one image of each kind, ``member-list`` of a shared
-    one, as the CLI prints them."""
+    """``image-list`` (default, ``--visibility all``, ``--hidden``), ``image-show`` of one image
+    of each kind, ``member-list`` of a shared one, as the CLI prints them."""
     shown = [sorted_tags(glance_cli(url, "image-show", image_id)) for image_id in ids[:10]]
     return [
         glance_cli(url, "image-list"),
+        # every image the administrator may list: community ones and hidden ones too
+        glance_cli(url, "image-list", "--visibility", "all", "--sort", "name:asc,id:asc"),
+        glance_cli(
+            url,
+            "image-list",
+            "--hidden",
+            "True",
+            "--visibility",
+            "all",
+            "--sort",
+            "name:asc,id:asc",
+        ),
         *shown,
         glance_cli(url, "member-list", "--image-id", ids[1]),
     ]
@@ -163,6 +175,9 @@ def test_import_answers_as_glance_did(
         cli_before = cli_answers(admin_glance.url, ids)
         make_namespace(admin_glance.url)
         md_before = md_answers(admin_glance.url)
+    listed = [set(re.findall(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", out))
+              for _status, out in cli_before[:3]]  # fmt: skip
+    assert listed[1] >= listed[0] and listed[2] and not listed[2] & listed[0]  # hidden apart
     assert [code for code, _text in md_before] == [0] * len(md_before), md_before
     kinds = {v.get("status", v.get("error")) for v in before["images"].values()}
     assert kinds == {"active", "deactivated", "queued", 404}  # deleted, pending_delete: 404
