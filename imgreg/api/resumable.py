@@ -1,0 +1,224 @@
+"""Resumable uploads for ``PUT /file`` and ``PUT /stage``: the tus 1.0.0 protocol (core,
+creation, creation-with-upload, termination, checksum, expiration).
+
+    POST    /v2/images/{id}/file            (Tus-Resumable, Upload-Length) → 201, Location
+    OPTIONS /v2/images/{id}/file            (Tus-Resumable) → 204, what this server speaks
+    HEAD    /v2/images/{id}/file/uploads/{s} → Upload-Offset, Upload-Length
+    PATCH   /v2/images/{id}/file/uploads/{s} (Upload-Offset, application/offset+octet-stream)
+    DELETE  /v2/images/{id}/file/uploads/{s} → 204, the session and its bytes gone
+
+and the same under ``/stage``. Only requests carrying ``Tus-Resumable`` reach the first two,
+so a client that does not speak tus sees Glance's answers there; the session URLs are new.
+The bytes are spooled durably (``imgreg.store.resumable``); the last one sends the whole
+data through the normal upload (``image_data.take_data``: the chain's checks, quota, format
+inspection, the store's hashes), with the caller of that last request. Until then the image
+stays ``queued``. A session is its creator's project's: anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+
+import webob
+
+from imgreg.api import errors as api_errors
+from imgreg.api.image_data import take_data
+from imgreg.api.repr_digests import parse_repr_digest
+from imgreg.api.stores import store_header
+from imgreg.domain import errors
+from imgreg.domain.factory import normalize_id
+from imgreg.domain.image import Image
+from imgreg.domain.ports import UploadTerms
+from imgreg.layers import build_image_repo
+from imgreg.services import Services
+from imgreg.store.resumable import (
+    CHECKSUM_ALGOS,
+    ChecksumMismatch,
+    Session,
+    SessionSpool,
+    parse_checksum,
+)
+
+TUS_VERSION = "1.0.0"
+EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
+CHUNK_TYPE = "application/offset+octet-stream"
+_NUMBER = re.compile(r"^[0-9]{1,19}$")
+STARTS = {"file": Image.begin_upload, "stage": Image.begin_stage}
+
+
+def is_tus(environ: dict[str, object], _match: object = None) -> bool:
+    """A Routes condition: the request speaks tus."""
+    return "HTTP_TUS_RESUMABLE" in environ
+
+
+def _number(request: webob.Request, name: str) -> int:
+    value = request.headers.get(name)
+    if value is None or not _NUMBER.match(value):
+        raise errors.Invalid(f"Missing or invalid {name} header.")
+    return int(value)
+
+
+def _tus_headers(response: webob.Response) -> webob.Response:
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    return response
+
+
+class ResumableUploadController:
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+        root = svc.conf.resumable_upload_dir
+        self.spool = SessionSpool(root, svc.conf.resumable_upload_expiry) if root else None
+
+    def _spool(self, request: webob.Request) -> SessionSpool:
+        if self.spool is None:
+            raise errors.NotFound("Resumable uploads are not enabled.")
+        version = request.headers.get("Tus-Resumable")
+        if request.method != "OPTIONS" and version != TUS_VERSION:
+            raise errors.PreconditionFailed(
+                "Unsupported Tus-Resumable version.", headers={"Tus-Version": TUS_VERSION}
+            )
+        return self.spool
+
+    def _target(self, target: str) -> None:
+        if target == "stage" and "glance-direct" not in self.svc.conf.enabled_import_methods:
+            raise errors.NotFound("The glance-direct import method is not enabled.")
+
+    def options(self, request: webob.Request, image_id: str, target: str) -> webob.Response:
+        self._spool(request)
+        self._target(target)
+        response = webob.Response(status=204)
+        response.headers["Tus-Version"] = TUS_VERSION
+        response.headers["Tus-Extension"] = EXTENSIONS
+        response.headers["Tus-Max-Size"] = str(self.svc.conf.image_size_cap)
+        response.headers["Tus-Checksum-Algorithm"] = ",".join(CHECKSUM_ALGOS)
+        return _tus_headers(response)
+
+    def create(self, request: webob.Request, image_id: str, target: str) -> webob.Response:
+        spool = self._spool(request)
+        self._target(target)
+        store = store_header(request, self.svc.store) if target == "file" else None
+        length = _number(request, "Upload-Length")
+        if length > self.svc.conf.image_size_cap:
+            raise errors.RequestTooLarge("The incoming image is too large")
+        digests = parse_repr_digest(request.headers.get("Repr-Digest"))
+        ctx = request.environ["imgreg.context"]
+        repo = build_image_repo(ctx, self.svc)
+        image = repo.get(normalize_id(image_id))
+        STARTS[target](image)  # in memory only: refused now as the last byte's PUT would be
+        with_body = request.content_type == CHUNK_TYPE
+        if request.content_length and not with_body:
+            raise _unsupported_type(request)
+        session = spool.create(
+            Session(
+                id="",
+                image_id=image.id,
+                target=target,
+                project=ctx.project_id,
+                length=length,
+                store=store,
+                digests=[(algo, value.hex()) for algo, value in digests],
+            )
+        )
+        response = webob.Response(status=201)
+        response.location = f"/v2/images/{image.id}/{target}/uploads/{session.id}"
+        if with_body or length == 0:
+            self._append(request, spool, session, target)
+            response.headers["Upload-Offset"] = str(session.offset)
+        response.headers["Upload-Expires"] = _http_date(session.expires)
+        return _tus_headers(response)
+
+    def _session(
+        self, request: webob.Request, image_id: str, target: str, session_id: str
+    ) -> tuple[SessionSpool, Session]:
+        spool = self._spool(request)
+        self._target(target)
+        session = spool.load(session_id)
+        ctx = request.environ["imgreg.context"]
+        # no match on a missing value: a session of no project is no one's but an admin's
+        mine = session.project is not None and session.project == ctx.project_id
+        if session.image_id != image_id or session.target != target or not mine:
+            raise errors.NotFound("Upload session not found")
+        return spool, session
+
+    def status(
+        self, request: webob.Request, image_id: str, target: str, session_id: str
+    ) -> webob.Response:
+        _spool, session = self._session(request, image_id, target, session_id)
+        response = webob.Response(status=200)
+        response.headers["Upload-Offset"] = str(session.offset)
+        response.headers["Upload-Length"] = str(session.length)
+        response.headers["Upload-Expires"] = _http_date(session.expires)
+        response.headers["Cache-Control"] = "no-store"
+        return _tus_headers(response)
+
+    def patch(
+        self, request: webob.Request, image_id: str, target: str, session_id: str
+    ) -> webob.Response:
+        spool, session = self._session(request, image_id, target, session_id)
+        if request.content_type != CHUNK_TYPE:
+            raise _unsupported_type(request)
+        offset = _number(request, "Upload-Offset")
+        checksum = parse_checksum(request.headers.get("Upload-Checksum"))
+        with spool.locked(session.id):
+            session = spool.load(session.id)  # what the lock holder before us left
+            if offset != session.offset:
+                raise errors.Conflict(
+                    f"Upload-Offset {offset} is not the upload's offset {session.offset}."
+                )
+            try:
+                self._append(request, spool, session, target, checksum)
+            except ChecksumMismatch as exc:
+                return _tus_headers(api_errors.error_response(request, 460, exc.message))
+        response = webob.Response(status=204)
+        response.headers["Upload-Offset"] = str(session.offset)
+        response.headers["Upload-Expires"] = _http_date(session.expires)
+        return _tus_headers(response)
+
+    def terminate(
+        self, request: webob.Request, image_id: str, target: str, session_id: str
+    ) -> webob.Response:
+        spool, session = self._session(request, image_id, target, session_id)
+        with spool.locked(session.id):
+            spool.delete(session.id)
+        return _tus_headers(webob.Response(status=204))
+
+    def _append(
+        self,
+        request: webob.Request,
+        spool: SessionSpool,
+        session: Session,
+        target: str,
+        checksum: tuple[str, bytes] | None = None,
+    ) -> None:
+        count = request.content_length
+        if count or count is None:
+            spool.append(session, request.body_file, count, checksum)
+        if session.offset == session.length:
+            self._finish(request, spool, session, target)
+
+    def _finish(
+        self, request: webob.Request, spool: SessionSpool, session: Session, target: str
+    ) -> None:
+        """The complete data through the normal upload; the session ends whatever happens
+        (a refusal there, format or quota, would refuse the same bytes again)."""
+        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
+        try:
+            image = repo.get(session.image_id)
+            digests = tuple((algo, bytes.fromhex(value)) for algo, value in session.digests)
+            terms = UploadTerms(store=session.store, digests=digests)
+            with spool.open_data(session) as data:
+                take_data(repo, image, STARTS[target], data, session.length, terms)
+        finally:
+            spool.delete(session.id)
+
+
+def _unsupported_type(request: webob.Request) -> errors.UnsupportedMediaType:
+    return errors.UnsupportedMediaType(
+        f"The request media type {request.content_type or 'none'} is not supported here; "
+        f"upload chunks must be sent as {CHUNK_TYPE}."
+    )
+
+
+def _http_date(when: float) -> str:
+    return email.utils.formatdate(when, usegmt=True)
