@@ -24,6 +24,11 @@ And of a copy-image (``imgreg.importing.copy``; its data passes ``mid_body`` in 
 And of a download that fills the image cache (``imgreg.cache.fill``):
 
 * ``cache_mid_fill``: the first block is in the cache's partial file.
+
+And of a resumable (tus) upload (``imgreg.store.resumable``):
+
+* ``resumable_mid_chunk``: a chunk that starts at or past half of the upload has its first
+  block written to the session's data file, not yet fsynced nor counted.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ POINTS = frozenset(
         "copy_started",
         "copy_before_attach",
         "cache_mid_fill",
+        "resumable_mid_chunk",
     }
 )
 _ARMED = os.environ.get("IMGREG_FAULT", "")

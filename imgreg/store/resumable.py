@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -35,7 +36,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
+from imgreg import faults
 from imgreg.domain import errors
+
+LOG = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 CHECKSUM_ALGOS = {"sha256": "sha256", "sha512": "sha512", "md5": "md5", "sha1": "sha1"}
@@ -163,6 +167,8 @@ class SessionSpool:
                     if digest is not None:
                         digest.update(buf)
                     _write_all(fd, buf)
+                    if session.offset * 2 >= session.length:
+                        faults.hit("resumable_mid_chunk")
                 if count is not None and written != count:
                     raise errors.Invalid(f"The chunk ended after {written} of its {count} bytes.")
                 if checksum is not None and digest is not None and digest.digest() != checksum[1]:
@@ -170,9 +176,21 @@ class SessionSpool:
                 os.fsync(fd)
             except BaseException:
                 os.ftruncate(fd, session.offset)
+                LOG.info(
+                    "resumable upload %s: %d bytes received at offset %d, discarded",
+                    session.id,
+                    written,
+                    session.offset,
+                )
                 raise
         finally:
             os.close(fd)
+        LOG.info(
+            "resumable upload %s: %d bytes received at offset %d, kept",
+            session.id,
+            written,
+            session.offset,
+        )
         session.offset += written
         _write_durably(offset_path, str(session.offset).encode())
         return session.offset

@@ -1,0 +1,170 @@
+"""Resumable uploads with the real ``tuspy`` client against ``imgreg-api`` processes (issue 21):
+an upload cut at about half (the client process SIGKILLed; the worker serving a chunk
+SIGKILLed, the rest sent to another server on the same database and spool directory, as
+behind a balancer) is resumed, sends only the remainder plus at most one chunk (counted by
+the servers' own log of received bytes), and the image ends active with the file's md5 and
+sha512."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from tusclient import client as tus_client
+from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+from tusclient.storage.filestorage import FileStorage
+
+from tests.support.server import Server, start_api
+
+MiB = 1 << 20
+SIZE = 64 * MiB
+CHUNK = 8 * MiB
+IDENTITY = {
+    "X-Identity-Status": "Confirmed",
+    "X-Project-Id": "p1",
+    "X-User-Id": "u1",
+    "X-Roles": "member,reader",
+}
+RECEIVED = re.compile(r"resumable upload [0-9a-f]{32}: (\d+) bytes received")
+
+CLIENT = """
+import sys
+from tusclient import client
+from tusclient.storage.filestorage import FileStorage
+url, path, storage, chunk = sys.argv[1:5]
+headers = dict(h.split("=", 1) for h in sys.argv[5:])
+uploader = client.TusClient(url, headers=headers).uploader(
+    path, chunk_size=int(chunk), store_url=True, url_storage=FileStorage(storage)
+)
+while uploader.offset < uploader.get_file_size():
+    uploader.upload_chunk()
+    print(uploader.offset, flush=True)
+"""
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, str, str]:
+    path = tmp_path / "disk.raw"
+    md5, sha512 = hashlib.md5(), hashlib.sha512()
+    with path.open("wb") as out:
+        for _ in range(SIZE // MiB):
+            block = os.urandom(MiB)
+            md5.update(block)
+            sha512.update(block)
+            out.write(block)
+    return path, md5.hexdigest(), sha512.hexdigest()
+
+
+def launch(tmp_path: Path, db_url: str, env: dict[str, str] | None = None) -> Server:
+    """A server on the test's database, store and spool directory (each one of the test
+    shares them: the nodes of a cluster)."""
+    options = {"resumable_upload_dir": tmp_path / "tus", "upload_lease_seconds": 2}
+    return start_api(tmp_path, db_url, options, env=env, new_session=True)
+
+
+def new_image(server: Server) -> str:
+    resp = requests.post(
+        f"{server.url}/v2/images",
+        json={"disk_format": "raw", "container_format": "bare"},
+        headers=IDENTITY,
+        timeout=10,
+    )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["id"])
+
+
+def received(server: Server) -> int:
+    """The bytes of chunks this server received, kept or not (its own log)."""
+    return sum(int(n) for n in RECEIVED.findall(server.log()))
+
+
+def durable_offset(server: Server, url: str) -> int:
+    resp = requests.head(url, headers={**IDENTITY, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return int(resp.headers["Upload-Offset"])
+
+
+def check_active(server: Server, image_id: str, md5: str, sha512: str) -> None:
+    shown = requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10)
+    image = shown.json()
+    assert (image["status"], image["size"]) == ("active", SIZE)
+    assert (image["checksum"], image["os_hash_value"]) == (md5, sha512)
+
+
+def test_client_killed_at_half_resumes_with_the_remainder(tmp_path, clean_db, data, servers):
+    path, md5, sha512 = data
+    server = launch(tmp_path, clean_db)
+    servers.append(server)
+    image_id = new_image(server)
+    file_url = f"{server.url}/v2/images/{image_id}/file"
+    storage = tmp_path / "tuspy-urls.json"
+    headers = [f"{k}={v}" for k, v in IDENTITY.items()]
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, file_url, str(path), str(storage), str(CHUNK), *headers],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # the offsets it reached; cut at half, mid next chunk
+            if int(line) >= SIZE // 2:
+                break
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert show_status(server, image_id) == "queued"
+    before = received(server)
+    # a new client process finds its upload in its URL storage, asks the offset, goes on
+    uploader = tus_client.TusClient(file_url, headers=IDENTITY).uploader(
+        str(path), chunk_size=CHUNK, store_url=True, url_storage=FileStorage(str(storage))
+    )
+    assert uploader.url is not None
+    durable = durable_offset(server, uploader.url)
+    assert SIZE // 2 <= durable < SIZE
+    assert uploader.offset == durable
+    uploader.upload()
+    check_active(server, image_id, md5, sha512)
+    assert received(server) - before == SIZE - durable  # the rest, not one byte more
+    assert received(server) <= SIZE + CHUNK  # the chunk the kill cut, at most
+
+
+def test_worker_killed_mid_chunk_resumes_on_another_node(tmp_path, clean_db, data, servers):
+    path, md5, sha512 = data
+    first = launch(tmp_path, clean_db, env={"IMGREG_FAULT": "resumable_mid_chunk"})
+    servers.append(first)
+    other = launch(tmp_path, clean_db)
+    servers.append(other)
+    image_id = new_image(first)
+    uploader = tus_client.TusClient(
+        f"{first.url}/v2/images/{image_id}/file", headers=IDENTITY
+    ).uploader(str(path), chunk_size=CHUNK, upload_checksum=True)
+    with pytest.raises((TusCommunicationError, TusUploadFailed, requests.RequestException)):
+        uploader.upload()  # the worker SIGKILLs itself in the chunk at half
+    assert uploader.url is not None
+    moved = uploader.url.replace(first.url, other.url)
+    durable = durable_offset(other, moved)
+    assert durable == SIZE // 2  # what was fsynced and counted; the cut chunk is not
+    resumed = tus_client.TusClient(moved, headers=IDENTITY).uploader(
+        str(path), url=moved, chunk_size=CHUNK, upload_checksum=True
+    )
+    assert resumed.offset == durable
+    resumed.upload()
+    check_active(other, image_id, md5, sha512)
+    assert received(other) == SIZE - durable
+    assert received(first) <= durable + CHUNK
+
+
+def show_status(server: Server, image_id: str) -> str:
+    return str(
+        requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10).json()[
+            "status"
+        ]
+    )
