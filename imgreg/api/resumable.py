@@ -31,6 +31,7 @@ from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
 from imgreg.domain.ports import UploadTerms
 from imgreg.layers import build_image_repo
+from imgreg.layers.policy import image_target
 from imgreg.services import Services
 from imgreg.store.resumable import (
     CHECKSUM_ALGOS,
@@ -106,6 +107,10 @@ class ResumableUploadController:
         repo = build_image_repo(ctx, self.svc)
         image = repo.get(normalize_id(image_id))
         STARTS[target](image)  # in memory only: refused now as the last byte's PUT would be
+        # the chain's own upload checks, now: no one spools bytes they could not upload
+        if not (ctx.is_admin or ctx.is_project(image.owner)):
+            raise errors.Forbidden("You do not own this image")
+        self.svc.policy.enforce(ctx, "upload_image", image_target(image))
         with_body = request.content_type == CHUNK_TYPE
         if request.content_length and not with_body:
             raise _unsupported_type(request)

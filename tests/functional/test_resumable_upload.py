@@ -271,3 +271,13 @@ def test_expired_sessions_are_reaped_with_their_bytes(conf, spool, store_dir):
     assert client.request("HEAD", url, headers=TUS).status_int == 404
     assert client.get(f"/v2/images/{image['id']}").json["status"] == "queued"
     assert stored_files(store_dir) == []
+
+
+def test_only_who_may_upload_may_start_a_session(tus, conf, spool):
+    image = tus.create(name="tus", visibility="community")
+    other = tus.as_("p2")
+    assert other.get(f"/v2/images/{image['id']}").status_int == 200  # it sees it
+    assert start(other, image["id"], 10).status_int == 403
+    reader = tus.as_("p1", roles="reader")
+    assert start(reader, image["id"], 10).status_int == 403
+    assert not spool.exists() or os.listdir(spool) == []
