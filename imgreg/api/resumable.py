@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import email.utils
 import re
+from typing import BinaryIO, cast
 
 import webob
 
 from imgreg.api import errors as api_errors
-from imgreg.api.image_data import take_data
+from imgreg.api.image_data import ClientStream, take_data
 from imgreg.api.repr_digests import parse_repr_digest
 from imgreg.api.stores import store_header
 from imgreg.domain import errors
@@ -198,7 +199,8 @@ class ResumableUploadController:
     ) -> None:
         count = request.content_length
         if count or count is None:
-            spool.append(session, request.body_file, count, checksum)
+            body = cast(BinaryIO, ClientStream(request.body_file))  # a broken body is 400
+            spool.append(session, body, count, checksum)
         if session.offset == session.length:
             self._finish(request, spool, session, target)
 

@@ -134,6 +134,7 @@ def test_client_killed_at_half_resumes_with_the_remainder(tmp_path, clean_db, da
     check_active(server, image_id, md5, sha512)
     assert received(server) - before == SIZE - durable  # the rest, not one byte more
     assert received(server) <= SIZE + CHUNK  # the chunk the kill cut, at most
+    assert "Traceback" not in server.log()
 
 
 def test_worker_killed_mid_chunk_resumes_on_another_node(tmp_path, clean_db, data, servers):
@@ -160,6 +161,7 @@ def test_worker_killed_mid_chunk_resumes_on_another_node(tmp_path, clean_db, dat
     check_active(other, image_id, md5, sha512)
     assert received(other) == SIZE - durable
     assert received(first) <= durable + CHUNK
+    assert "Traceback" not in other.log()
 
 
 def show_status(server: Server, image_id: str) -> str:

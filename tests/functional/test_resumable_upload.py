@@ -11,10 +11,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import webob
 
 from imgreg.maintenance.recovery import reap
 from imgreg.services.wiring import services
-from tests.support.client import Client, client_with, stored_files
+from tests.support.client import Body, Client, client_with, stored_files
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -228,8 +229,6 @@ def test_concurrent_patches_on_one_session_one_is_409(tus):
             self.sent = True
             return DATA[:100]
 
-    import webob
-
     def slow() -> None:
         req = webob.Request.blank(url, method="PATCH")
         req.headers.update({**tus.headers, **CHUNK, "Upload-Offset": "0"})
@@ -281,3 +280,22 @@ def test_only_who_may_upload_may_start_a_session(tus, conf, spool):
     reader = tus.as_("p1", roles="reader")
     assert start(reader, image["id"], 10).status_int == 403
     assert not spool.exists() or os.listdir(spool) == []
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_a_chunk_cut_by_a_broken_body_is_400_and_not_kept(tus, sized):
+    image = tus.create(name="tus")
+    url = where(start(tus, image["id"], len(DATA)))
+    assert send(tus, url, 0, DATA[:1000]).status_int == 204
+    body = Body(DATA[1000:], after=2 * 1024 * 1024, fail=OSError("connection reset"))
+    req = webob.Request.blank(url, method="PATCH")
+    req.headers.update({**tus.headers, **CHUNK, "Upload-Offset": "1000"})
+    if sized:
+        req.environ["wsgi.input"] = body
+        req.content_length = len(body.data)
+    else:
+        req.body_file = body
+    assert req.get_response(tus.app).status_int == 400
+    assert offset_of(tus, url) == 1000
+    assert send(tus, url, 1000, DATA[1000:]).status_int == 204
+    assert tus.get(f"/v2/images/{image['id']}/file").body == DATA
