@@ -149,7 +149,10 @@ class SessionSpool:
         _meta, data, offset_path = self._paths(session.id)
         digest = hashlib.new(checksum[0]) if checksum is not None else None
         written = 0
-        fd = os.open(data, os.O_WRONLY)
+        try:
+            fd = os.open(data, os.O_WRONLY)
+        except FileNotFoundError:
+            raise errors.NotFound("Upload session not found") from None
         try:
             os.ftruncate(fd, session.offset)  # a tail a killed process left is not data
             os.lseek(fd, session.offset, os.SEEK_SET)
@@ -200,7 +203,10 @@ class SessionSpool:
         return open(data, "rb")  # the caller closes it
 
     def delete(self, session_id: str) -> None:
-        for path in self._paths(session_id):
+        """The description last: ``reap`` finds a session by it, so one whose deletion a
+        crash cut short is found again."""
+        meta, data, offset = self._paths(session_id)
+        for path in (data, offset, meta):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
@@ -217,10 +223,20 @@ class SessionSpool:
                 touched = os.stat(offset).st_mtime
             except FileNotFoundError:
                 touched = 0.0
-            if touched + self.expiry <= now:
-                self.delete(session_id)
+            if touched + self.expiry <= now and self._delete_idle(session_id):
                 reaped.append(session_id)
         return reaped
+
+    def _delete_idle(self, session_id: str) -> bool:
+        """Delete the session unless a request is writing to it now (holding ``locked``)."""
+        try:
+            with self.locked(session_id):
+                self.delete(session_id)
+        except errors.Conflict:
+            return False
+        except errors.NotFound:  # a deletion a crash cut short: its description is left
+            self.delete(session_id)
+        return True
 
 
 def parse_checksum(header: str | None) -> tuple[str, bytes] | None:

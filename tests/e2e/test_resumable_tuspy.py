@@ -24,7 +24,7 @@ from tusclient.storage.filestorage import FileStorage
 from tests.support.server import Server, start_api
 
 MiB = 1 << 20
-SIZE = 64 * MiB
+SIZE = int(os.environ.get("IMGREG_TUS_TEST_MIB", "64")) * MiB  # 2048 for the manual run
 CHUNK = 8 * MiB
 IDENTITY = {
     "X-Identity-Status": "Confirmed",

@@ -15,6 +15,7 @@ import webob
 
 from imgreg.maintenance.recovery import reap
 from imgreg.services.wiring import services
+from imgreg.store.resumable import SessionSpool
 from tests.support.client import Body, Client, client_with, stored_files
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
@@ -299,3 +300,17 @@ def test_a_chunk_cut_by_a_broken_body_is_400_and_not_kept(tus, sized):
     assert offset_of(tus, url) == 1000
     assert send(tus, url, 1000, DATA[1000:]).status_int == 204
     assert tus.get(f"/v2/images/{image['id']}/file").body == DATA
+
+
+def test_the_reaper_leaves_a_session_being_written_and_finishes_a_cut_deletion(tus, spool):
+    image = tus.create(name="tus")
+    url = where(start(tus, image["id"], len(DATA)))
+    session_id = url.rsplit("/", 1)[1]
+    spooled = SessionSpool(str(spool), 1)
+    for name in os.listdir(spool):
+        os.utime(spool / name, (1, 1))
+    with spooled.locked(session_id):  # a PATCH under way
+        assert spooled.reap() == []
+    (spool / f"{session_id}.data").unlink()  # a deletion a crash cut short
+    assert spooled.reap() == [session_id]
+    assert os.listdir(spool) == []
