@@ -8,11 +8,13 @@ sha512."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from tusclient.storage.filestorage import FileStorage
 
-from tests.support.server import Server, start_api
+from tests.support.server import Server, manage, start_api
 
 MiB = 1 << 20
 SIZE = int(os.environ.get("IMGREG_TUS_TEST_MIB", "64")) * MiB  # 2048 for the issue's manual run
@@ -36,6 +38,7 @@ RECEIVED = re.compile(r"resumable upload [0-9a-f]{32}: (\d+) bytes received")
 
 CLIENT = """
 import sys
+import time
 from tusclient import client
 from tusclient.storage.filestorage import FileStorage
 url, path, storage, chunk = sys.argv[1:5]
@@ -62,10 +65,12 @@ def data(tmp_path: Path) -> tuple[Path, str, str]:
     return path, md5.hexdigest(), sha512.hexdigest()
 
 
-def launch(tmp_path: Path, db_url: str, env: dict[str, str] | None = None) -> Server:
+def launch(
+    tmp_path: Path, db_url: str, env: dict[str, str] | None = None, **more: object
+) -> Server:
     """A server on the test's database, store and spool directory (each one of the test
     shares them: the nodes of a cluster)."""
-    options = {"resumable_upload_dir": tmp_path / "tus", "upload_lease_seconds": 2}
+    options = {"resumable_upload_dir": tmp_path / "tus", "upload_lease_seconds": 2, **more}
     return start_api(tmp_path, db_url, options, env=env, new_session=True)
 
 
@@ -170,3 +175,28 @@ def show_status(server: Server, image_id: str) -> str:
             "status"
         ]
     )
+
+
+def test_an_abandoned_session_is_reaped_and_check_is_clean(tmp_path, clean_db, servers):
+    server = launch(tmp_path, clean_db, resumable_upload_expiry=1, upload_reaper_interval=0)
+    servers.append(server)
+    image_id = new_image(server)
+    file_url = f"{server.url}/v2/images/{image_id}/file"
+    uploader = tus_client.TusClient(file_url, headers=IDENTITY).uploader(
+        file_stream=io.BytesIO(os.urandom(3 * MiB)), chunk_size=MiB
+    )
+    uploader.upload(stop_at=MiB)  # then the client goes away for good
+    assert uploader.url is not None
+    assert len(os.listdir(tmp_path / "tus")) == 3
+    time.sleep(1.5)  # past its expiry
+    scrub = manage(server, "scrub")
+    assert scrub.returncode == 0, scrub.stderr
+    assert "1 expired resumable upload(s) removed" in scrub.stdout
+    assert os.listdir(tmp_path / "tus") == []
+    check = manage(server, "check")
+    assert (check.returncode, check.stdout.strip()) == (0, "check: ok"), check.stdout
+    gone = requests.head(uploader.url, headers={**IDENTITY, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert gone.status_code == 404
+    assert show_status(server, image_id) == "queued"
+    usage = requests.get(f"{server.url}/v2/info/usage", headers=IDENTITY, timeout=10).json()
+    assert usage["usage"]["image_size_total"]["usage"] == 0
