@@ -45,13 +45,29 @@ from imgreg.store.resumable import (
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 CHUNK_TYPE = "application/offset+octet-stream"
+IETF_CHUNK_TYPE = "application/partial-upload"
+IETF_CREATION_TYPES = ("application/octet-stream", IETF_CHUNK_TYPE)
 _NUMBER = re.compile(r"^[0-9]{1,19}$")
 STARTS = {"file": Image.begin_upload, "stage": Image.begin_stage}
 
 
-def is_tus(environ: dict[str, object], _match: object = None) -> bool:
-    """A Routes condition: the request speaks tus."""
-    return "HTTP_TUS_RESUMABLE" in environ
+def is_resumable(environ: dict[str, object], _match: object = None) -> bool:
+    """A Routes condition: the request speaks tus or the IETF draft."""
+    return "HTTP_TUS_RESUMABLE" in environ or "HTTP_UPLOAD_COMPLETE" in environ
+
+
+def is_ietf(request: webob.Request) -> bool:
+    """The IETF draft's dialect ("Resumable Uploads for HTTP"): no ``Tus-Resumable`` (POST
+    and OPTIONS on /file and /stage then need ``Upload-Complete`` to get here at all)."""
+    return "Tus-Resumable" not in request.headers
+
+
+def upload_complete(request: webob.Request) -> bool:
+    """``Upload-Complete`` (a structured-field boolean: ``?1`` or ``?0``)."""
+    value = request.headers.get("Upload-Complete")
+    if value not in ("?0", "?1"):
+        raise errors.Invalid("Upload-Complete must be ?1 or ?0.")
+    return value == "?1"
 
 
 def _number(request: webob.Request, name: str) -> int:
@@ -61,8 +77,9 @@ def _number(request: webob.Request, name: str) -> int:
     return int(value)
 
 
-def _tus_headers(response: webob.Response) -> webob.Response:
-    response.headers["Tus-Resumable"] = TUS_VERSION
+def _reply(request: webob.Request, response: webob.Response) -> webob.Response:
+    if not is_ietf(request):
+        response.headers["Tus-Resumable"] = TUS_VERSION
     return response
 
 
@@ -76,7 +93,10 @@ class ResumableUploadController:
         if self.spool is None:
             raise errors.NotFound("Resumable uploads are not enabled.")
         version = request.headers.get("Tus-Resumable")
-        if request.method != "OPTIONS" and version != TUS_VERSION:
+        if is_ietf(request):
+            if "Upload-Complete" in request.headers:
+                upload_complete(request)  # well-formed
+        elif request.method != "OPTIONS" and version != TUS_VERSION:
             raise errors.PreconditionFailed(
                 "Unsupported Tus-Resumable version.", headers={"Tus-Version": TUS_VERSION}
             )
@@ -94,13 +114,13 @@ class ResumableUploadController:
         response.headers["Tus-Extension"] = EXTENSIONS
         response.headers["Tus-Max-Size"] = str(self.svc.conf.image_size_cap)
         response.headers["Tus-Checksum-Algorithm"] = ",".join(CHECKSUM_ALGOS)
-        return _tus_headers(response)
+        return _reply(request, response)
 
     def create(self, request: webob.Request, image_id: str, target: str) -> webob.Response:
         spool = self._spool(request)
         self._target(target)
         store = store_header(request, self.svc.store) if target == "file" else None
-        length = _number(request, "Upload-Length")
+        length = self._length(request)
         if length > self.svc.conf.image_size_cap:
             raise errors.RequestTooLarge("The incoming image is too large")
         digests = parse_repr_digest(request.headers.get("Repr-Digest"))
@@ -112,9 +132,11 @@ class ResumableUploadController:
         if not (ctx.is_admin or ctx.is_project(image.owner)):
             raise errors.Forbidden("You do not own this image")
         self.svc.policy.enforce(ctx, "upload_image", image_target(image))
-        with_body = request.content_type == CHUNK_TYPE
-        if request.content_length and not with_body:
-            raise _unsupported_type(request)
+        types = IETF_CREATION_TYPES if is_ietf(request) else (CHUNK_TYPE,)
+        with_body = request.content_type in types
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if (request.content_length or chunked) and not with_body:
+            raise _unsupported_type(request, types[0])
         session = spool.create(
             Session(
                 id="",
@@ -132,7 +154,19 @@ class ResumableUploadController:
             self._append(request, spool, session, target)
             response.headers["Upload-Offset"] = str(session.offset)
         response.headers["Upload-Expires"] = _http_date(session.expires)
-        return _tus_headers(response)
+        return _reply(request, response)
+
+    @staticmethod
+    def _length(request: webob.Request) -> int:
+        """tus: ``Upload-Length``; the draft: that, or a complete upload's Content-Length."""
+        if not is_ietf(request) or "Upload-Length" in request.headers:
+            return _number(request, "Upload-Length")
+        if upload_complete(request) and request.content_length is not None:
+            return int(request.content_length)
+        raise errors.Invalid(
+            "An upload of unknown length is not supported: send Upload-Length, or the whole "
+            "data with Upload-Complete: ?1."
+        )
 
     def _session(
         self, request: webob.Request, image_id: str, target: str, session_id: str
@@ -151,20 +185,27 @@ class ResumableUploadController:
         self, request: webob.Request, image_id: str, target: str, session_id: str
     ) -> webob.Response:
         _spool, session = self._session(request, image_id, target, session_id)
-        response = webob.Response(status=200)
+        response = webob.Response(status=204 if is_ietf(request) else 200)
+        if is_ietf(request):
+            response.headers["Upload-Complete"] = "?0"  # a complete upload has no session
         response.headers["Upload-Offset"] = str(session.offset)
         response.headers["Upload-Length"] = str(session.length)
         response.headers["Upload-Expires"] = _http_date(session.expires)
         response.headers["Cache-Control"] = "no-store"
-        return _tus_headers(response)
+        return _reply(request, response)
 
     def patch(
         self, request: webob.Request, image_id: str, target: str, session_id: str
     ) -> webob.Response:
         spool, session = self._session(request, image_id, target, session_id)
-        if request.content_type != CHUNK_TYPE:
-            raise _unsupported_type(request)
+        chunk_type = IETF_CHUNK_TYPE if is_ietf(request) else CHUNK_TYPE
+        if request.content_type != chunk_type:
+            raise _unsupported_type(request, chunk_type)
         offset = _number(request, "Upload-Offset")
+        last = is_ietf(request) and upload_complete(request)
+        if last and request.content_length != session.length - offset:
+            # the last chunk must end exactly at the length given at the start
+            raise errors.Invalid("Upload-Complete: ?1 on a chunk that does not end the data.")
         checksum = parse_checksum(request.headers.get("Upload-Checksum"))
         with spool.locked(session.id):
             session = spool.load(session.id)  # what the lock holder before us left
@@ -175,11 +216,11 @@ class ResumableUploadController:
             try:
                 self._append(request, spool, session, target, checksum)
             except ChecksumMismatch as exc:
-                return _tus_headers(api_errors.error_response(request, 460, exc.message))
+                return _reply(request, api_errors.error_response(request, 460, exc.message))
         response = webob.Response(status=204)
         response.headers["Upload-Offset"] = str(session.offset)
         response.headers["Upload-Expires"] = _http_date(session.expires)
-        return _tus_headers(response)
+        return _reply(request, response)
 
     def terminate(
         self, request: webob.Request, image_id: str, target: str, session_id: str
@@ -187,7 +228,7 @@ class ResumableUploadController:
         spool, session = self._session(request, image_id, target, session_id)
         with spool.locked(session.id):
             spool.delete(session.id)
-        return _tus_headers(webob.Response(status=204))
+        return _reply(request, webob.Response(status=204))
 
     def _append(
         self,
@@ -220,10 +261,10 @@ class ResumableUploadController:
             spool.delete(session.id)
 
 
-def _unsupported_type(request: webob.Request) -> errors.UnsupportedMediaType:
+def _unsupported_type(request: webob.Request, wanted: str) -> errors.UnsupportedMediaType:
     return errors.UnsupportedMediaType(
         f"The request media type {request.content_type or 'none'} is not supported here; "
-        f"upload chunks must be sent as {CHUNK_TYPE}."
+        f"upload chunks must be sent as {wanted}."
     )
 
 

@@ -24,7 +24,7 @@ from imgreg.api.locations import LocationsController
 from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
-from imgreg.api.resumable import ResumableUploadController, is_tus
+from imgreg.api.resumable import ResumableUploadController, is_resumable
 from imgreg.api.schemas import SchemasController
 from imgreg.api.stores import StoresController
 from imgreg.api.tasks import ImageTasksController, TasksController
@@ -140,8 +140,9 @@ class Router:
         )
 
     def _resumable(self, svc: Services) -> None:
-        """tus (``imgreg.api.resumable``): POST and OPTIONS on /file and /stage only with a
-        ``Tus-Resumable`` header, so that everyone else still gets Glance's 405 there."""
+        """tus and the IETF draft (``imgreg.api.resumable``): POST and OPTIONS on /file and
+        /stage only with ``Tus-Resumable`` or ``Upload-Complete``, so that everyone else still
+        gets Glance's 405 there."""
         tus = Resource(
             ResumableUploadController(svc),
             no_body=frozenset({"options", "status", "terminate"}),
@@ -153,7 +154,7 @@ class Router:
                     controller=tus,
                     action=action,
                     target=target,
-                    conditions={"method": [method], "function": is_tus},
+                    conditions={"method": [method], "function": is_resumable},
                 )
         self.route(
             "/v2/images/{image_id}/{target:file|stage}/uploads/{session_id}",

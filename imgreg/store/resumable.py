@@ -10,8 +10,10 @@ Layout::
 
 A chunk is appended under an exclusive, non-blocking ``flock`` of the data file: a second
 request on the same session at the same time (any process on this node; ``flock`` over NFS
-is node-wide at least) is refused, not interleaved. A chunk that fails (the client went
-away, a checksum mismatch) is cut back to the offset it started at. The offset is recorded
+is node-wide at least) is refused, not interleaved. A chunk whose body ends early (the
+client went away) keeps what arrived, as tus asks, unless it carries a checksum that part
+cannot be checked against; a chunk that fails otherwise (a checksum mismatch, past the
+length) is cut back to the offset it started at. The offset is recorded
 in ``<session>.offset`` only after the chunk is fsynced, so it only ever names durable
 bytes; a tail a killed process left beyond it is cut off by the next chunk.
 
@@ -149,6 +151,7 @@ class SessionSpool:
         _meta, data, offset_path = self._paths(session.id)
         digest = hashlib.new(checksum[0]) if checksum is not None else None
         written = 0
+        cut: errors.ImgregError | None = None  # the body ended early: kept, then said
         try:
             fd = os.open(data, os.O_WRONLY)
         except FileNotFoundError:
@@ -161,7 +164,11 @@ class SessionSpool:
                     want = CHUNK if count is None else min(CHUNK, count - written)
                     if want <= 0:
                         break
-                    buf = stream.read(min(want, room - written + 1))
+                    try:
+                        buf = stream.read(min(want, room - written + 1))
+                    except errors.Invalid as exc:  # the client went away mid-chunk
+                        cut = exc
+                        break
                     if not buf:
                         break
                     written += len(buf)
@@ -172,8 +179,10 @@ class SessionSpool:
                     _write_all(fd, buf)
                     if session.offset * 2 >= session.length:
                         faults.hit("resumable_mid_chunk")
-                if count is not None and written != count:
-                    raise errors.Invalid(f"The chunk ended after {written} of its {count} bytes.")
+                if cut is None and count is not None and written != count:
+                    cut = errors.Invalid(f"The chunk ended after {written} of its {count} bytes.")
+                if cut is not None and checksum is not None:
+                    raise cut  # a part of a chunk cannot be checked against its checksum
                 if checksum is not None and digest is not None and digest.digest() != checksum[1]:
                     raise ChecksumMismatch("The chunk does not match its Upload-Checksum.")
                 os.fsync(fd)
@@ -196,6 +205,8 @@ class SessionSpool:
         )
         session.offset += written
         _write_durably(offset_path, str(session.offset).encode())
+        if cut is not None:
+            raise cut
         return session.offset
 
     def open_data(self, session: Session) -> BinaryIO:

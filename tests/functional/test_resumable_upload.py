@@ -284,21 +284,27 @@ def test_only_who_may_upload_may_start_a_session(tus, conf, spool):
 
 
 @pytest.mark.parametrize("sized", [True, False])
-def test_a_chunk_cut_by_a_broken_body_is_400_and_not_kept(tus, sized):
+@pytest.mark.parametrize("checked", [True, False])
+def test_a_chunk_cut_by_a_broken_body_keeps_what_arrived_unless_checksummed(tus, sized, checked):
     image = tus.create(name="tus")
     url = where(start(tus, image["id"], len(DATA)))
     assert send(tus, url, 0, DATA[:1000]).status_int == 204
-    body = Body(DATA[1000:], after=2 * 1024 * 1024, fail=OSError("connection reset"))
+    cut_at = 2 * 1024 * 1024
+    body = Body(DATA[1000:], after=cut_at, fail=OSError("connection reset"))
     req = webob.Request.blank(url, method="PATCH")
     req.headers.update({**tus.headers, **CHUNK, "Upload-Offset": "1000"})
+    if checked:
+        digest = base64.b64encode(hashlib.sha256(DATA[1000:]).digest()).decode()
+        req.headers["Upload-Checksum"] = f"sha256 {digest}"
     if sized:
         req.environ["wsgi.input"] = body
         req.content_length = len(body.data)
     else:
         req.body_file = body
     assert req.get_response(tus.app).status_int == 400
-    assert offset_of(tus, url) == 1000
-    assert send(tus, url, 1000, DATA[1000:]).status_int == 204
+    kept = 1000 if checked else 1000 + cut_at  # tus: keep what arrived, if it can be trusted
+    assert offset_of(tus, url) == kept
+    assert send(tus, url, kept, DATA[kept:]).status_int == 204
     assert tus.get(f"/v2/images/{image['id']}/file").body == DATA
 
 
@@ -314,3 +320,81 @@ def test_the_reaper_leaves_a_session_being_written_and_finishes_a_cut_deletion(t
     (spool / f"{session_id}.data").unlink()  # a deletion a crash cut short
     assert spooled.reap() == [session_id]
     assert os.listdir(spool) == []
+
+
+# -- the IETF draft ("Resumable Uploads for HTTP") over the same sessions ----------------------
+
+PARTIAL = {"Content-Type": "application/partial-upload"}
+
+
+def test_ietf_draft_create_append_ask_and_complete(tus):
+    image = tus.create(name="ietf")
+    half = len(DATA) // 2
+    resp = tus.request(
+        "POST",
+        f"/v2/images/{image['id']}/file",
+        raw=DATA[:half],
+        headers={
+            "Upload-Complete": "?0",
+            "Upload-Length": str(len(DATA)),
+            "Content-Type": "application/octet-stream",
+        },
+    )
+    url = where(resp)
+    assert "Tus-Resumable" not in resp.headers
+    assert resp.headers["Upload-Offset"] == str(half)
+    head = tus.request("HEAD", url)  # curl -I: no header of either protocol
+    assert head.status_int == 204
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Complete"]) == (str(half), "?0")
+    assert head.headers["Cache-Control"] == "no-store"
+    headers = {**PARTIAL, "Upload-Offset": str(half), "Upload-Complete": "?1"}
+    assert tus.request("PATCH", url, raw=DATA[half:], headers=headers).status_int == 204
+    shown = tus.get(f"/v2/images/{image['id']}").json
+    assert (shown["status"], shown["checksum"]) == ("active", hashlib.md5(DATA).hexdigest())
+
+
+def test_ietf_draft_whole_upload_in_one_request(tus):
+    image = tus.create(name="ietf")
+    resp = tus.request(
+        "POST",
+        f"/v2/images/{image['id']}/file",
+        raw=DATA,
+        headers={"Upload-Complete": "?1", "Content-Type": "application/octet-stream"},
+    )
+    assert resp.status_int == 201, resp.text
+    assert tus.get(f"/v2/images/{image['id']}").json["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Upload-Complete": "yes"}, 400),
+        ({"Upload-Complete": "?0"}, 400),  # no length: unknown lengths are not supported
+        ({"Upload-Complete": "?0", "Upload-Length": "-5"}, 400),
+        ({"Upload-Complete": "?0", "Upload-Length": "10", "Content-Type": "text/plain"}, 415),
+    ],
+)
+def test_ietf_draft_bad_creations(tus, spool, headers, status):
+    image = tus.create(name="ietf")
+    raw = b"x" if "Content-Type" in headers else None
+    resp = tus.request("POST", f"/v2/images/{image['id']}/file", raw=raw, headers=headers)
+    assert resp.status_int == status, resp.text
+    assert not spool.exists() or os.listdir(spool) == []
+
+
+def test_ietf_draft_bad_appends(tus):
+    image = tus.create(name="ietf")
+    create = {"Upload-Complete": "?0", "Upload-Length": "100"}
+    url = where(tus.request("POST", f"/v2/images/{image['id']}/file", headers=create))
+    base = {**PARTIAL, "Upload-Complete": "?0"}
+    wrong_type = {**base, "Content-Type": "application/octet-stream", "Upload-Offset": "0"}
+    assert tus.request("PATCH", url, raw=b"x" * 10, headers=wrong_type).status_int == 415
+    too_early = {**base, "Upload-Complete": "?1", "Upload-Offset": "0"}
+    assert tus.request("PATCH", url, raw=b"x" * 10, headers=too_early).status_int == 400
+    no_complete = {**PARTIAL, "Upload-Offset": "0"}
+    assert tus.request("PATCH", url, raw=b"x" * 10, headers=no_complete).status_int == 400
+    wrong_offset = {**base, "Upload-Offset": "7"}
+    assert tus.request("PATCH", url, raw=b"x" * 10, headers=wrong_offset).status_int == 409
+    assert (
+        tus.request("HEAD", url, headers={"Upload-Complete": "?0"}).headers["Upload-Offset"] == "0"
+    )
