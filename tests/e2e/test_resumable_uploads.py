@@ -1,4 +1,5 @@
-"""Resumable uploads with the real ``tuspy`` client against ``imgreg-api`` processes (issue 21):
+"""Resumable uploads with the real ``tuspy`` client, and with ``curl`` following the IETF draft,
+against ``imgreg-api`` processes (issue 21):
 an upload cut at about half (the client process SIGKILLed; the worker serving a chunk
 SIGKILLed, the rest sent to another server on the same database and spool directory, as
 behind a balancer) is resumed, sends only the remainder plus at most one chunk (counted by
@@ -23,7 +24,7 @@ from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from tusclient.storage.filestorage import FileStorage
 
-from tests.support.server import Server, manage, start_api
+from tests.support.server import Server, manage, start_api, wait_for
 
 MiB = 1 << 20
 SIZE = int(os.environ.get("IMGREG_TUS_TEST_MIB", "64")) * MiB  # 2048 for the issue's manual run
@@ -200,3 +201,68 @@ def test_an_abandoned_session_is_reaped_and_check_is_clean(tmp_path, clean_db, s
     assert show_status(server, image_id) == "queued"
     usage = requests.get(f"{server.url}/v2/info/usage", headers=IDENTITY, timeout=10).json()
     assert usage["usage"]["image_size_total"]["usage"] == 0
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    identity = [arg for k, v in IDENTITY.items() for arg in ("-H", f"{k}: {v}")]
+    return subprocess.run(
+        ["curl", "-sS", "-D", "-", "-o", "/dev/null", *identity, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def final_status(response: str) -> str:
+    """The status of the final response (after any ``100 Continue``)."""
+    return re.findall(r"^HTTP/\S+ (\d{3})", response, re.MULTILINE)[-1]
+
+
+def header(response: str, name: str) -> str:
+    found = re.search(rf"^{name}: *(.*?)\r?$", response, re.MULTILINE | re.IGNORECASE)
+    assert found is not None, response
+    return found.group(1)
+
+
+def test_curl_following_the_ietf_draft_resumes_after_being_killed(
+    tmp_path, clean_db, data, servers
+):
+    path, md5, sha512 = data
+    server = launch(tmp_path, clean_db)
+    servers.append(server)
+    image_id = new_image(server)
+    created = curl(
+        "-X", "POST", "-H", "Upload-Complete: ?0", "-H", f"Upload-Length: {SIZE}",
+        f"{server.url}/v2/images/{image_id}/file",
+    ).stdout  # fmt: skip
+    assert final_status(created) == "201", created
+    url = header(created, "Location")
+    identity = [arg for k, v in IDENTITY.items() for arg in ("-H", f"{k}: {v}")]
+    process = subprocess.Popen(
+        ["curl", "-sS", "-o", "/dev/null", "--limit-rate", "24M", "-X", "PATCH", *identity,
+         "-H", "Content-Type: application/partial-upload", "-H", "Upload-Offset: 0",
+         "-H", "Upload-Complete: ?1", "--data-binary", f"@{path}", url],
+    )  # fmt: skip
+    try:
+        spooled = tmp_path / "tus" / f"{url.rsplit('/', 1)[1]}.data"
+        wait_for(lambda: spooled.stat().st_size >= SIZE // 2, "half of the data", 60)
+    finally:
+        process.kill()
+        process.wait()
+    wait_for(lambda: RECEIVED.search(server.log()), "the server to keep the cut chunk")
+    durable = int(header(curl("-I", url).stdout, "Upload-Offset"))
+    assert SIZE // 2 <= durable < SIZE
+    rest = tmp_path / "rest"
+    with path.open("rb") as whole, rest.open("wb") as out:
+        whole.seek(durable)
+        out.write(whole.read())
+    done = curl(
+        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
+        "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
+        "--data-binary", f"@{rest}", url,
+    ).stdout  # fmt: skip
+    assert final_status(done) == "204", done
+    check_active(server, image_id, md5, sha512)
+    assert received(server) == SIZE  # the first part once, the rest once: nothing twice
+    assert "Traceback" not in server.log()
