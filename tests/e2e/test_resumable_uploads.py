@@ -4,7 +4,8 @@ an upload cut at about half (the client process SIGKILLed; the worker serving a 
 SIGKILLed, the rest sent to another server on the same database and spool directory, as
 behind a balancer) is resumed, sends only the remainder plus at most one chunk (counted by
 the servers' own log of received bytes), and the image ends active with the file's md5 and
-sha512."""
+sha512. First pass only: what the database does in a resumable upload (the final upload, the
+image's status) is covered in every pass by tests/functional/test_resumable_upload.py."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tusclient.exceptions import TusCommunicationError, TusUploadFailed
 from tusclient.storage.filestorage import FileStorage
 
 from tests.support.server import Server, manage, start_api, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 MiB = 1 << 20
 SIZE = int(os.environ.get("IMGREG_TUS_TEST_MIB", "64")) * MiB  # 2048 for the issue's manual run
