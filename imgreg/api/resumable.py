@@ -151,7 +151,8 @@ class ResumableUploadController:
         response = webob.Response(status=201)
         response.location = f"/v2/images/{image.id}/{target}/uploads/{session.id}"
         if with_body or length == 0:
-            self._append(request, spool, session, target)
+            with spool.locked(session.id):
+                self._append(request, spool, session, target)
             response.headers["Upload-Offset"] = str(session.offset)
         response.headers["Upload-Expires"] = _http_date(session.expires)
         return _reply(request, response)
