@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,11 +246,12 @@ def test_curl_following_the_ietf_draft_resumes_after_being_killed(
     process = subprocess.Popen(
         ["curl", "-sS", "-o", "/dev/null", "--limit-rate", "24M", "-X", "PATCH", *identity,
          "-H", "Content-Type: application/partial-upload", "-H", "Upload-Offset: 0",
-         "-H", "Upload-Complete: ?1", "--data-binary", f"@{path}", url],
+         "-H", "Upload-Complete: ?1", "-T", str(path), url],
     )  # fmt: skip
     try:
         spooled = tmp_path / "tus" / f"{url.rsplit('/', 1)[1]}.data"
-        wait_for(lambda: spooled.stat().st_size >= SIZE // 2, "half of the data", 60)
+        wait_for(lambda: spooled.stat().st_size >= SIZE // 2 or process.poll(), "half", 120)
+        assert process.poll() is None, "curl ended before half of the data was sent"
     finally:
         process.kill()
         process.wait()
@@ -259,11 +261,11 @@ def test_curl_following_the_ietf_draft_resumes_after_being_killed(
     rest = tmp_path / "rest"
     with path.open("rb") as whole, rest.open("wb") as out:
         whole.seek(durable)
-        out.write(whole.read())
+        shutil.copyfileobj(whole, out)
     done = curl(
         "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
         "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
-        "--data-binary", f"@{rest}", url,
+        "-T", str(rest), url,
     ).stdout  # fmt: skip
     assert final_status(done) == "204", done
     check_active(server, image_id, md5, sha512)
