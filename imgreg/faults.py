@@ -28,6 +28,11 @@ And of a download that fills the image cache (``imgreg.cache.fill``):
 And of ``imgreg-manage import-glance`` (``imgreg.migrate.writer``):
 
 * ``import_glance_before_commit``: a batch after the first is written, not yet committed.
+
+And of a resumable (tus) upload (``imgreg.store.resumable``):
+
+* ``resumable_mid_chunk``: a chunk that starts at or past half of the upload has its first
+  block written to the session's data file, not yet fsynced nor counted.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ POINTS = frozenset(
         "copy_before_attach",
         "cache_mid_fill",
         "import_glance_before_commit",
+        "resumable_mid_chunk",
     }
 )
 _ARMED = os.environ.get("IMGREG_FAULT", "")

@@ -38,7 +38,7 @@ from imgreg.api.validators import (
 from imgreg.domain import errors
 from imgreg.domain.factory import normalize_id
 from imgreg.domain.image import Image
-from imgreg.domain.ports import BlobReader, UploadTerms
+from imgreg.domain.ports import BlobReader, ImageRepo, UploadTerms
 from imgreg.layers import build_image_repo
 from imgreg.services import Services
 
@@ -95,10 +95,24 @@ def receive(
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
     require_if_match(request, image)  # checked by the database with the move to saving
+    stream = cast(BinaryIO, ClientStream(request.body_file))
+    take_data(repo, image, start, stream, size, UploadTerms(store=store, digests=digests))
+
+
+def take_data(
+    repo: ImageRepo,
+    image: Image,
+    start: Callable[[Image], None],
+    stream: BinaryIO,
+    size: int | None,
+    terms: UploadTerms,
+) -> None:
+    """``stream`` into ``image``'s data through one upload session: a PUT's body, or a
+    resumable upload's complete data (``imgreg.api.resumable``)."""
     start(image)
-    upload = repo.begin_upload(image, UploadTerms(store=store, digests=digests))
+    upload = repo.begin_upload(image, terms)
     try:
-        upload.write(cast(BinaryIO, ClientStream(request.body_file)), size)
+        upload.write(stream, size)
         faults.hit("before_commit")
         upload.commit()
     except BaseException:

@@ -24,6 +24,7 @@ from imgreg.api.locations import LocationsController
 from imgreg.api.members import ImageMembersController
 from imgreg.api.metadefs.routes import add_metadef_routes
 from imgreg.api.resource import Resource
+from imgreg.api.resumable import ResumableUploadController, is_resumable
 from imgreg.api.schemas import SchemasController
 from imgreg.api.stores import StoresController
 from imgreg.api.tasks import ImageTasksController, TasksController
@@ -97,6 +98,8 @@ class Router:
             DELETE="delete",
             HEAD="show",
         )
+        if svc.conf.resumable_upload_dir:
+            self._resumable(svc)
         self.route(
             "/v2/images/{image_id}/file", data, GET="download", PUT="upload", HEAD="download"
         )
@@ -134,6 +137,31 @@ class Router:
         # singleton: that keeps each match in a thread-local "request config" nothing here reads.
         self.app = routes.middleware.RoutesMiddleware(
             _dispatch, self.mapper, use_method_override=False, singleton=False
+        )
+
+    def _resumable(self, svc: Services) -> None:
+        """tus and the IETF draft (``imgreg.api.resumable``): POST and OPTIONS on /file and
+        /stage only with ``Tus-Resumable`` or ``Upload-Complete``, so that everyone else still
+        gets Glance's 405 there."""
+        tus = Resource(
+            ResumableUploadController(svc),
+            no_body=frozenset({"options", "status", "terminate"}),
+        )
+        for target in ("file", "stage"):
+            for method, action in (("POST", "create"), ("OPTIONS", "options")):
+                self.mapper.connect(
+                    f"/v2/images/{{image_id}}/{target}",
+                    controller=tus,
+                    action=action,
+                    target=target,
+                    conditions={"method": [method], "function": is_resumable},
+                )
+        self.route(
+            "/v2/images/{image_id}/{target:file|stage}/uploads/{session_id}",
+            tus,
+            HEAD="status",
+            PATCH="patch",
+            DELETE="terminate",
         )
 
     def route(self, path: str, resource: Resource, **actions: str) -> None:

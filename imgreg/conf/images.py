@@ -68,6 +68,21 @@ image_opts = [
         "is back to queued within about upload_lease_seconds plus this, without a restart. "
         "Unset: half of upload_lease_seconds. 0: only at start-up and `imgreg-manage scrub`.",
     ),
+    cfg.StrOpt(
+        "resumable_upload_dir",
+        help="Directory for resumable uploads (tus 1.0 on POST /v2/images/{id}/file and "
+        "/stage with a Tus-Resumable header): the bytes received so far, fsynced, until the "
+        "last one arrives and the data goes through the normal upload. Every node behind a "
+        "balancer must share it. Unset: resumable uploads are off (those requests get what "
+        "they get from Glance).",
+    ),
+    cfg.IntOpt(
+        "resumable_upload_expiry",
+        default=86400,
+        min=1,
+        help="Seconds a resumable upload session lives after its last chunk; then the reaper "
+        "deletes it and its data (Upload-Expires tells the client when).",
+    ),
     cfg.BoolOpt(
         "delayed_delete",
         default=False,

@@ -16,7 +16,10 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
 3. every partial file older than the lease is deleted, unless its upload holds its lease;
 4. every import task its dead worker left unfinished after settling the image is failed
    (``imgreg.maintenance.stuck_tasks``);
-5. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted.
+5. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted;
+6. every resumable upload session not touched for ``resumable_upload_expiry`` is deleted
+   with its bytes (``imgreg.store.resumable``; its image never left ``queued``, and no quota
+   is reserved before its last byte).
 
 The store is listed before the database is read, and the live uploads are read before the
 owned blobs, so a blob an upload renames into place and commits meanwhile is either not
@@ -38,6 +41,7 @@ from imgreg.domain import errors
 from imgreg.domain.image import FAILED_IMPORT, IMPORT_TASK, IMPORTING_TO, utcnow
 from imgreg.maintenance import stuck_tasks
 from imgreg.services import Services
+from imgreg.store.resumable import SessionSpool
 
 LOG = logging.getLogger(__name__)
 # How long a complete blob named by a queued image (not one this sweep took back from an
@@ -54,6 +58,7 @@ class Reaped:
     partials: list[str] = dataclasses.field(default_factory=list)  # stale partials deleted
     tasks: int = 0  # expired tasks deleted
     stuck: list[str] = dataclasses.field(default_factory=list)  # unfinished tasks failed
+    sessions: list[str] = dataclasses.field(default_factory=list)  # expired resumable uploads
 
     def __str__(self) -> str:
         return (
@@ -61,10 +66,12 @@ class Reaped:
             f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) "
             f"removed, {len(self.stuck)} stuck task(s) failed, {self.tasks} expired task(s) "
             "deleted"
-        )
+        ) + (f", {len(self.sessions)} expired resumable upload(s) removed" if self.sessions else "")
 
     def __bool__(self) -> bool:
-        return bool(self.images or self.blobs or self.partials or self.stuck or self.tasks)
+        return bool(
+            self.images or self.blobs or self.partials or self.stuck or self.tasks or self.sessions
+        )
 
 
 def blob_image_id(url: str) -> str:
@@ -194,4 +201,9 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
     done.tasks = SqlTaskRepo(svc.db, ttl).delete_expired(utcnow())
     if done.tasks:
         LOG.info("reaper: deleted %d expired task(s)", done.tasks)
+    if svc.conf.resumable_upload_dir:
+        spool = SessionSpool(svc.conf.resumable_upload_dir, svc.conf.resumable_upload_expiry)
+        done.sessions = spool.reap()
+        if done.sessions:
+            LOG.info("reaper: removed %d expired resumable upload(s)", len(done.sessions))
     return done

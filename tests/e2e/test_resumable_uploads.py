@@ -1,0 +1,273 @@
+"""Resumable uploads with the real ``tuspy`` client, and with ``curl`` following the IETF draft,
+against ``imgreg-api`` processes (issue 21):
+an upload cut at about half (the client process SIGKILLed; the worker serving a chunk
+SIGKILLed, the rest sent to another server on the same database and spool directory, as
+behind a balancer) is resumed, sends only the remainder plus at most one chunk (counted by
+the servers' own log of received bytes), and the image ends active with the file's md5 and
+sha512. First pass only: what the database does in a resumable upload (the final upload, the
+image's status) is covered in every pass by tests/functional/test_resumable_upload.py."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from tusclient import client as tus_client
+from tusclient.exceptions import TusCommunicationError, TusUploadFailed
+from tusclient.storage.filestorage import FileStorage
+
+from tests.support.server import Server, manage, start_api, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
+
+MiB = 1 << 20
+SIZE = int(os.environ.get("IMGREG_TUS_TEST_MIB", "64")) * MiB  # 2048 for the issue's manual run
+CHUNK = 8 * MiB
+IDENTITY = {
+    "X-Identity-Status": "Confirmed",
+    "X-Project-Id": "p1",
+    "X-User-Id": "u1",
+    "X-Roles": "member,reader",
+}
+RECEIVED = re.compile(r"resumable upload [0-9a-f]{32}: (\d+) bytes received")
+
+CLIENT = """
+import sys
+import time
+from tusclient import client
+from tusclient.storage.filestorage import FileStorage
+url, path, storage, chunk = sys.argv[1:5]
+headers = dict(h.split("=", 1) for h in sys.argv[5:])
+uploader = client.TusClient(url, headers=headers).uploader(
+    path, chunk_size=int(chunk), store_url=True, url_storage=FileStorage(storage)
+)
+while uploader.offset < uploader.get_file_size():
+    uploader.upload_chunk()
+    print(uploader.offset, flush=True)
+"""
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, str, str]:
+    path = tmp_path / "disk.raw"
+    md5, sha512 = hashlib.md5(), hashlib.sha512()
+    with path.open("wb") as out:
+        for _ in range(SIZE // MiB):
+            block = os.urandom(MiB)
+            md5.update(block)
+            sha512.update(block)
+            out.write(block)
+    return path, md5.hexdigest(), sha512.hexdigest()
+
+
+def launch(
+    tmp_path: Path, db_url: str, env: dict[str, str] | None = None, **more: object
+) -> Server:
+    """A server on the test's database, store and spool directory (each one of the test
+    shares them: the nodes of a cluster)."""
+    options = {"resumable_upload_dir": tmp_path / "tus", "upload_lease_seconds": 2, **more}
+    return start_api(tmp_path, db_url, options, env=env, new_session=True)
+
+
+def new_image(server: Server) -> str:
+    resp = requests.post(
+        f"{server.url}/v2/images",
+        json={"disk_format": "raw", "container_format": "bare"},
+        headers=IDENTITY,
+        timeout=10,
+    )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["id"])
+
+
+def received(server: Server) -> int:
+    """The bytes of chunks this server received, kept or not (its own log)."""
+    return sum(int(n) for n in RECEIVED.findall(server.log()))
+
+
+def durable_offset(server: Server, url: str) -> int:
+    resp = requests.head(url, headers={**IDENTITY, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return int(resp.headers["Upload-Offset"])
+
+
+def check_active(server: Server, image_id: str, md5: str, sha512: str) -> None:
+    shown = requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10)
+    image = shown.json()
+    assert (image["status"], image["size"]) == ("active", SIZE)
+    assert (image["checksum"], image["os_hash_value"]) == (md5, sha512)
+
+
+def test_client_killed_at_half_resumes_with_the_remainder(tmp_path, clean_db, data, servers):
+    path, md5, sha512 = data
+    server = launch(tmp_path, clean_db)
+    servers.append(server)
+    image_id = new_image(server)
+    file_url = f"{server.url}/v2/images/{image_id}/file"
+    storage = tmp_path / "tuspy-urls.json"
+    headers = [f"{k}={v}" for k, v in IDENTITY.items()]
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLIENT, file_url, str(path), str(storage), str(CHUNK), *headers],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # the offsets it reached; cut at half, mid next chunk
+            if int(line) >= SIZE // 2:
+                break
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    assert show_status(server, image_id) == "queued"
+    before = received(server)
+    # a new client process finds its upload in its URL storage, asks the offset, goes on
+    uploader = tus_client.TusClient(file_url, headers=IDENTITY).uploader(
+        str(path), chunk_size=CHUNK, store_url=True, url_storage=FileStorage(str(storage))
+    )
+    assert uploader.url is not None
+    durable = durable_offset(server, uploader.url)
+    assert SIZE // 2 <= durable < SIZE
+    assert uploader.offset == durable
+    uploader.upload()
+    check_active(server, image_id, md5, sha512)
+    assert received(server) - before == SIZE - durable  # the rest, not one byte more
+    assert received(server) <= SIZE + CHUNK  # the chunk the kill cut, at most
+    assert "Traceback" not in server.log()
+
+
+def test_worker_killed_mid_chunk_resumes_on_another_node(tmp_path, clean_db, data, servers):
+    path, md5, sha512 = data
+    first = launch(tmp_path, clean_db, env={"IMGREG_FAULT": "resumable_mid_chunk"})
+    servers.append(first)
+    other = launch(tmp_path, clean_db)
+    servers.append(other)
+    image_id = new_image(first)
+    uploader = tus_client.TusClient(
+        f"{first.url}/v2/images/{image_id}/file", headers=IDENTITY
+    ).uploader(str(path), chunk_size=CHUNK, upload_checksum=True)
+    with pytest.raises((TusCommunicationError, TusUploadFailed, requests.RequestException)):
+        uploader.upload()  # the worker SIGKILLs itself in the chunk at half
+    assert uploader.url is not None
+    moved = uploader.url.replace(first.url, other.url)
+    durable = durable_offset(other, moved)
+    assert durable == SIZE // 2  # what was fsynced and counted; the cut chunk is not
+    resumed = tus_client.TusClient(moved, headers=IDENTITY).uploader(
+        str(path), url=moved, chunk_size=CHUNK, upload_checksum=True
+    )
+    assert resumed.offset == durable
+    resumed.upload()
+    check_active(other, image_id, md5, sha512)
+    assert received(other) == SIZE - durable
+    assert received(first) <= durable + CHUNK
+    assert "Traceback" not in other.log()
+
+
+def show_status(server: Server, image_id: str) -> str:
+    return str(
+        requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10).json()[
+            "status"
+        ]
+    )
+
+
+def test_an_abandoned_session_is_reaped_and_check_is_clean(tmp_path, clean_db, servers):
+    server = launch(tmp_path, clean_db, resumable_upload_expiry=1, upload_reaper_interval=0)
+    servers.append(server)
+    image_id = new_image(server)
+    file_url = f"{server.url}/v2/images/{image_id}/file"
+    uploader = tus_client.TusClient(file_url, headers=IDENTITY).uploader(
+        file_stream=io.BytesIO(os.urandom(3 * MiB)), chunk_size=MiB
+    )
+    uploader.upload(stop_at=MiB)  # then the client goes away for good
+    assert uploader.url is not None
+    assert len(os.listdir(tmp_path / "tus")) == 3
+    time.sleep(1.5)  # past its expiry
+    scrub = manage(server, "scrub")
+    assert scrub.returncode == 0, scrub.stderr
+    assert "1 expired resumable upload(s) removed" in scrub.stdout
+    assert os.listdir(tmp_path / "tus") == []
+    check = manage(server, "check")
+    assert (check.returncode, check.stdout.strip()) == (0, "check: ok"), check.stdout
+    gone = requests.head(uploader.url, headers={**IDENTITY, "Tus-Resumable": "1.0.0"}, timeout=10)
+    assert gone.status_code == 404
+    assert show_status(server, image_id) == "queued"
+    usage = requests.get(f"{server.url}/v2/info/usage", headers=IDENTITY, timeout=10).json()
+    assert usage["usage"]["image_size_total"]["usage"] == 0
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    identity = [arg for k, v in IDENTITY.items() for arg in ("-H", f"{k}: {v}")]
+    return subprocess.run(
+        ["curl", "-sS", "-D", "-", "-o", "/dev/null", *identity, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def final_status(response: str) -> str:
+    """The status of the final response (after any ``100 Continue``)."""
+    return re.findall(r"^HTTP/\S+ (\d{3})", response, re.MULTILINE)[-1]
+
+
+def header(response: str, name: str) -> str:
+    found = re.search(rf"^{name}: *(.*?)\r?$", response, re.MULTILINE | re.IGNORECASE)
+    assert found is not None, response
+    return found.group(1)
+
+
+def test_curl_following_the_ietf_draft_resumes_after_being_killed(
+    tmp_path, clean_db, data, servers
+):
+    path, md5, sha512 = data
+    server = launch(tmp_path, clean_db)
+    servers.append(server)
+    image_id = new_image(server)
+    created = curl(
+        "-X", "POST", "-H", "Upload-Complete: ?0", "-H", f"Upload-Length: {SIZE}",
+        f"{server.url}/v2/images/{image_id}/file",
+    ).stdout  # fmt: skip
+    assert final_status(created) == "201", created
+    url = header(created, "Location")
+    identity = [arg for k, v in IDENTITY.items() for arg in ("-H", f"{k}: {v}")]
+    process = subprocess.Popen(
+        ["curl", "-sS", "-o", "/dev/null", "--limit-rate", "24M", "-X", "PATCH", *identity,
+         "-H", "Content-Type: application/partial-upload", "-H", "Upload-Offset: 0",
+         "-H", "Upload-Complete: ?1", "-T", str(path), url],
+    )  # fmt: skip
+    try:
+        spooled = tmp_path / "tus" / f"{url.rsplit('/', 1)[1]}.data"
+        wait_for(lambda: spooled.stat().st_size >= SIZE // 2 or process.poll(), "half", 120)
+        assert process.poll() is None, "curl ended before half of the data was sent"
+    finally:
+        process.kill()
+        process.wait()
+    wait_for(lambda: RECEIVED.search(server.log()), "the server to keep the cut chunk")
+    durable = int(header(curl("-I", url).stdout, "Upload-Offset"))
+    assert SIZE // 2 <= durable < SIZE
+    rest = tmp_path / "rest"
+    with path.open("rb") as whole, rest.open("wb") as out:
+        whole.seek(durable)
+        shutil.copyfileobj(whole, out)
+    done = curl(
+        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
+        "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
+        "-T", str(rest), url,
+    ).stdout  # fmt: skip
+    assert final_status(done) == "204", done
+    check_active(server, image_id, md5, sha512)
+    assert received(server) == SIZE  # the first part once, the rest once: nothing twice
+    assert "Traceback" not in server.log()
