@@ -251,10 +251,14 @@ def test_concurrent_patches_on_one_session_one_is_409(tus):
 def test_without_tus_post_and_options_on_file_stay_405(tus, api):
     for client in (tus, api):
         image = client.create(name="plain")
-        for method in ("POST", "OPTIONS"):
-            resp = client.request(method, f"/v2/images/{image['id']}/file")
-            assert resp.status_int == 405
-            assert resp.headers["Allow"] == "GET, PUT, HEAD"
+        resp = client.request("POST", f"/v2/images/{image['id']}/file")
+        assert resp.status_int == 405
+        assert resp.headers["Allow"] == "GET, PUT, HEAD"
+        # OPTIONS: the router's 405, which oslo.middleware's CORS filter (first in the
+        # pipeline, as in Glance) turns into an empty 200, as Glance answers; nothing of tus
+        resp = client.request("OPTIONS", f"/v2/images/{image['id']}/file")
+        assert (resp.status_int, resp.body) == (200, b"")
+        assert not [name for name in resp.headers if name.lower().startswith("tus-")]
 
 
 def test_expired_sessions_are_reaped_with_their_bytes(conf, spool, store_dir):
