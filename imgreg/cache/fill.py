@@ -16,11 +16,8 @@ download from a remote store keeps this machine's cores busy (Swift's proxy, the
 a sha512 beside it cost the first download a quarter of its speed (``tools/bench --cache``).
 ``finish_soon`` runs ``finish`` on a thread of its own at a lower CPU priority once the last
 byte went to the client; it checks what is on the disk, not what was handed to ``write``.
-For the same reason the copy is written as the filesystem store writes with
-``filesystem_store_drop_cache``: flushed every ``FLUSH_EVERY`` bytes on the flusher's thread
-and dropped from the page cache, so that its pages are reused instead of new ones taken (which
-cost this project's VMs about 2 s of CPU per GiB); the read-back then reads it from the disk
-into the page cache, where the hits find it, after the download.
+For the same reason the copy is written so that it takes no new page-cache pages while the
+download runs (``imgreg.cache.sink``: ``O_DIRECT``, or flushed and dropped as it goes).
 """
 
 from __future__ import annotations
@@ -38,15 +35,14 @@ import threading
 from imgreg import faults
 from imgreg.cache.catalog import Catalog
 from imgreg.cache.layout import Layout, unlink
+from imgreg.cache.sink import open_sink
 from imgreg.domain.image import Image
 from imgreg.integrity.crc import crc32
 from imgreg.store.file_reader import mark_verified
-from imgreg.store.file_writer import Flusher
 
 LOG = logging.getLogger(__name__)
 DEPTH = 4  # blocks that may wait for the fill's thread
 READ_BACK = 4 * 1024 * 1024  # the block ``finish`` hashes the written file in
-FLUSH_EVERY = 32 * 1024 * 1024  # written, then flushed and dropped from the page cache
 NICENESS = 10  # ``finish_soon``'s thread: after the downloads and uploads this node serves
 
 
@@ -84,12 +80,6 @@ def try_lock(layout: Layout, image_id: str) -> int | None:
     return None
 
 
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class Fill:
     """Blocks are written (and their CRC-32 taken) on a thread of the fill's own, at most
     ``DEPTH`` blocks behind the caller, so a download that fills the cache is not slowed by
@@ -105,15 +95,12 @@ class Fill:
         self.algo = image.os_hash_algo or ""
         self.partial = layout.partial(image.id)
         self.lock = lock
-        # O_TRUNC: whatever a dead fill left
-        self.fd: int | None = os.open(
-            self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640
-        )
+        fd, self.sink = open_sink(self.partial)
+        self.fd: int | None = fd
         self.size = 0
         self.crc = 0
         self.finishing = False  # finish_soon was called: the fill is its thread's now
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cache-fill")
-        self.flusher = Flusher(self.fd, drop_cache=True, every=FLUSH_EVERY)
         self.pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
 
     @property
@@ -126,13 +113,12 @@ class Fill:
         while self.pending and (len(self.pending) >= DEPTH or self.pending[0].done()):
             if not self._settle(self.pending.popleft()):
                 return
-        self.pending.append(self.thread.submit(self._consume, self.fd, data))
+        self.pending.append(self.thread.submit(self._consume, data))
 
-    def _consume(self, fd: int, data: bytes) -> None:
+    def _consume(self, data: bytes) -> None:
         self.crc = crc32(data, self.crc)
-        write_all(fd, data)
+        self.sink.write(data)
         self.size += len(data)
-        self.flusher.written(self.size)  # an earlier flush's error ends the fill here
         faults.hit("cache_mid_fill")
 
     def _settle(self, done: concurrent.futures.Future[None]) -> bool:
@@ -158,7 +144,7 @@ class Fill:
         if self.fd is None:
             return False
         try:
-            self.flusher.finish()
+            self.sink.complete()
             if self.size != self.expected_size or self._multihash() != self.expected_hash:
                 LOG.error(
                     "image %s: not cached, the data read (%d bytes) does not match its size "
@@ -219,7 +205,7 @@ class Fill:
 
     def _release(self) -> None:
         self.thread.shutdown(wait=True, cancel_futures=True)
-        self.flusher.pool.shutdown(wait=True)  # no flush of a closed descriptor
+        self.sink.close()
         self.pending.clear()
         if self.fd is not None:
             os.close(self.fd)

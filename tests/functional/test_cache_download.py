@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import webob
 
-from imgreg.cache import fill as fill_module
+from imgreg.cache import sink as sink_module
 from imgreg.services import wiring
 from tests.support.client import client_with, new_image
 
@@ -185,7 +185,7 @@ def test_a_full_cache_disk_does_not_fail_the_download(api, monkeypatch, cache_di
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(fill_module, "write_all", full)
+    monkeypatch.setattr(sink_module, "write_all", full)
     resp = download(api, image["id"])
     assert resp.status_int == 200 and resp.body == DATA
     assert cache().entries() == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imgreg.cache import fill as fill_module
+from imgreg.cache import sink as sink_module
 from imgreg.cache.cache import ImageCache
 from imgreg.cache.fill import Fill
 from imgreg.domain.image import Image
@@ -160,7 +160,7 @@ def test_a_full_disk_abandons_the_fill_quietly(cache, monkeypatch):
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(fill_module, "write_all", full)
+    monkeypatch.setattr(sink_module, "write_all", full)
     for i in range(0, len(data), 100):
         started.write(data[i : i + 100])  # no exception
     assert not started.finish()
@@ -255,7 +255,9 @@ def test_a_fill_killed_midway_leaves_no_hit_and_its_partial_is_cleaned(tmp_path)
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     cache = ImageCache(make_conf(image_cache_dir=str(tmp_path), image_cache_stall_time=0))
-    assert Path(cache.layout.partial(image.id)).stat().st_size == 50_000
+    # killed mid-fill: its partial file is there, with what reached the disk (nothing yet
+    # when the sink stages for O_DIRECT, the first half through the page cache)
+    assert Path(cache.layout.partial(image.id)).stat().st_size in (0, 50_000)
     assert cache.open_hit(image) is None
     assert cache.entries() == []
     assert cache.clean() == 1

@@ -68,6 +68,7 @@ def test_the_copy_is_verified_from_the_disk_not_from_the_blocks_handed_to_it(cac
     started, image = written(cache, data)
     while started.pending:  # every block written
         started.pending.popleft().result()
+    started.sink.complete()  # and on the disk (an O_DIRECT sink stages its last blocks)
     with open(started.partial, "r+b") as f:
         f.seek(5000)
         f.write(bytes([data[5000] ^ 1]))
@@ -88,9 +89,13 @@ def test_the_verification_runs_at_a_lower_priority(cache, monkeypatch):
 
 
 def test_the_copy_is_flushed_and_dropped_from_the_page_cache_as_it_is_written(cache, monkeypatch):
-    """Written pages are flushed and dropped every FLUSH_EVERY bytes (on the flusher's thread),
-    so that a fill reuses pages instead of growing the page cache while the download runs."""
+    """Where O_DIRECT is refused, written pages are flushed and dropped every FLUSH_EVERY bytes
+    (on the flusher's thread), so that a fill reuses pages instead of taking new ones while the
+    download runs."""
+    from imgreg.cache import sink as sink_module
     from imgreg.store import file_writer
+
+    monkeypatch.delattr(sink_module.os, "O_DIRECT")
 
     dropped: list[tuple[int, int]] = []
     real = os.posix_fadvise
@@ -101,7 +106,7 @@ def test_the_copy_is_flushed_and_dropped_from_the_page_cache_as_it_is_written(ca
         real(fd, offset, length, advice)
 
     monkeypatch.setattr(file_writer.os, "posix_fadvise", recording)
-    monkeypatch.setattr(fill_module, "FLUSH_EVERY", 8192)
+    monkeypatch.setattr(sink_module, "FLUSH_EVERY", 8192)
     data = os.urandom(100_000)
     started, image = written(cache, data)
     assert started.finish() is True
