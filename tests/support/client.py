@@ -4,6 +4,7 @@ uploads: ``Body``, ``put_stream``); ``stored_files`` lists a filesystem store.""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -13,8 +14,11 @@ from typing import Any
 
 import webob
 from oslo_config import cfg
+from sqlalchemy import update
 
 from imgreg import wsgi
+from imgreg.db.models import ImageRow
+from imgreg.domain.image import utcnow
 from imgreg.services import wiring
 from tests.support.images import MiB
 
@@ -43,11 +47,19 @@ def new_image(client: Client, data: bytes | None = None, **body: Any) -> dict[st
 
 
 def deleted_image(client: Client) -> str:
-    """The id of an image created and deleted: a blob under that name is imgreg's orphan (a
-    delete whose data removal failed), where one under a name no row has is left alone."""
+    """The id of an image created and deleted a day ago: a blob under that name is imgreg's
+    settled orphan (a delete whose data removal failed), where one under a name no row has is
+    left alone. A day ago: a row settles a lease after its last change, counted in whole
+    seconds, so a test that slept a lease and a half could still find it unsettled."""
     image_id: str = client.create(name="gone")["id"]
     resp = client.delete(f"/v2/images/{image_id}")
     assert resp.status_int == 204, resp.text
+    with wiring.services().db.write() as session:
+        session.execute(
+            update(ImageRow)
+            .where(ImageRow.id == image_id)
+            .values(updated_at=utcnow() - dt.timedelta(days=1))
+        )
     return image_id
 
 
