@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -90,7 +93,21 @@ class Browser:
         return self.wait(ec.visibility_of_element_located((By.XPATH, xpath)), timeout)
 
     def click(self, css: str, timeout: float = WAIT) -> None:
-        self.wait(ec.element_to_be_clickable((By.CSS_SELECTOR, css)), timeout).click()
+        self._click((By.CSS_SELECTOR, css), timeout)
+
+    def _click(self, locator: tuple[str, str], timeout: float = WAIT) -> None:
+        """Click the element once it is clickable; a click another element took (an Angular
+        table re-rendering its rows under the pointer) did not happen and is tried again."""
+
+        def clicked(driver: webdriver.Chrome) -> bool:
+            element = ec.element_to_be_clickable(locator)(driver)
+            if not element:
+                return False
+            element.click()
+            return True
+
+        ignored = (StaleElementReferenceException, ElementClickInterceptedException)
+        WebDriverWait(self.driver, timeout, ignored_exceptions=ignored).until(clicked)
 
     def click_button(self, text: str, within: str = "") -> None:
         """The visible button (or link) whose text is ``text``, inside ``within`` (XPath)."""
@@ -98,7 +115,7 @@ class Browser:
             f"{within}//*[self::button or self::a]"
             f"[normalize-space()={xpath_literal(text)} and not(contains(@class, 'disabled'))]"
         )
-        self.wait(ec.element_to_be_clickable((By.XPATH, xpath))).click()
+        self._click((By.XPATH, xpath))
 
     def retype(self, css: str, text: str, by: str = By.CSS_SELECTOR) -> None:
         """Replace a field's text the way a user does (Angular sees each key)."""
