@@ -26,7 +26,7 @@ import pytest
 from imgreg.cmd.manage import db_sync
 from tests.browser.pages import Browser, new_browser
 from tests.support.background import tool_running
-from tests.support.cloud import PASSWORD, keystone_session
+from tests.support.cloud import authtoken_options, keystone_session
 from tests.support.config import ROOT
 from tests.support.server import Server, free_port, start_api, stop
 
@@ -62,16 +62,8 @@ def imgreg(
     tmp = tmp_path_factory.mktemp("imgreg")
     db_url = f"sqlite:///{tmp}/imgreg.sqlite"
     options = {
-        "paste_deploy.flavor": "keystone",
+        **authtoken_options(keystone),
         "cors.allowed_origin": ",".join(origin(p) for p in horizon_ports.values()),
-        "keystone_authtoken.www_authenticate_uri": keystone["auth_url"],
-        "keystone_authtoken.auth_url": keystone["auth_url"],
-        "keystone_authtoken.auth_type": "password",
-        "keystone_authtoken.username": "imgreg",
-        "keystone_authtoken.password": PASSWORD,
-        "keystone_authtoken.project_name": "service",
-        "keystone_authtoken.user_domain_name": "Default",
-        "keystone_authtoken.project_domain_name": "Default",
     }
     db_sync(db_url)
     server = start_api(tmp, db_url, options)

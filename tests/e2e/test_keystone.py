@@ -22,12 +22,12 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from tests.support.background import tool_running
+from tests.support.cloud import PASSWORD, authtoken_options
 from tests.support.server import BIN
 
 pytestmark = pytest.mark.e2e
 
 START_TIMEOUT = 900.0  # the first run creates Keystone's venv with pip
-PASSWORD = "password"  # every user's, see tools/keystone
 
 
 @pytest.fixture(scope="session")
@@ -53,17 +53,7 @@ def token(keystone: dict[str, Any], user: str, project: str) -> str:
 
 @pytest.fixture
 def server_options(keystone: dict[str, Any]) -> dict[str, object]:
-    return {
-        "paste_deploy.flavor": "keystone",
-        "keystone_authtoken.www_authenticate_uri": keystone["auth_url"],
-        "keystone_authtoken.auth_url": keystone["auth_url"],
-        "keystone_authtoken.auth_type": "password",
-        "keystone_authtoken.username": "imgreg",
-        "keystone_authtoken.password": PASSWORD,
-        "keystone_authtoken.project_name": "service",
-        "keystone_authtoken.user_domain_name": "Default",
-        "keystone_authtoken.project_domain_name": "Default",
-    }
+    return authtoken_options(keystone)
 
 
 class As:

@@ -26,6 +26,22 @@ def keystone_session(keystone: dict[str, Any], user: str, project: str) -> ks_se
     return ks_session.Session(auth=auth)
 
 
+def authtoken_options(keystone: dict[str, Any]) -> dict[str, object]:
+    """imgreg-api's ``keystone`` flavor against that Keystone, as its ``imgreg`` service user
+    (``write_config`` option names)."""
+    return {
+        "paste_deploy.flavor": "keystone",
+        "keystone_authtoken.www_authenticate_uri": keystone["auth_url"],
+        "keystone_authtoken.auth_url": keystone["auth_url"],
+        "keystone_authtoken.auth_type": "password",
+        "keystone_authtoken.username": "imgreg",
+        "keystone_authtoken.password": PASSWORD,
+        "keystone_authtoken.project_name": "service",
+        "keystone_authtoken.user_domain_name": "Default",
+        "keystone_authtoken.project_domain_name": "Default",
+    }
+
+
 class Api:
     """imgreg's API as one Keystone user sees it."""
 
