@@ -15,6 +15,10 @@ from imgreg.services import wiring
 from tests.support.client import UNKNOWN_ID, client_with, new_image
 from tests.support.config import write_config
 
+# tools/test's first pass only: the cache keeps its own SQLite catalog beside its files, whatever
+# the database
+pytestmark = pytest.mark.first_pass
+
 DATA = b"prefetched " * 5000
 BIN = Path(sys.executable).parent
 
