@@ -49,6 +49,9 @@ MAX_TIME = 60
 # One worker thread: hypothesis describes its filters with ast.parse, and CPython 3.11.7's AST
 # recursion counter is shared between threads, so two workers can fail with "SystemError: AST
 # constructor recursion depth mismatch" inside schemathesis (seen in CI, not an imgreg fault).
+# Hypothesis's health checks judge the generator (too slow on a loaded 2-core machine, examples
+# too large), never a response: they are off, so that only the checks above can fail a run
+# (one did fail a run here with every response a 404 and every check passed).
 
 
 def seed_images(server: Server) -> None:
@@ -76,7 +79,8 @@ def test_schemathesis_finds_no_failure(server: Server, tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ST), "run", str(DOCUMENT), "--url", server.url, "--checks", CHECKS,
          "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME), "--seed", "2024",
-         "--workers", "1", "--request-timeout", "10", "--report", "ndjson",
+         "--workers", "1", "--request-timeout", "10", "--suppress-health-check", "all",
+         "--report", "ndjson",
          "--report-ndjson-path", str(report), "--no-color"],
         capture_output=True, text=True, timeout=MAX_TIME + 120, cwd=tmp_path,
         env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
