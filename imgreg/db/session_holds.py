@@ -12,6 +12,10 @@ upload, so both columns are free until then.
   the upload's reservation starts from it; leaving ``saving`` drops it, as any upload's.
 * The session's end releases it (``release``); a session whose worker died, or that nobody
   finished, is released by the reaper once its expiry passed (``release_expired``).
+* The database's times are whole seconds (``utcnow``; MySQL's DATETIME keeps no more), so the
+  hold's lease runs ``LEASE_MARGIN`` longer than the session's expiry in the spool (a file's
+  time, to the nanosecond): the spool always gives a session up first, and a session it still
+  has always has its hold.
 
 Nothing here changes the image's record as clients see it: no revision, no ``updated_at``.
 """
@@ -28,6 +32,8 @@ from imgreg.db.models import ImageRow
 from imgreg.db.session import Database
 from imgreg.domain import errors
 from imgreg.domain.image import utcnow
+
+LEASE_MARGIN = dt.timedelta(seconds=2)
 
 
 def _queued(image_id: str) -> list[ColumnElement[bool]]:
@@ -69,7 +75,7 @@ def take(
         result = session.execute(
             update(ImageRow)
             .where(*_queued(image_id), ImageRow.reserved_bytes.is_(None))
-            .values(reserved_bytes=nbytes, upload_expires_at=now + lease)
+            .values(reserved_bytes=nbytes, upload_expires_at=now + lease + LEASE_MARGIN)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             _refuse(session, image_id)
@@ -90,17 +96,15 @@ def _refuse(session: Session, image_id: str) -> None:
 
 
 def renew(db: Database, image_id: str, lease: dt.timedelta) -> None:
-    """Extend a live hold; 404 when there is none (its session expired, or ended)."""
+    """Extend the hold; 404 when there is none (released: its session ended, or expired and
+    the reaper took it back). The caller's session is live (the spool said so), so a hold
+    past its time but not released yet is still its own."""
     now = utcnow()
     with db.write() as session:
         result = session.execute(
             update(ImageRow)
-            .where(
-                *_queued(image_id),
-                ImageRow.reserved_bytes.is_not(None),
-                ImageRow.upload_expires_at > now,
-            )
-            .values(upload_expires_at=now + lease)
+            .where(*_queued(image_id), ImageRow.reserved_bytes.is_not(None))
+            .values(upload_expires_at=now + lease + LEASE_MARGIN)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise errors.NotFound("Upload session not found")

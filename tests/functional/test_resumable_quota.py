@@ -5,12 +5,14 @@ leaks what it held."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from imgreg.db.models import ImageRow
 from imgreg.maintenance.recovery import reap
 from imgreg.services.wiring import services
 from tests.functional.test_resumable_upload import TUS, send, start, where
@@ -36,6 +38,19 @@ def quota_tus(conf, spool) -> Client:
 
 def spooled(spool: Path) -> list[str]:
     return os.listdir(spool) if spool.exists() else []
+
+
+def age(spool: Path | None, *image_ids: str) -> None:
+    """Time passes for the sessions: their spool files and their holds' leases are in the
+    past (as the reaper test of test_resumable_upload.py ages the files)."""
+    for name in spooled(spool) if spool is not None else []:
+        os.utime(spool / name, (1, 1))
+    with services().db.write() as session:
+        session.execute(
+            update(ImageRow)
+            .where(ImageRow.id.in_(image_ids))
+            .values(upload_expires_at=dt.datetime(2000, 1, 1))
+        )
 
 
 def test_a_session_over_the_quota_is_413_and_spools_nothing(quota_tus, spool):
@@ -109,15 +124,13 @@ def test_a_failed_final_pass_releases_the_hold(quota_tus, spool):
     assert start(quota_tus, other, 8 * MiB).status_int == 201  # nothing held any more
 
 
-def test_expiry_releases_the_hold_and_the_session(conf, spool):
-    client = client_with(
-        conf, resumable_upload_dir=str(spool), user_storage_quota="8MB", resumable_upload_expiry=1
-    ).as_("p1")
+def test_expiry_releases_the_hold_and_the_session(quota_tus, spool):
+    client = quota_tus
     first, second = (client.create(name=n)["id"] for n in ("a", "b"))
     url = where(start(client, first, 5 * MiB))
     assert send(client, url, 0, DATA[:MiB]).status_int == 204
     assert start(client, second, 5 * MiB).status_int == 413
-    time.sleep(1.2)  # the session's expiry passes, in the spool and in the database
+    age(spool, first)  # the session's expiry passes, in the spool and in the database
     reaped = reap(services())
     assert len(reaped.sessions) == 1
     assert reaped.holds == [first]
@@ -128,30 +141,26 @@ def test_expiry_releases_the_hold_and_the_session(conf, spool):
     assert start(client, first, 3 * MiB).status_int == 201
 
 
-def test_a_hold_left_without_its_session_is_released_once_expired(conf, spool):
+def test_a_hold_left_without_its_session_is_released_once_expired(quota_tus, spool):
     """A worker killed between the hold and the spool (or the spool's files lost): the
     database's hold expires on its own."""
-    client = client_with(
-        conf, resumable_upload_dir=str(spool), user_storage_quota="8MB", resumable_upload_expiry=1
-    ).as_("p1")
+    client = quota_tus
     first, second = (client.create(name=n)["id"] for n in ("a", "b"))
     where(start(client, first, 5 * MiB))
     for name in os.listdir(spool):
         os.unlink(spool / name)
     assert start(client, second, 5 * MiB).status_int == 413
-    time.sleep(1.2)
+    assert reap(services()).holds == []  # not yet
+    age(None, first)
     assert reap(services()).holds == [first]
     assert start(client, second, 5 * MiB).status_int == 201
 
 
-def test_a_session_whose_hold_expired_is_gone(conf, spool):
-    """Its hold expired (and another session took the room): its chunks are 404."""
-    client = client_with(
-        conf, resumable_upload_dir=str(spool), user_storage_quota="8MB", resumable_upload_expiry=1
-    ).as_("p1")
+def test_an_expired_session_is_gone_and_its_image_free(quota_tus, spool):
+    client = quota_tus
     image = client.create(name="late")["id"]
     url = where(start(client, image, 5 * MiB))
-    time.sleep(1.2)
+    age(spool, image)
     assert send(client, url, 0, DATA[:MiB]).status_int == 404
     assert spooled(spool) == []
     assert start(client, image, 5 * MiB).status_int == 201
@@ -162,3 +171,25 @@ def test_without_a_quota_sessions_are_still_one_per_image(conf, spool):
     image = client.create(name="free")["id"]
     assert start(client, image, MiB).status_int == 201
     assert start(client, image, MiB).status_int == 409
+
+
+def test_a_session_whose_hold_was_released_is_gone(quota_tus, spool):
+    """The reaper released the hold (its lease had passed) while the spool still had the
+    session: the session cannot go on without it (404, its bytes deleted)."""
+    image = quota_tus.create(name="released")["id"]
+    url = where(start(quota_tus, image, 5 * MiB))
+    age(None, image)
+    assert reap(services()).holds == [image]
+    assert send(quota_tus, url, 0, DATA[:MiB]).status_int == 404
+    assert spooled(spool) == []
+
+
+def test_a_live_session_keeps_a_hold_whose_lease_passed_but_was_not_released(quota_tus, spool):
+    """The database's clock (whole seconds) ran past the lease before the reaper came: the
+    session the spool still has goes on, and its next chunk renews the hold."""
+    first, second = (quota_tus.create(name=n)["id"] for n in ("a", "b"))
+    url = where(start(quota_tus, first, 5 * MiB))
+    age(None, first)
+    assert send(quota_tus, url, 0, DATA[:MiB]).status_int == 204
+    assert reap(services()).holds == []  # renewed
+    assert start(quota_tus, second, 5 * MiB).status_int == 413  # still held
