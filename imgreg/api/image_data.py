@@ -26,6 +26,7 @@ import webob
 
 from imgreg import faults
 from imgreg.api.cache_reads import forget_if_gone, open_cached
+from imgreg.api.content_digest import range_digest
 from imgreg.api.ranges import requested_range
 from imgreg.api.repr_digests import add_data_headers, data_etag, data_response, parse_repr_digest
 from imgreg.api.stores import preferred_stores, store_header
@@ -162,14 +163,15 @@ class ImageDataController:
         response = webob.Response(content_type="application/octet-stream", charset=None)
         if image.checksum:
             response.headers["Content-MD5"] = image.checksum  # whole-image hex md5, as Glance
-        cached = open_cached(self.svc, repo, image, span, prefer)
-        if cached is not None:
-            reader = cached
-        elif span is None:
-            reader = repo.open_data(image, prefer=prefer)
-        else:
+        content_digest = None
+        if span is not None:
             first, last = span
-            reader = repo.open_data(image, first, last - first + 1, prefer)
+            content_digest = range_digest(
+                request.headers.get("Want-Content-Digest"),
+                last - first + 1,
+                lambda: self._open(repo, image, span, prefer),
+            )
+        reader = self._open(repo, image, span, prefer)
         if span is not None:
             first, last = span
             response.status = 206
@@ -184,7 +186,25 @@ class ImageDataController:
         # After app_iter: assigning app_iter drops the Content-Length webob had computed.
         response.content_length = reader.size
         add_data_headers(response, image, whole=span is None)
+        if content_digest is not None:
+            response.headers["Content-Digest"] = content_digest
         return response
+
+    def _open(
+        self,
+        repo: ImageRepo,
+        image: Image,
+        span: tuple[int, int] | None,
+        prefer: tuple[str, ...],
+    ) -> BlobReader:
+        """The download's reader: the image cache's copy, else the store's."""
+        cached = open_cached(self.svc, repo, image, span, prefer)
+        if cached is not None:
+            return cached
+        if span is None:
+            return repo.open_data(image, prefer=prefer)
+        first, last = span
+        return repo.open_data(image, first, last - first + 1, prefer)
 
 
 def _closing(reader: BlobReader) -> Iterator[bytes]:

@@ -7,7 +7,8 @@ validator, since an image's data never changes once stored. ``Repr-Digest`` carr
 multihash when its algorithm is one RFC 9530 registers as active (``sha-512`` with the
 default ``hashing_algorithm``, ``sha-256`` when configured so); it describes the whole data,
 on a 206 too. ``Content-Digest`` (the bytes of this response) is the same value on a whole
-download, and absent on a range, whose digest is not known without reading it.
+download; on a range it is computed only when asked for and small enough
+(``imgreg.api.content_digest``).
 
 On an upload, ``Repr-Digest`` is a structured-field dictionary (RFC 8941) of
 ``algorithm=:base64:`` members: ``sha-256`` and ``sha-512`` are verified before the image

@@ -13,6 +13,12 @@ The bytes are spooled durably (``imgreg.store.resumable``); the last one sends t
 data through the normal upload (``image_data.take_data``: the chain's checks, quota, format
 inspection, the store's hashes), with the caller of that last request. Until then the image
 stays ``queued``. A session is its creator's project's: anyone else gets 404.
+
+A session holds its image (``ImageRepo.hold_for_session``, ``imgreg.db.session_holds``) from
+its creation to its end: its declared length of the owner's storage quota (over quota: 413,
+nothing spooled) and the image itself (a second session on it: 409), renewed by each chunk.
+The final upload takes the hold over as its reservation; DELETE and a final pass that never
+began release it; the reaper releases the hold of a session that expired.
 """
 
 from __future__ import annotations
@@ -137,17 +143,23 @@ class ResumableUploadController:
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if (request.content_length or chunked) and not with_body:
             raise _unsupported_type(request, types[0])
-        session = spool.create(
-            Session(
-                id="",
-                image_id=image.id,
-                target=target,
-                project=ctx.project_id,
-                length=length,
-                store=store,
-                digests=[(algo, value.hex()) for algo, value in digests],
+        # the session's hold on the image: its length of the quota, and no other session
+        repo.hold_for_session(image, length, spool.expiry)
+        try:
+            session = spool.create(
+                Session(
+                    id="",
+                    image_id=image.id,
+                    target=target,
+                    project=ctx.project_id,
+                    length=length,
+                    store=store,
+                    digests=[(algo, value.hex()) for algo, value in digests],
+                )
             )
-        )
+        except BaseException:
+            repo.release_session_hold(image.id)
+            raise
         response = webob.Response(status=201)
         response.location = f"/v2/images/{image.id}/{target}/uploads/{session.id}"
         if with_body or length == 0:
@@ -214,10 +226,14 @@ class ResumableUploadController:
                 raise errors.Conflict(
                     f"Upload-Offset {offset} is not the upload's offset {session.offset}."
                 )
+            self._renew(request, spool, session)
             try:
                 self._append(request, spool, session, target, checksum)
             except ChecksumMismatch as exc:
                 return _reply(request, api_errors.error_response(request, 460, exc.message))
+            finally:
+                if session.offset < session.length:
+                    self._renew(request, spool, session)  # expires as the spool's copy does
         response = webob.Response(status=204)
         response.headers["Upload-Offset"] = str(session.offset)
         response.headers["Upload-Expires"] = _http_date(session.expires)
@@ -229,7 +245,20 @@ class ResumableUploadController:
         spool, session = self._session(request, image_id, target, session_id)
         with spool.locked(session.id):
             spool.delete(session.id)
+            build_image_repo(request.environ["imgreg.context"], self.svc).release_session_hold(
+                session.image_id
+            )
         return _reply(request, webob.Response(status=204))
+
+    def _renew(self, request: webob.Request, spool: SessionSpool, session: Session) -> None:
+        """Extend the session's hold on its image; a session that lost it (expired, and the
+        reaper released it) is gone: 404, its bytes deleted."""
+        repo = build_image_repo(request.environ["imgreg.context"], self.svc)
+        try:
+            repo.renew_session_hold(session.image_id, spool.expiry)
+        except errors.NotFound:
+            spool.delete(session.id)
+            raise
 
     def _append(
         self,
@@ -260,6 +289,8 @@ class ResumableUploadController:
                 take_data(repo, image, STARTS[target], data, session.length, terms)
         finally:
             spool.delete(session.id)
+            # the upload took the hold over and dropped it; if it never began, drop it here
+            repo.release_session_hold(session.image_id)
 
 
 def _unsupported_type(request: webob.Request, wanted: str) -> errors.UnsupportedMediaType:

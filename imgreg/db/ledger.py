@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 
 class SqlUploadLedger:
-    def __init__(self, repo: SqlImageRepo, image: Image) -> None:
+    def __init__(self, repo: SqlImageRepo, image: Image, carried: int = 0) -> None:
         self.repo = repo
         self.image = image
         self.holding = image.status
+        self.carried = carried  # reserved already: a resumable session's hold, taken over
 
     def renew(self) -> None:
         self.repo.renew_upload_lease(self.image.id, self.holding)

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, false, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from imgreg.db import children, usage
+from imgreg.db import children, session_holds, usage
 from imgreg.db.ledger import SqlUploadLedger
 from imgreg.db.loading import COLUMN_NAMES, load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow
@@ -172,7 +172,10 @@ class SqlImageRepo:
         if "status" in changes.fields or settle:
             held = image.status in HELD and not settle
             values["upload_expires_at"] = utcnow() + self.upload_lease if held else None
-            values["reserved_bytes"] = None  # swapped for the final size in this statement
+            if not (held and changes.status_before == "queued"):
+                values["reserved_bytes"] = None  # swapped for the final size in this statement
+            # else an upload starts: it takes over a resumable session's hold on the queued
+            # image, if any, as its reservation (imgreg.db.session_holds)
         if from_state is None and "status" in changes.fields:
             from_state = changes.status_before
         expected = image.expected_revision
@@ -205,13 +208,26 @@ class SqlImageRepo:
     def begin_upload(self, image: Image) -> SqlUploadLedger:
         """Save ``image``, already moved to a ``HELD`` status (``saving``, ``uploading`` or
         ``importing``) by the domain, if it is still in the status it was loaded with: a
-        second upload, stage or import of the same image loses (409)."""
+        second upload, stage or import of the same image loses (409). The ledger starts with
+        what a resumable session held on the queued image (``carried``)."""
         before = image.changes().status_before or "queued"
         try:
             self.save(image, from_state=before)
         except errors.StaleState:
             raise errors.Conflict(f"Image {image.id} is already being uploaded") from None
-        return SqlUploadLedger(self, image)
+        held = session_holds.carried(self.db, image.id) if before == "queued" else 0
+        return SqlUploadLedger(self, image, held)
+
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        """A resumable session's hold on the queued ``image`` (``imgreg.db.session_holds``)."""
+        lease_td = dt.timedelta(seconds=lease)
+        session_holds.take(self.db, image.id, image.owner, nbytes, quota, lease_td)
+
+    def renew_session_hold(self, image_id: str, lease: float) -> None:
+        session_holds.renew(self.db, image_id, dt.timedelta(seconds=lease))
+
+    def release_session_hold(self, image_id: str) -> None:
+        session_holds.release(self.db, image_id)
 
     def renew_upload_lease(self, image_id: str, status: str = "saving") -> None:
         """Extend the lease of the upload (stage, import) running for ``image_id`` while it is

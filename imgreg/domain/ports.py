@@ -56,6 +56,7 @@ class UploadLedger(Protocol):
     """What an upload holds in the database while its image is ``saving``."""
 
     image: Image
+    carried: int  # bytes reserved already when it began (a resumable session's hold)
 
     def renew(self) -> None:
         """Extend the lease; ``NotFound``/``StaleState`` when the upload must stop."""
@@ -109,6 +110,17 @@ class ImageRepo(Protocol):
 
     def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession: ...
 
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        """A resumable upload session's hold on the queued ``image`` for ``lease`` seconds:
+        ``nbytes`` of its owner's storage ``quota`` reserved (413 if they do not fit), and no
+        other session on it (409)."""
+
+    def renew_session_hold(self, image_id: str, lease: float) -> None:
+        """Extend the hold ``lease`` seconds from now; ``NotFound`` when it is gone."""
+
+    def release_session_hold(self, image_id: str) -> None:
+        """Drop the hold, if the image still has one."""
+
     def usage(self, owner: str | None) -> tuple[int, int]:
         """(bytes stored, live images) of ``owner``'s images."""
         ...
@@ -139,6 +151,17 @@ class RecordRepo(Protocol):
     def remove(self, image: Image) -> None: ...
 
     def begin_upload(self, image: Image) -> UploadLedger: ...
+
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        """A resumable upload session's hold on the queued ``image`` for ``lease`` seconds:
+        ``nbytes`` of its owner's storage ``quota`` reserved (413 if they do not fit), and no
+        other session on it (409)."""
+
+    def renew_session_hold(self, image_id: str, lease: float) -> None:
+        """Extend the hold ``lease`` seconds from now; ``NotFound`` when it is gone."""
+
+    def release_session_hold(self, image_id: str) -> None:
+        """Drop the hold, if the image still has one."""
 
     def usage(self, owner: str | None) -> tuple[int, int]: ...
 

@@ -42,6 +42,15 @@ class RepoLayer:
     def usage(self, owner: str | None) -> tuple[int, int]:
         return self.inner.usage(owner)
 
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        self.inner.hold_for_session(image, nbytes, lease, quota)
+
+    def renew_session_hold(self, image_id: str, lease: float) -> None:
+        self.inner.renew_session_hold(image_id, lease)
+
+    def release_session_hold(self, image_id: str) -> None:
+        self.inner.release_session_hold(image_id)
+
     def check_download(self, image: Image) -> None:
         """Raise unless the caller may download the image's data and there is data
         (``NoData``): what a download decides before it reads a range or any byte. Ends at the

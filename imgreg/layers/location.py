@@ -56,6 +56,15 @@ class LocationImageRepo:
     def usage(self, owner: str | None) -> tuple[int, int]:
         return self.inner.usage(owner)
 
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        self.inner.hold_for_session(image, nbytes, lease, quota)
+
+    def renew_session_hold(self, image_id: str, lease: float) -> None:
+        self.inner.renew_session_hold(image_id, lease)
+
+    def release_session_hold(self, image_id: str) -> None:
+        self.inner.release_session_hold(image_id)
+
     def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
         return DataUpload(self.inner.begin_upload(image), self.store, terms, self.conf)
 

@@ -1,7 +1,9 @@
 """Quotas: counts of properties and tags on add/save, images per owner, and the terms of an
 upload: it may not pass ``image_size_cap``, nor its owner's ``user_storage_quota``, which its
 session (``imgreg.layers.upload``) enforces on the bytes, reserving the storage quota in the
-database ahead of them. The reservation ends when the image leaves ``saving``.
+database ahead of them. The reservation ends when the image leaves ``saving``. A resumable
+upload session holds its declared length of that quota while it lives (``hold_for_session``,
+``imgreg.db.session_holds``), which its final upload takes over.
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ class QuotaImageRepo(RepoLayer):
         if changes.status_before == "queued" and "size" in changes.fields:  # a location's data
             check_data_size(image, self.inner.usage(image.owner)[0], self.conf)
         return self.inner.save(image, from_state=from_state)
+
+    def hold_for_session(self, image: Image, nbytes: int, lease: float, quota: int = 0) -> None:
+        """A resumable session holds its declared length of the storage quota, as the upload
+        it ends in would (the same cap and quota)."""
+        if nbytes > self.conf.image_size_cap:
+            raise errors.RequestTooLarge("The incoming image is too large")
+        quota = parse_storage_quota(self.conf.user_storage_quota)
+        self.inner.hold_for_session(image, nbytes, lease, quota)
 
     def begin_upload(self, image: Image, terms: UploadTerms) -> UploadSession:
         terms = dataclasses.replace(

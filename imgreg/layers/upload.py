@@ -92,7 +92,7 @@ class Reservation:
     def __init__(self, ledger: UploadLedger, quota: int) -> None:
         self.ledger = ledger
         self.quota = quota
-        self.held = 0
+        self.held = ledger.carried  # a resumable session's hold, taken over
 
     def cover(self, total: int, ahead: int = 0) -> None:
         if total <= self.held:

@@ -18,8 +18,10 @@ database (``imgreg.maintenance.reaper``); safe while other processes serve.
    (``imgreg.maintenance.stuck_tasks``);
 5. every task whose expiry passed (``task_time_to_live`` after it ended) is soft-deleted;
 6. every resumable upload session not touched for ``resumable_upload_expiry`` is deleted
-   with its bytes (``imgreg.store.resumable``; its image never left ``queued``, and no quota
-   is reserved before its last byte).
+   with its bytes (``imgreg.store.resumable``; its image never left ``queued``), and every
+   session's hold on a queued image (its quota reservation, ``imgreg.db.session_holds``)
+   whose expiry passed is released, whether its session's files are still there or not (a
+   worker killed mid-chunk leaves both; the hold expires with the session).
 
 The store is listed before the database is read, and the live uploads are read before the
 owned blobs, so a blob an upload renames into place and commits meanwhile is either not
@@ -34,7 +36,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from imgreg.db import copies, maintenance
+from imgreg.db import copies, maintenance, session_holds
 from imgreg.db.repo import SqlImageRepo
 from imgreg.db.tasks import SqlTaskRepo
 from imgreg.domain import errors
@@ -59,18 +61,33 @@ class Reaped:
     tasks: int = 0  # expired tasks deleted
     stuck: list[str] = dataclasses.field(default_factory=list)  # unfinished tasks failed
     sessions: list[str] = dataclasses.field(default_factory=list)  # expired resumable uploads
+    holds: list[str] = dataclasses.field(default_factory=list)  # their images' holds released
 
     def __str__(self) -> str:
         return (
-            f"{len(self.images)} expired upload(s) back to queued, "
-            f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) "
-            f"removed, {len(self.stuck)} stuck task(s) failed, {self.tasks} expired task(s) "
-            "deleted"
-        ) + (f", {len(self.sessions)} expired resumable upload(s) removed" if self.sessions else "")
+            (
+                f"{len(self.images)} expired upload(s) back to queued, "
+                f"{len(self.blobs)} orphan blob(s) and {len(self.partials)} partial file(s) "
+                f"removed, {len(self.stuck)} stuck task(s) failed, {self.tasks} expired task(s) "
+                "deleted"
+            )
+            + (
+                f", {len(self.sessions)} expired resumable upload(s) removed"
+                if self.sessions
+                else ""
+            )
+            + (f", {len(self.holds)} expired session hold(s) released" if self.holds else "")
+        )
 
     def __bool__(self) -> bool:
         return bool(
-            self.images or self.blobs or self.partials or self.stuck or self.tasks or self.sessions
+            self.images
+            or self.blobs
+            or self.partials
+            or self.stuck
+            or self.tasks
+            or self.sessions
+            or self.holds
         )
 
 
@@ -206,4 +223,7 @@ def reap(svc: Services, heartbeat: Callable[[], None] = _nothing) -> Reaped:
         done.sessions = spool.reap()
         if done.sessions:
             LOG.info("reaper: removed %d expired resumable upload(s)", len(done.sessions))
+    done.holds = session_holds.release_expired(svc.db, utcnow())
+    if done.holds:
+        LOG.info("reaper: released the hold of %d expired resumable upload(s)", len(done.holds))
     return done

@@ -182,29 +182,48 @@ def show_status(server: Server, image_id: str) -> str:
     )
 
 
-def test_an_abandoned_session_is_reaped_and_check_is_clean(tmp_path, clean_db, servers):
-    server = launch(tmp_path, clean_db, resumable_upload_expiry=1, upload_reaper_interval=0)
+def test_abandoned_and_killed_sessions_are_reaped_with_their_quota(tmp_path, clean_db, servers):
+    """One session abandoned by its client, one whose worker was SIGKILLed in a chunk: each
+    holds its length of the storage quota until it expires; then the reaper (``imgreg-manage
+    scrub``) deletes both with their bytes and releases what they held, and the invariant
+    check is clean."""
+    options = {
+        "user_storage_quota": "8MB",
+        "resumable_upload_expiry": 1,
+        "upload_reaper_interval": 0,
+    }
+    env = {"IMGREG_FAULT": "resumable_mid_chunk"}  # in a chunk that starts at half or past it
+    server = launch(tmp_path, clean_db, env=env, **options)
     servers.append(server)
-    image_id = new_image(server)
-    file_url = f"{server.url}/v2/images/{image_id}/file"
-    uploader = tus_client.TusClient(file_url, headers=IDENTITY).uploader(
-        file_stream=io.BytesIO(os.urandom(3 * MiB)), chunk_size=MiB
-    )
+    abandoned, killed, later = new_image(server), new_image(server), new_image(server)
+    uploader = tus_client.TusClient(
+        f"{server.url}/v2/images/{abandoned}/file", headers=IDENTITY
+    ).uploader(file_stream=io.BytesIO(os.urandom(3 * MiB)), chunk_size=MiB)
     uploader.upload(stop_at=MiB)  # then the client goes away for good
     assert uploader.url is not None
-    assert len(os.listdir(tmp_path / "tus")) == 3
-    time.sleep(1.5)  # past its expiry
+    cut = tus_client.TusClient(f"{server.url}/v2/images/{killed}/file", headers=IDENTITY)
+    dying = cut.uploader(file_stream=io.BytesIO(os.urandom(4 * MiB)), chunk_size=MiB)
+    with pytest.raises((TusCommunicationError, TusUploadFailed, requests.RequestException)):
+        dying.upload()  # the worker SIGKILLs itself in the chunk at half
+    assert len(os.listdir(tmp_path / "tus")) == 6
+    create = {**IDENTITY, "Tus-Resumable": "1.0.0", "Upload-Length": str(2 * MiB)}
+    later_url = f"{server.url}/v2/images/{later}/file"
+    held = requests.post(later_url, headers=create, timeout=10)
+    assert held.status_code == 413, held.text  # 3 + 4 of the 8 MiB held by the two sessions
+    time.sleep(3.1)  # past their expiry (and the holds' 2 s margin, imgreg.db.session_holds)
     scrub = manage(server, "scrub")
     assert scrub.returncode == 0, scrub.stderr
-    assert "1 expired resumable upload(s) removed" in scrub.stdout
+    assert "2 expired resumable upload(s) removed" in scrub.stdout
+    assert "2 expired session hold(s) released" in scrub.stdout
     assert os.listdir(tmp_path / "tus") == []
     check = manage(server, "check")
     assert (check.returncode, check.stdout.strip()) == (0, "check: ok"), check.stdout
     gone = requests.head(uploader.url, headers={**IDENTITY, "Tus-Resumable": "1.0.0"}, timeout=10)
     assert gone.status_code == 404
-    assert show_status(server, image_id) == "queued"
+    assert show_status(server, abandoned) == show_status(server, killed) == "queued"
     usage = requests.get(f"{server.url}/v2/info/usage", headers=IDENTITY, timeout=10).json()
     assert usage["usage"]["image_size_total"]["usage"] == 0
+    assert requests.post(later_url, headers=create, timeout=10).status_code == 201
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[str]:

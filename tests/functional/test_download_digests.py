@@ -133,3 +133,65 @@ def test_head_follows_the_rules_of_get(api):
 def test_hostile_if_none_match_on_the_data(api, image, header):
     resp = api.get(f"/v2/images/{image['id']}/file", headers={"If-None-Match": header})
     assert resp.status_int == 200 and resp.body == DATA
+
+
+# -- Content-Digest of a range, when asked (imgreg.api.content_digest) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("want", "algo"),
+    [
+        ("sha-256=10", "sha256"),
+        ("sha-512=3", "sha512"),
+        ("sha-512=3, sha-256=7", "sha256"),
+        ("md5=10, sha-512=1", "sha512"),  # what we do not compute is passed over
+        ("sha-256", "sha256"),  # a bare key is true
+    ],
+)
+def test_a_range_gets_the_content_digest_of_its_bytes_when_asked(api, image, want, algo):
+    headers = {"Range": "bytes=10-4000", "Want-Content-Digest": want}
+    resp = api.get(f"/v2/images/{image['id']}/file", headers=headers)
+    assert resp.status_int == 206 and resp.body == DATA[10:4001]
+    name = {"sha256": "sha-256", "sha512": "sha-512"}[algo]
+    part = hashlib.new(algo, DATA[10:4001]).digest()
+    assert resp.headers["Content-Digest"] == f"{name}=:{b64(part)}:"
+    # the representation's digest stays the whole data's
+    assert resp.headers["Repr-Digest"] == f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
+
+
+@pytest.mark.parametrize(
+    "want",
+    [
+        "sha-256=0",  # not acceptable
+        "md5=10",
+        "sha-256=11",  # out of RFC 9530's 0-10: the field is ignored
+        "sha-256=:abc:",
+        "sha-256=10;q=1",
+        "SHA-256=10",
+        ",,,",
+        "a=1," * 40,
+        "\x00",
+    ],
+)
+def test_hostile_or_unusable_want_content_digest_is_ignored(api, image, want):
+    headers = {"Range": "bytes=10-19", "Want-Content-Digest": want}
+    resp = api.get(f"/v2/images/{image['id']}/file", headers=headers)
+    assert resp.status_int == 206 and resp.body == DATA[10:20]
+    assert "Content-Digest" not in resp.headers
+
+
+def test_no_content_digest_for_a_range_over_the_bound(api, image, monkeypatch):
+    monkeypatch.setattr("imgreg.api.content_digest.MAX_HASHED_RANGE", 100)
+    headers = {"Want-Content-Digest": "sha-256=5"}
+    path = f"/v2/images/{image['id']}/file"
+    assert (
+        "Content-Digest" not in api.get(path, headers={**headers, "Range": "bytes=0-100"}).headers
+    )
+    assert "Content-Digest" in api.get(path, headers={**headers, "Range": "bytes=0-99"}).headers
+
+
+def test_a_whole_download_keeps_the_stored_digest_whatever_is_wanted(api, image):
+    headers = {"Want-Content-Digest": "sha-256=10", "Want-Repr-Digest": "sha-256=10"}
+    resp = api.get(f"/v2/images/{image['id']}/file", headers=headers)
+    expected = f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
+    assert (resp.headers["Content-Digest"], resp.headers["Repr-Digest"]) == (expected, expected)

@@ -3,6 +3,7 @@
     tools/bench URL [--server-pids PID,...] [--json out.json]
     tools/bench --compare URL_A URL_B [--pids-a PID,...] [--pids-b PID,...] [--json out.json]
     tools/bench --cache [--data-mib MIB] [--json out.json] [--markdown out.md]
+    tools/bench --resumable [--data-mib MIB] [--json out.json] [--markdown out.md]
 
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
 that noise from a shared machine hits both endpoints alike):
@@ -30,6 +31,10 @@ and three imgreg-api of its own (``benchlib/cache_servers.py``) and compares dow
 the filesystem store, from Swift without a cache, and from Swift through the cache (the first
 download, which fills it, and a hit).
 
+``--resumable`` runs the resumable uploads' benchmark instead (``benchlib/resumable.py``): on
+an ``imgreg-api`` of its own, the server's and the machine's CPU of a plain PUT, a tus upload,
+and a tus upload cut at half and resumed by a new client (default 256 MiB, 4 rounds).
+
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
 there was any.
@@ -48,10 +53,12 @@ from pathlib import Path
 
 from .cache import KINDS, print_cache_table, run_cache_bench
 from .cache_servers import cache_servers
-from .client import Endpoint
+from .client import BenchError, Endpoint
 from .machine import machine
 from .payload import Payload
 from .report import markdown_table, print_table
+from .resumable import resumable_table, run_resumable_bench
+from .resumable_server import resumable_server
 from .run import run_cleanup, run_phases
 from .sizes import FULL, QUICK, Sizes
 from .target import Target
@@ -88,6 +95,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cache", action="store_true", help="the image cache's benchmark (starts its servers)"
     )
+    parser.add_argument(
+        "--resumable",
+        action="store_true",
+        help="the resumable (tus) uploads' benchmark (starts its server)",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
     parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
     parser.add_argument("--data-mib", type=int, help="size of the big upload (default 512)")
@@ -104,7 +116,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "identity headers Glance's trusted-headers pipeline needs",
     )
     args = parser.parse_args(argv)
-    if not args.cache and bool(args.url) == bool(args.compare):
+    if not (args.cache or args.resumable) and bool(args.url) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
     for header in args.header:
         name, sep, _ = header.partition(":")
@@ -119,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = _sizes(args)
     if args.cache:
         return _cache(args, sizes)
+    if args.resumable:
+        return _resumable(args)
     run_id = uuid.uuid4().hex[:8]
     targets = _targets(args, run_id)
     payload = Payload(sizes.data_mib)
@@ -189,6 +203,40 @@ def _cache(args: argparse.Namespace, sizes: Sizes) -> int:
     if not all(result[kind]["verified"] for kind in KINDS):
         print("BENCH FAILED: a download's sha512 differs from the upload's", file=sys.stderr)
         return 1
+    return 0
+
+
+RESUMABLE_MIB = 256
+RESUMABLE_ROUNDS = 4
+
+
+def _resumable(args: argparse.Namespace) -> int:
+    mib = args.data_mib or (32 if args.quick else RESUMABLE_MIB)
+    rounds = 2 if args.quick else RESUMABLE_ROUNDS
+    payload = Payload(mib)
+    machine_start = machine()
+    started = time.time()
+    print(f"bench --resumable: {mib} MiB, {rounds} rounds", flush=True)
+    with resumable_server() as (url, pid):
+        try:
+            result = run_resumable_bench(url, [pid], payload, rounds, args.token)
+        except BenchError as exc:
+            print(f"BENCH FAILED: {exc}", file=sys.stderr)
+            return 1
+    table = resumable_table(result, mib, rounds)
+    report = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+        "machine": machine_start,
+        "loadavg_end": os.getloadavg(),
+        "data_mib": mib,
+        "rounds": rounds,
+        "resumable": result,
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
     return 0
 
 

@@ -44,6 +44,7 @@ class Conn:
         self.ep = ep
         self.http: http.client.HTTPConnection | None = None
         self.used = False
+        self.last_headers: http.client.HTTPMessage = http.client.HTTPMessage()  # of the last answer
 
     def close(self) -> None:
         if self.http is not None:
@@ -70,6 +71,7 @@ class Conn:
                 self.http.request(method, self.ep.prefix + path, body=payload, headers=hdrs)
                 resp = self.http.getresponse()
                 data = resp.read()
+                self.last_headers = resp.headers
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.close()
                 # a kept-alive connection the server closed while idle: retry once, as

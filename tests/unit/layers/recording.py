@@ -123,9 +123,10 @@ class RecordingLedger(Recorder):
     lease renews, any reservation is granted whole, ``commit`` returns the image it is given
     and ``abort`` restores none."""
 
-    def __init__(self, image: Image, **results: Any) -> None:
+    def __init__(self, image: Image, carried: int = 0, **results: Any) -> None:
         super().__init__(**results)
         self.image = image
+        self.carried = carried
 
     def renew(self) -> Any:
         return self._call("renew")
