@@ -208,13 +208,12 @@ def run_cache_bench(
         downloads.untimed("file")
     samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
     pairs: dict[str, list[float]] = {name: [] for name in RATIOS}
-    flip = False
 
     def pair(name: str) -> None:
-        nonlocal flip
+        """Two downloads back to back, in the order opposite to the last pair of ``name``."""
         top, bottom, _target = RATIOS[name]
-        got = {kind: downloads.timed(kind) for kind in ((bottom, top) if flip else (top, bottom))}
-        flip = not flip
+        order = (top, bottom) if len(pairs[name]) % 2 == 0 else (bottom, top)
+        got = {kind: downloads.timed(kind) for kind in order}
         samples[top].append(got[top])
         samples[bottom].append(got[bottom])
         pairs[name].append(mib_s(got[top]) / mib_s(got[bottom]))
