@@ -3,27 +3,27 @@
 The bytes go to ``incomplete/<id>`` while the writer holds an exclusive ``flock`` on
 ``locks/<id>`` (so one fill per image per node at a time, whatever the process; a SIGKILLed
 writer's lock goes with it, and its partial file is never a hit). The lock is held until the
-copy is renamed into place and recorded, so whoever takes it next finds the hit. Each block
-is written, and its CRC-32 taken, on the fill's own thread. ``finish`` checks the size, then
-reads the written file back and checks its multihash (the image's ``os_hash_algo``) against the
-image's ``os_hash_value``, fsyncs the file, records its CRC-32 (the xattr the store uses, and
-the catalog), renames it into place and fsyncs the directory; anything else (``abandon``, a
-write error such as ENOSPC, a mismatch) unlinks the partial file. No error of a fill is ever
+copy is renamed into place and recorded, so whoever takes it next finds the hit. The blocks
+are written to the disk on the sink's own thread (``imgreg.cache.sink``). ``finish`` reads the
+written file back once, taking its size, its multihash (the image's ``os_hash_algo``) and its
+CRC-32, checks the size and the multihash against the image's ``size`` and ``os_hash_value``,
+fsyncs the file, records that CRC-32 (the xattr the store uses, and the catalog: what a hit is
+checked against), renames it into place and fsyncs the directory; anything else (``abandon``,
+a write error such as ENOSPC, a mismatch) unlinks the partial file. No error of a fill is ever
 raised to its caller: a download does not fail because the cache could not keep it.
 
-Why the multihash is taken afterwards, from the file, and not from the blocks as they pass: a
-download from a remote store keeps this machine's cores busy (Swift's proxy, the client), and
-a sha512 beside it cost the first download a quarter of its speed (``tools/bench --cache``).
-``finish_soon`` runs ``finish`` on a thread of its own at a lower CPU priority once the last
-byte went to the client; it checks what is on the disk, not what was handed to ``write``.
-For the same reason the copy is written so that it takes no new page-cache pages while the
-download runs (``imgreg.cache.sink``: ``O_DIRECT``, or flushed and dropped as it goes).
+Why the checksums are taken afterwards, from the file, and not from the blocks as they pass:
+a download from a remote store keeps this machine's cores busy (Swift's proxy, the client),
+and a sha512 beside it cost the first download a quarter of its speed (``tools/bench
+--cache``); a CRC-32 beside it, 0.1 s of CPU per GiB. ``finish_soon`` runs ``finish`` on a
+thread of its own at a lower CPU priority once the last byte went to the client; it checks
+what is on the disk, not what was handed to ``write``. For the same reason the copy is
+written so that it takes no new page-cache pages while the download runs (``O_DIRECT``, or
+flushed and dropped as it goes).
 """
 
 from __future__ import annotations
 
-import collections
-import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -32,7 +32,6 @@ import logging
 import os
 import threading
 
-from imgreg import faults
 from imgreg.cache.catalog import Catalog
 from imgreg.cache.layout import Layout, unlink
 from imgreg.cache.sink import open_sink
@@ -41,7 +40,6 @@ from imgreg.integrity.crc import crc32
 from imgreg.store.file_reader import mark_verified
 
 LOG = logging.getLogger(__name__)
-DEPTH = 4  # blocks that may wait for the fill's thread
 READ_BACK = 4 * 1024 * 1024  # the block ``finish`` hashes the written file in
 NICENESS = 10  # ``finish_soon``'s thread: after the downloads and uploads this node serves
 
@@ -81,9 +79,9 @@ def try_lock(layout: Layout, image_id: str) -> int | None:
 
 
 class Fill:
-    """Blocks are written (and their CRC-32 taken) on a thread of the fill's own, at most
-    ``DEPTH`` blocks behind the caller, so a download that fills the cache is not slowed by
-    the writes (they run while the next block comes from the store)."""
+    """A copy being written: ``write`` hands each block to the sink (``imgreg.cache.sink``:
+    copied into a staging buffer that a thread of the sink's own writes to the disk, so a
+    download that fills the cache waits for the disk only when it runs well ahead of it)."""
 
     def __init__(self, layout: Layout, catalog: Catalog, image: Image, lock: int) -> None:
         """``lock``: the image's lock (``try_lock``), which the fill now owns."""
@@ -97,11 +95,7 @@ class Fill:
         self.lock = lock
         fd, self.sink = open_sink(self.partial)
         self.fd: int | None = fd
-        self.size = 0
-        self.crc = 0
         self.finishing = False  # finish_soon was called: the fill is its thread's now
-        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cache-fill")
-        self.pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
 
     @property
     def active(self) -> bool:
@@ -110,55 +104,47 @@ class Fill:
     def write(self, data: bytes) -> None:
         if self.fd is None:
             return
-        while self.pending and (len(self.pending) >= DEPTH or self.pending[0].done()):
-            if not self._settle(self.pending.popleft()):
-                return
-        self.pending.append(self.thread.submit(self._consume, data))
-
-    def _consume(self, data: bytes) -> None:
-        self.crc = crc32(data, self.crc)
-        self.sink.write(data)
-        self.size += len(data)
-        faults.hit("cache_mid_fill")
-
-    def _settle(self, done: concurrent.futures.Future[None]) -> bool:
-        """Whether a block went in; a failed one (ENOSPC...) abandons the fill."""
         try:
-            done.result()
-        except Exception as exc:
-            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            LOG.log(
-                logging.WARNING if full else logging.ERROR,
-                "image %s: not cached, writing failed: %s",
-                self.image_id,
-                exc,
-            )
-            self._drop()
-            return False
-        return True
+            self.sink.write(data)
+        except Exception as exc:  # an earlier block's write failed (ENOSPC...)
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        """A write failed: the fill is abandoned."""
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        LOG.log(
+            logging.WARNING if full else logging.ERROR,
+            "image %s: not cached, writing failed: %s",
+            self.image_id,
+            exc,
+        )
+        self._drop()
 
     def finish(self) -> bool:
         """Make the copy a hit if it is the image's data; whether it did."""
-        while self.pending and self.fd is not None:
-            self._settle(self.pending.popleft())
         if self.fd is None:
             return False
         try:
             self.sink.complete()
-            if self.size != self.expected_size or self._multihash() != self.expected_hash:
+        except Exception as exc:
+            self._failed(exc)
+            return False
+        try:
+            size, multihash, crc = self._read_back()
+            if size != self.expected_size or multihash != self.expected_hash:
                 LOG.error(
                     "image %s: not cached, the data read (%d bytes) does not match its size "
                     "or os_hash_value",
                     self.image_id,
-                    self.size,
+                    size,
                 )
                 self._drop()
                 return False
             os.fsync(self.fd)
-            mark_verified(self.fd, self.crc)
+            mark_verified(self.fd, crc)
             os.rename(self.partial, self.layout.entry(self.image_id))
             self.layout.fsync_dir()
-            self.catalog.add(self.image_id, self.size, self.crc, self.expected_hash or "")
+            self.catalog.add(self.image_id, size, crc, multihash)
         except Exception as exc:
             LOG.error("image %s: not cached: %s", self.image_id, exc)
             unlink(self.layout.entry(self.image_id))
@@ -178,15 +164,18 @@ class Fill:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
         self.finish()
 
-    def _multihash(self) -> str:
-        """The multihash of what was written, read back from the partial file (ours while
-        we hold the lock)."""
+    def _read_back(self) -> tuple[int, str, int]:
+        """The size, multihash and CRC-32 of what was written, read back from the partial
+        file (ours while we hold the lock)."""
         multi = hashlib.new(self.algo)
+        size = crc = 0
         view = memoryview(bytearray(READ_BACK))
         with open(self.partial, "rb", buffering=0) as written:
             while n := written.readinto(view):
                 multi.update(view[:n])
-        return multi.hexdigest()
+                crc = crc32(view[:n], crc)
+                size += n
+        return size, multi.hexdigest(), crc
 
     def abandon(self) -> None:
         """Drop the fill, unless ``finish_soon`` already handed it to its thread."""
@@ -196,7 +185,7 @@ class Fill:
     def _drop(self) -> None:
         if self.fd is None:
             return
-        self.thread.shutdown(wait=True, cancel_futures=True)  # no write after the unlink
+        self.sink.close()  # no write after the unlink
         try:
             unlink(self.partial)  # while still locked: nobody else writes it
         except OSError as exc:  # left for a clean
@@ -204,9 +193,7 @@ class Fill:
         self._release()
 
     def _release(self) -> None:
-        self.thread.shutdown(wait=True, cancel_futures=True)
         self.sink.close()
-        self.pending.clear()
         if self.fd is not None:
             os.close(self.fd)
             os.close(self.lock)  # last: the copy is in place and recorded, or gone

@@ -36,6 +36,7 @@ class Server:
     label: str
     url: str
     pid: int
+    cache_dir: Path | None = None  # image_cache_dir, when it has one
 
 
 def free_port() -> int:
@@ -96,7 +97,7 @@ def _imgreg(
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     _wait_until(f"imgreg-api ({label})", lambda: _answers(url), process, log)
-    return Server(label, url, process.pid), process
+    return Server(label, url, process.pid, state / "cache" if cache else None), process
 
 
 @contextlib.contextmanager

@@ -175,15 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-CACHE_ROUNDS = 5  # --cache without --quick: its downloads take seconds, its noise is large
+CACHE_ROUNDS = 9  # --cache without --quick: its downloads take seconds, its noise is large
 
 
 def _cache(args: argparse.Namespace, sizes: Sizes) -> int:
     payload = Payload(sizes.data_mib)
+    loadavg_start = os.getloadavg()
     machine_start = machine()
     started = time.time()
     rounds = sizes.rounds if args.quick else CACHE_ROUNDS
-    print(f"bench --cache: {sizes.data_mib} MiB, {rounds} rounds", flush=True)
+    print(f"bench --cache: {sizes.data_mib} MiB, {rounds} rounds, load average {loadavg_start}",
+          flush=True)  # fmt: skip
     with cache_servers() as (servers, _swift):
         result = run_cache_bench(servers, payload, rounds, args.token)
     table = print_cache_table(result)
@@ -191,6 +193,7 @@ def _cache(args: argparse.Namespace, sizes: Sizes) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
         "machine": machine_start,
+        "loadavg_start": loadavg_start,
         "loadavg_end": os.getloadavg(),
         "data_mib": sizes.data_mib,
         "rounds": rounds,

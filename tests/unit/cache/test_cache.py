@@ -17,6 +17,7 @@ import pytest
 from imgreg.cache import sink as sink_module
 from imgreg.cache.cache import ImageCache
 from imgreg.cache.fill import Fill
+from imgreg.cache.sink import STAGE
 from imgreg.domain.image import Image
 from tests.support.builders import make_conf, make_image
 
@@ -226,24 +227,24 @@ def test_ids_that_are_not_uuids_never_name_files(cache):
 
 
 KILLED_FILL = """
-import hashlib, os, signal, sys, time
+import hashlib, os, signal, sys
 from imgreg.cache.cache import ImageCache
+from imgreg.cache.sink import STAGE
 from tests.support.builders import make_conf, make_image
-data = b"k" * 100_000
+data = b"k" * (STAGE + STAGE // 2)
 image = make_image(id=sys.argv[2], status="active", size=len(data), os_hash_algo="sha512",
                    os_hash_value=hashlib.sha512(data).hexdigest())
 cache = ImageCache(make_conf(image_cache_dir=sys.argv[1]))
 started = cache.begin_fill(image)
-started.write(data[:50_000])
-deadline = time.monotonic() + 30  # the fill writes on a thread of its own
-while os.stat(cache.layout.partial(image.id)).st_size < 50_000 and time.monotonic() < deadline:
-    time.sleep(0.01)
+started.write(data[:STAGE])  # one whole buffer: handed to the sink's thread
+started.write(data[STAGE:])  # the rest: staged, not yet handed over
+started.sink.behind.drain()  # that buffer on the disk
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
 def test_a_fill_killed_midway_leaves_no_hit_and_its_partial_is_cleaned(tmp_path):
-    data = b"k" * 100_000
+    data = b"k" * (STAGE + STAGE // 2)
     image = data_image(data)
     root = Path(__file__).resolve().parents[3]
     result = subprocess.run(
@@ -255,11 +256,11 @@ def test_a_fill_killed_midway_leaves_no_hit_and_its_partial_is_cleaned(tmp_path)
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     cache = ImageCache(make_conf(image_cache_dir=str(tmp_path), image_cache_stall_time=0))
-    # killed mid-fill: its partial file is there, with what reached the disk (nothing yet
-    # when the sink stages for O_DIRECT, the first half through the page cache)
-    assert Path(cache.layout.partial(image.id)).stat().st_size in (0, 50_000)
+    # killed mid-fill: its partial file is there, with what reached the disk (the sink's
+    # thread writes whole buffers of STAGE bytes)
+    assert Path(cache.layout.partial(image.id)).stat().st_size == STAGE
     assert cache.open_hit(image) is None
     assert cache.entries() == []
     assert cache.clean() == 1
     assert cache.layout.partial_names() == []
-    assert fill(cache, image, data)  # the dead fill's lock went with it
+    assert fill(cache, image, data, block=1 << 20)  # the dead fill's lock went with it

@@ -45,13 +45,13 @@ def test_finish_soon_returns_before_the_verification_and_the_copy_then_becomes_a
     data = os.urandom(100_000)
     started, image = written(cache, data)
     gate = threading.Event()
-    real = Fill._multihash
+    real = Fill._read_back
 
-    def gated(self: Fill) -> str:
+    def gated(self: Fill) -> tuple[int, str, int]:
         gate.wait(10)
         return real(self)
 
-    monkeypatch.setattr(Fill, "_multihash", gated)
+    monkeypatch.setattr(Fill, "_read_back", gated)
     started.finish_soon()  # returns while the verification waits at the gate
     assert cache.open_hit(image) is None
     # the download's close() comes after finish_soon: it must not drop the fill
@@ -66,9 +66,7 @@ def test_the_copy_is_verified_from_the_disk_not_from_the_blocks_handed_to_it(cac
     """A byte that changes on the disk between the write and the verification is caught."""
     data = os.urandom(100_000)
     started, image = written(cache, data)
-    while started.pending:  # every block written
-        started.pending.popleft().result()
-    started.sink.complete()  # and on the disk (an O_DIRECT sink stages its last blocks)
+    started.sink.complete()  # every block on the disk (the sink's thread writes them)
     with open(started.partial, "r+b") as f:
         f.seek(5000)
         f.write(bytes([data[5000] ^ 1]))

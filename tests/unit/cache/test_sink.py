@@ -7,12 +7,14 @@ from __future__ import annotations
 import errno
 import os
 import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from imgreg.cache import sink as sink_module
-from imgreg.cache.sink import ALIGN, STAGE, BufferedSink, DirectSink, open_sink
+from imgreg.cache.sink import AHEAD, ALIGN, STAGE, BufferedSink, DirectSink, open_sink
 
 SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, STAGE - 1, STAGE, STAGE + 1, 3 * STAGE + 17]
 
@@ -68,3 +70,66 @@ def test_a_reused_partial_file_is_emptied_first(tmp_path):
     data = os.urandom(ALIGN + 5)
     fill(tmp_path / "copy", data)
     assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_the_caller_waits_for_the_disk_only_when_ahead_buffers_are_on_their_way(
+    tmp_path, monkeypatch
+):
+    """A download that fills the cache hands full buffers to the sink's thread and goes on;
+    it waits only when ``AHEAD`` of them are still being written."""
+    gate = threading.Event()
+    started: list[int] = []
+    real = sink_module.write_all
+
+    def slow_disk(fd: int, data) -> None:
+        started.append(len(data))
+        gate.wait(10)
+        real(fd, data)
+
+    monkeypatch.setattr(sink_module, "write_all", slow_disk)
+    fd, sink = open_sink(str(tmp_path / "copy"))
+    assert isinstance(sink, DirectSink)
+    block = os.urandom(STAGE // 4)
+    data = block * (4 * (AHEAD + 1))
+    try:
+        t0 = time.monotonic()
+        for _ in range(4 * AHEAD):  # AHEAD full buffers: the disk has not taken one yet
+            sink.write(block)
+        assert time.monotonic() - t0 < 5 and started == [STAGE]  # the first, in flight
+        more = threading.Thread(target=lambda: [sink.write(block) for _ in range(4)])
+        more.start()
+        more.join(0.3)
+        assert more.is_alive()  # one buffer too many: it waits for the disk
+        gate.set()
+        more.join(10)
+        assert not more.is_alive()
+        sink.complete()
+    finally:
+        gate.set()
+        sink.close()
+        os.close(fd)
+    assert (tmp_path / "copy").read_bytes() == data
+
+
+def test_after_a_failed_write_no_later_buffer_is_written(tmp_path, monkeypatch):
+    calls: list[int] = []
+
+    def full(fd: int, data) -> None:
+        calls.append(len(data))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sink_module, "write_all", full)
+    fd, sink = open_sink(str(tmp_path / "copy"))
+
+    def fill() -> None:
+        for _ in range(4 * (AHEAD + 2)):
+            sink.write(os.urandom(STAGE // 4))
+        sink.complete()
+
+    try:
+        with pytest.raises(OSError, match="No space"):
+            fill()
+    finally:
+        sink.close()
+        os.close(fd)
+    assert calls == [STAGE]
