@@ -11,7 +11,9 @@ import requests
 
 from tests.support.server import create, kill, manage, start_api, stop, upload
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only: the cache keeps its own SQLite catalog beside its files, whatever
+# the database
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 # Many store blocks: the fill's thread takes the first one and the worker dies while the
 # response is still far from complete

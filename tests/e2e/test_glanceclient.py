@@ -15,6 +15,10 @@ import requests
 
 from tests.support.images import qcow2
 
+# tools/test's first pass only: the CLI's requests and rendering do not depend on the engine; the
+# same calls run on every engine in tests/functional
+pytestmark = pytest.mark.first_pass
+
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
 

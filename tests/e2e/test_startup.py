@@ -11,6 +11,9 @@ import pytest
 
 from tests.support.config import write_config
 
+# tools/test's first pass only: configuration is refused before any database is opened
+pytestmark = pytest.mark.first_pass
+
 BIN = Path(sys.executable).parent
 
 
