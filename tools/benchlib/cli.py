@@ -3,6 +3,7 @@
     tools/bench URL [--server-pids PID,...] [--json out.json]
     tools/bench --compare URL_A URL_B [--pids-a PID,...] [--pids-b PID,...] [--json out.json]
     tools/bench --cache [--data-mib MIB] [--json out.json] [--markdown out.md]
+    tools/bench --catalog DB_URL [--images N]
 
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
 that noise from a shared machine hits both endpoints alike):
@@ -29,6 +30,11 @@ that noise from a shared machine hits both endpoints alike):
 and three imgreg-api of its own (``benchlib/cache_servers.py``) and compares downloads from
 the filesystem store, from Swift without a cache, and from Swift through the cache (the first
 download, which fills it, and a hit).
+
+``--catalog DB_URL`` loads a big catalog in bulk straight into an imgreg database instead
+(``benchlib/catalog.py``: --images images, default 1,000,000, with properties, tags and
+members; COPY on PostgreSQL, multi-row INSERTs on MariaDB) and prints the time it took; the
+database must be migrated (``imgreg-manage db sync``) and hold no images.
 
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
@@ -88,6 +94,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cache", action="store_true", help="the image cache's benchmark (starts its servers)"
     )
+    parser.add_argument(
+        "--catalog",
+        metavar="DB_URL",
+        help="load a catalog of --images images (default 1,000,000) into this imgreg database",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
     parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
     parser.add_argument("--data-mib", type=int, help="size of the big upload (default 512)")
@@ -104,7 +115,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "identity headers Glance's trusted-headers pipeline needs",
     )
     args = parser.parse_args(argv)
-    if not args.cache and bool(args.url) == bool(args.compare):
+    if not args.cache and not args.catalog and bool(args.url) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
     for header in args.header:
         name, sep, _ = header.partition(":")
@@ -116,6 +127,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.catalog:
+        return _catalog(args)
     sizes = _sizes(args)
     if args.cache:
         return _cache(args, sizes)
@@ -158,6 +171,18 @@ def main(argv: list[str] | None = None) -> int:
         for error in errors:
             print(f"  {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog  # needs SQLAlchemy and a driver: only here
+
+    images = 1_000_000 if args.images is None else args.images
+    print(f"bench --catalog: {images} images", flush=True)
+    result = load_catalog(args.catalog, images)
+    print(json.dumps(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 
