@@ -39,10 +39,24 @@ ORDERED = ("sort_name", "sort_container_format", "sort_disk_format", "sort_size"
 
 
 def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
     # PostgreSQL (before 18) has STORED only; SQLite cannot add a STORED column
-    stored = True if op.get_bind().dialect.name == "postgresql" else None
-    for name, type_, expression in GENERATED:
-        op.add_column("images", sa.Column(name, type_, sa.Computed(expression, persisted=stored)))
+    stored = True if dialect == "postgresql" else None
+    columns = [sa.Column(n, t, sa.Computed(e, persisted=stored)) for n, t, e in GENERATED]
+    if dialect == "sqlite":
+        # SQLite's ADD COLUMN appends each definition to the one line of the table's stored
+        # CREATE, where SQLAlchemy's reflection takes a generated expression to run to the
+        # line's last parenthesis (every expression but the last read wrong): a line break
+        # before VIRTUAL ends each one's line
+        for name, type_, expression in GENERATED:
+            kind = type_.compile(dialect=op.get_bind().dialect)
+            op.execute(
+                f"ALTER TABLE images ADD COLUMN {name} {kind} "
+                f"GENERATED ALWAYS AS ({expression})\nVIRTUAL"
+            )
+    else:
+        for column in columns:
+            op.add_column("images", column)
     for key in ORDERED:
         op.create_index(f"ix_images_deleted_{key}_created_at_id", "images",
                         ["deleted", key, "created_at", "id"])  # fmt: skip
