@@ -16,6 +16,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -73,6 +74,14 @@ class ImageRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # What a list sorted by these keys orders by: a NULL sorts as "" (0), like Glance's
+    # (generated columns, migration 0012; never written)
+    sort_name: Mapped[str] = mapped_column(String(255), Computed("coalesce(name, '')"))
+    sort_container_format: Mapped[str] = mapped_column(
+        String(32), Computed("coalesce(container_format, '')")
+    )
+    sort_disk_format: Mapped[str] = mapped_column(String(32), Computed("coalesce(disk_format, '')"))
+    sort_size: Mapped[int] = mapped_column(BigInteger, Computed("coalesce(size, 0)"))
 
     properties: Mapped[list[PropertyRow]] = relationship(
         lazy="selectin", cascade="all, delete-orphan"
@@ -89,10 +98,22 @@ class ImageRow(Base):
         Index("ix_images_visibility", "visibility"),
         Index("ix_images_status", "status"),
         Index("ix_images_name", "name"),
-        # Selective list filters and sort_key=updated_at (migration 0003).
+        # Selective list filters (migration 0003).
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_os_hash_value", "os_hash_value"),
-        Index("ix_images_deleted_updated_at_id", "deleted", "updated_at", "id"),
+        # Each sort key, then the tie-breakers; one visibility newest first (migration 0012).
+        *(
+            Index(f"ix_images_deleted_{key}_created_at_id", "deleted", key, "created_at", "id")
+            for key in (
+                "sort_name",
+                "sort_container_format",
+                "sort_disk_format",
+                "sort_size",
+                "status",
+                "updated_at",
+                "visibility",
+            )
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import Select, and_, exists, false, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from imgreg.db.loading import IMAGE_COLUMNS
@@ -83,13 +83,22 @@ def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[boo
     return or_(*(grant_clause(g, project_id, is_admin) for g in READABLE))
 
 
+# The keys whose NULL sorts as "" (0): the list orders by their generated sort_* column,
+# which the (deleted, sort_*, created_at, id) indexes hold (migration 0012).
+GENERATED_SORT_KEYS = frozenset({"name", "container_format", "disk_format", "size"})
+
+
 def _sort_column(key: str) -> ColumnElement[Any]:
-    col: ColumnElement[Any] = getattr(ImageRow, key)
-    if key in ("name", "container_format", "disk_format"):
-        return func.coalesce(col, "")
-    if key == "size":
-        return func.coalesce(col, 0)
+    name = f"sort_{key}" if key in GENERATED_SORT_KEYS else key
+    col: ColumnElement[Any] = getattr(ImageRow, name)
     return col
+
+
+def _order(q: ListQuery) -> list[tuple[str, str]]:
+    """The sort keys up to ``id``: ids are unique, so keys after it never decide an order
+    (``sort=id`` is then one key, the primary key's order)."""
+    keys = [key for key, _d in q.sort]
+    return q.sort[: keys.index("id") + 1] if "id" in keys else q.sort
 
 
 def _marker_clause(q: ListQuery, marker: Any) -> ColumnElement[bool]:
@@ -98,14 +107,15 @@ def _marker_clause(q: ListQuery, marker: Any) -> ColumnElement[bool]:
     ``k1 > m1 OR (k1 = m1 AND k2 > m2) OR …`` (``<`` for a descending key), ANDed with the
     implied ``k1 >= m1`` so that the database can range-scan an index on the first key.
     """
+    order = _order(q)
     clauses = []
-    for i, (key, direction) in enumerate(q.sort):
-        equal = [_sort_column(k) == _marker_value(marker, k) for k, _d in q.sort[:i]]
+    for i, (key, direction) in enumerate(order):
+        equal = [_sort_column(k) == _marker_value(marker, k) for k, _d in order[:i]]
         col = _sort_column(key)
         value = _marker_value(marker, key)
         beyond = col < value if direction == "desc" else col > value
         clauses.append(and_(*equal, beyond))
-    first, direction = q.sort[0]
+    first, direction = order[0]
     value = _marker_value(marker, first)
     bound = _sort_column(first) <= value if direction == "desc" else _sort_column(first) >= value
     return and_(bound, or_(*clauses))
@@ -164,7 +174,7 @@ def _build_select(q: ListQuery, marker: Any) -> Select[ImageRow]:
     if marker is not None:
         stmt = stmt.where(_marker_clause(q, marker))
     order = []
-    for key, direction in q.sort:
+    for key, direction in _order(q):
         col = _sort_column(key)
         order.append(col.desc() if direction == "desc" else col.asc())
     # the image columns only (what load_images reads), chosen here so that a cached statement

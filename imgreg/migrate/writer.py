@@ -24,7 +24,8 @@ PROPERTIES = cast(Table, PropertyRow.__table__)
 TAGS = cast(Table, TagRow.__table__)
 LOCATIONS = cast(Table, LocationRow.__table__)
 MEMBERS = cast(Table, MemberRow.__table__)
-FIELDS = [c.name for c in IMAGES.columns if c.name != "revision"]
+# the columns a record carries: not the revision, nor the generated sort_* ones (migration 0012)
+FIELDS = [c.name for c in IMAGES.columns if c.name != "revision" and c.computed is None]
 
 
 def existing(session: Session, ids: list[str]) -> dict[str, tuple[Record, int]]:
