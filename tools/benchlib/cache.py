@@ -253,14 +253,22 @@ def summarize(
             "verified": verified[kind],
         }
     for name, (_top, _bottom, target) in RATIOS.items():
-        ratios = sorted(pairs[name])
-        median = round(statistics.median(ratios), 2)
-        result[name] = median  # the median of the pairs' ratios
-        result[f"{name}_pairs"] = [round(r, 3) for r in pairs[name]]  # in the order measured
-        result[f"{name}_quartiles"] = [round(q, 3) for q in _quartiles(ratios)]
-        result[f"{name}_target"] = target
-        result[f"{name}_met"] = median >= target
+        result.update(ratio_summary(name, pairs[name], target))
     return result
+
+
+def ratio_summary(name: str, pairs: list[float], target: float) -> dict[str, Any]:
+    """The median of the pairs' ratios against ``target``: judged before any rounding (a
+    median of 0.895 is not 0.90), shown to three places."""
+    ratios = sorted(pairs)
+    median = statistics.median(ratios)
+    return {
+        name: round(median, 3),
+        f"{name}_pairs": [round(r, 3) for r in pairs],  # in the order measured
+        f"{name}_quartiles": [round(q, 3) for q in _quartiles(ratios)],
+        f"{name}_target": target,
+        f"{name}_met": median >= target,
+    }
 
 
 def _quartiles(values: list[float]) -> list[float]:
