@@ -56,6 +56,7 @@ import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from .cache import KINDS, print_cache_table, run_cache_bench
 from .cache_servers import cache_servers
@@ -214,20 +215,9 @@ def _cache(args: argparse.Namespace, sizes: Sizes) -> int:
     with cache_servers() as (servers, _swift):
         result = run_cache_bench(servers, payload, rounds, args.token)
     table = print_cache_table(result)
-    report = {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "seconds": round(time.time() - started, 1),
-        "machine": machine_start,
-        "loadavg_start": loadavg_start,
-        "loadavg_end": os.getloadavg(),
-        "data_mib": sizes.data_mib,
-        "rounds": rounds,
-        "cache": result,
-    }
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
-    if args.markdown:
-        Path(args.markdown).write_text(table + "\n")
+    head = {"machine": machine_start, "loadavg_start": loadavg_start}
+    _write(args, started, {**head, "data_mib": sizes.data_mib, "rounds": rounds}, "cache",
+           result, table)  # fmt: skip
     if not all(result[kind]["verified"] for kind in KINDS):
         print("BENCH FAILED: a download's sha512 differs from the upload's", file=sys.stderr)
         return 1
@@ -252,20 +242,32 @@ def _resumable(args: argparse.Namespace) -> int:
             print(f"BENCH FAILED: {exc}", file=sys.stderr)
             return 1
     table = resumable_table(result, mib, rounds)
+    head = {"machine": machine_start, "data_mib": mib, "rounds": rounds}
+    _write(args, started, head, "resumable", result, table)
+    return 0
+
+
+def _write(
+    args: argparse.Namespace,
+    started: float,
+    head: dict[str, Any],
+    name: str,
+    result: dict[str, Any],
+    table: str,
+) -> None:
+    """The run's report: ``--json`` (when it started, how long it took, the load average at
+    its end, ``head``, and ``result`` under ``name``) and ``--markdown`` (the table)."""
     report = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": round(time.time() - started, 1),
-        "machine": machine_start,
+        **head,
         "loadavg_end": os.getloadavg(),
-        "data_mib": mib,
-        "rounds": rounds,
-        "resumable": result,
+        name: result,
     }
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     if args.markdown:
         Path(args.markdown).write_text(table + "\n")
-    return 0
 
 
 def _sizes(args: argparse.Namespace) -> Sizes:
