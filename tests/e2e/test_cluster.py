@@ -400,6 +400,53 @@ def test_a_worker_killed_mid_upload_is_reaped_by_one_node(cluster: Cluster) -> N
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+TUS_IDENTITY = {
+    "X-Identity-Status": "Confirmed",
+    "X-Project-Id": "tus",
+    "X-User-Id": "u1",
+    "X-Roles": "member,reader",
+}
+
+
+# before the killed-node test below: the cluster is the module's, and a node killed stays down
+# until the next balancer's `up`
+def test_a_resumable_upload_started_on_a_goes_on_on_b(cluster: Cluster, tmp_path: Path) -> None:
+    """tus with the real ``tuspy`` client: the session made and half sent on node a, the
+    client gone; a new client, sent by the balancer's turn to node b, asks b the offset and
+    sends b the rest (the nodes share ``resumable_upload_dir``, as they share the store)."""
+    from tusclient import client as tus_client
+    from tusclient.storage.filestorage import FileStorage
+
+    a, b = cluster.node_urls["a"], cluster.node_urls["b"]
+    data = random.randbytes(8 * MiB + 5)
+    path = tmp_path / "disk.raw"
+    path.write_bytes(data)
+    resp = create(requests.Session(), a, **TUS_IDENTITY)
+    assert resp.status_code == 201, resp.text
+    image_id = resp.json()["id"]
+    storage = FileStorage(str(tmp_path / "urls.json"))
+    on_a = tus_client.TusClient(f"{a}/v2/images/{image_id}/file", headers=TUS_IDENTITY)
+    first = on_a.uploader(str(path), chunk_size=MiB, store_url=True, url_storage=storage)
+    first.upload(stop_at=4 * MiB)
+    assert first.url is not None
+    session = first.url.rsplit("/", 1)[1]
+    first.set_url(f"{b}/v2/images/{image_id}/file/uploads/{session}")  # the balancer's turn
+    on_b = tus_client.TusClient(f"{b}/v2/images/{image_id}/file", headers=TUS_IDENTITY)
+    second = on_b.uploader(str(path), chunk_size=MiB, store_url=True, url_storage=storage)
+    assert second.offset == 4 * MiB  # asked of b, which read what a made durable
+    second.upload()
+    image = requests.get(f"{a}/v2/images/{image_id}", headers=TUS_IDENTITY, timeout=30).json()
+    assert (image["status"], image["size"]) == ("active", len(data))
+    assert image["checksum"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    patches = {
+        node: cluster.access_log(node).count(f"PATCH /v2/images/{image_id}/file/uploads/")
+        for node in ("a", "b")
+    }
+    assert patches == {"a": 4, "b": 5}  # 1 MiB chunks: four on a, the rest (4 MiB + 5) on b
+    assert not list((cluster.state / "tus").iterdir())
+
+
 def load_loop(cluster: Cluster, seconds: float, threads: int, kill_at: float) -> LoadResult:
     """Create + upload (64-512 KiB) + download cycles through the balancer from ``threads``
     threads for ``seconds``; node b is SIGKILLed (with its workers) ``kill_at`` seconds in."""
@@ -500,48 +547,3 @@ def test_killed_node_is_routed_around_and_leaves_nothing_behind(cluster: Cluster
     assert check.returncode == 0, check.stdout + check.stderr
     partial = cluster.state / "images" / ".partial"
     assert list(partial.iterdir()) == []
-
-
-TUS_IDENTITY = {
-    "X-Identity-Status": "Confirmed",
-    "X-Project-Id": "tus",
-    "X-User-Id": "u1",
-    "X-Roles": "member,reader",
-}
-
-
-def test_a_resumable_upload_started_on_a_goes_on_on_b(cluster: Cluster, tmp_path: Path) -> None:
-    """tus with the real ``tuspy`` client: the session made and half sent on node a, the
-    client gone; a new client, sent by the balancer's turn to node b, asks b the offset and
-    sends b the rest (the nodes share ``resumable_upload_dir``, as they share the store)."""
-    from tusclient import client as tus_client
-    from tusclient.storage.filestorage import FileStorage
-
-    a, b = cluster.node_urls["a"], cluster.node_urls["b"]
-    data = random.randbytes(8 * MiB + 5)
-    path = tmp_path / "disk.raw"
-    path.write_bytes(data)
-    resp = create(requests.Session(), a, **TUS_IDENTITY)
-    assert resp.status_code == 201, resp.text
-    image_id = resp.json()["id"]
-    storage = FileStorage(str(tmp_path / "urls.json"))
-    on_a = tus_client.TusClient(f"{a}/v2/images/{image_id}/file", headers=TUS_IDENTITY)
-    first = on_a.uploader(str(path), chunk_size=MiB, store_url=True, url_storage=storage)
-    first.upload(stop_at=4 * MiB)
-    assert first.url is not None
-    session = first.url.rsplit("/", 1)[1]
-    first.set_url(f"{b}/v2/images/{image_id}/file/uploads/{session}")  # the balancer's turn
-    on_b = tus_client.TusClient(f"{b}/v2/images/{image_id}/file", headers=TUS_IDENTITY)
-    second = on_b.uploader(str(path), chunk_size=MiB, store_url=True, url_storage=storage)
-    assert second.offset == 4 * MiB  # asked of b, which read what a made durable
-    second.upload()
-    image = requests.get(f"{a}/v2/images/{image_id}", headers=TUS_IDENTITY, timeout=30).json()
-    assert (image["status"], image["size"]) == ("active", len(data))
-    assert image["checksum"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
-    assert image["os_hash_value"] == hashlib.sha512(data).hexdigest()
-    patches = {
-        node: cluster.access_log(node).count(f"PATCH /v2/images/{image_id}/file/uploads/")
-        for node in ("a", "b")
-    }
-    assert patches == {"a": 4, "b": 5}  # 1 MiB chunks: four on a, the rest (4 MiB + 5) on b
-    assert not list((cluster.state / "tus").iterdir())
