@@ -9,9 +9,9 @@ range is opened again to be sent. A larger range, or none asked for: no ``Conten
 on the 206, as before. A ``Want-*`` field is advice (RFC 9530 section 4): one that does not
 parse, or names nothing we compute, is ignored, never an error.
 
-``Want-Repr-Digest`` is read the same way but changes nothing: the only whole-data digest
-an image has is its ``os_hash_algo`` (``sha-512`` by default, ``sha-256`` with
-``hashing_algorithm = sha256``), which RFC 9530 lets the server send whatever was preferred.
+``Want-Repr-Digest`` changes nothing: a download's ``Repr-Digest`` already carries every
+whole-data digest the record holds (``sha-256`` and ``sha-512`` by default,
+``imgreg.api.repr_digests``), which RFC 9530 lets the server send whatever was preferred.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 
 Only what the image's record already holds, so nothing is read twice: the ``ETag`` of the
 data is its content hash (``os_hash_value``, else the md5 ``checksum``), quoted; a strong
-validator, since an image's data never changes once stored. ``Repr-Digest`` carries the
-multihash when its algorithm is one RFC 9530 registers as active (``sha-512`` with the
-default ``hashing_algorithm``, ``sha-256`` when configured so); it describes the whole data,
-on a 206 too. ``Content-Digest`` (the bytes of this response) is the same value on a whole
-download; on a range it is computed only when asked for and small enough
-(``imgreg.api.content_digest``).
+validator, since an image's data never changes once stored. ``Repr-Digest`` carries every
+digest of the data the record holds that RFC 9530 registers as active: ``sha-256`` (the data's
+``data_sha256``, hashed on upload with ``upload_sha256``, or the multihash under
+``hashing_algorithm = sha256``) and ``sha-512`` (the default multihash), in that order; it
+describes the whole data, on a 206 too. ``Content-Digest`` (the bytes of this response) is
+the same value on a whole download; on a range it is computed only when asked for and small
+enough (``imgreg.api.content_digest``).
 
 On an upload, ``Repr-Digest`` is a structured-field dictionary (RFC 8941) of
 ``algorithm=:base64:`` members: ``sha-256`` and ``sha-512`` are verified before the image
@@ -39,16 +40,23 @@ def data_etag(image: Image) -> str | None:
     return quoted(value) if value else None
 
 
-def repr_digest(image: Image) -> str | None:
-    """``<algorithm>=:<base64>:`` of the whole data, when the record holds one we may send."""
-    name = DIGEST_NAMES.get(image.os_hash_algo or "")
-    if name is None or not image.os_hash_value:
-        return None
+def _member(name: str, hex_value: str | None) -> str | None:
     try:
-        raw = bytes.fromhex(image.os_hash_value)
+        raw = bytes.fromhex(hex_value or "")
     except ValueError:
         return None
-    return f"{name}=:{base64.b64encode(raw).decode('ascii')}:"
+    return f"{name}=:{base64.b64encode(raw).decode('ascii')}:" if raw else None
+
+
+def repr_digest(image: Image) -> str | None:
+    """``<algorithm>=:<base64>:`` members of the whole data, when the record holds any we
+    may send."""
+    found = {"sha-256": _member("sha-256", image.data_sha256)}
+    name = DIGEST_NAMES.get(image.os_hash_algo or "")
+    if name is not None:
+        found[name] = _member(name, image.os_hash_value) or found.get(name)
+    members = [member for member in (found.get("sha-256"), found.get("sha-512")) if member]
+    return ", ".join(members) if members else None
 
 
 def add_data_headers(response: webob.Response, image: Image, whole: bool = True) -> None:

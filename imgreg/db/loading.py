@@ -47,6 +47,7 @@ COLUMN_NAMES = (
     "os_hash_algo",
     "os_hash_value",
     "crc32",
+    "data_sha256",
     "revision",
     "created_at",
     "updated_at",

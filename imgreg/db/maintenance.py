@@ -28,6 +28,7 @@ class DataRow:
     os_hash_algo: str | None
     os_hash_value: str | None
     crc32: int | None
+    data_sha256: str | None
     locations: tuple[str, ...]
 
 
@@ -168,6 +169,7 @@ def images_with_data(db: Database) -> list[DataRow]:
                 os_hash_algo=row.os_hash_algo,
                 os_hash_value=row.os_hash_value,
                 crc32=row.crc32,
+                data_sha256=row.data_sha256,
                 locations=tuple(loc.url for loc in sorted(row.locations, key=lambda r: r.id)),
             )
             for row in rows

@@ -64,6 +64,8 @@ class ImageRow(Base):
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
     crc32: Mapped[int | None] = mapped_column(BigInteger)  # internal, never shown
+    # sha-256 of the data (hex), sent in Repr-Digest; internal, never shown (0013)
+    data_sha256: Mapped[str | None] = mapped_column(String(64))
     # The lease of the upload running while status is 'saving' (migration 0004).
     upload_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Bytes of the owner's storage quota held by the upload running while 'saving' (0005).

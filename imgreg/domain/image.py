@@ -40,7 +40,15 @@ MUTABLE_FIELDS = (
     "min_disk",
     "min_ram",
 )
-DATA_FIELDS = ("size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "crc32")
+DATA_FIELDS = (
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "crc32",
+    "data_sha256",
+)
 # Statuses in which a writer holds the image under a lease (``upload_expires_at``): an upload
 # (saving), a stage while its data arrives (uploading), an import (importing).
 HELD = frozenset({"saving", "uploading", "importing"})
@@ -90,6 +98,8 @@ class Image:
     os_hash_algo: str | None = None
     os_hash_value: str | None = None
     crc32: int | None = None  # internal: CRC-32 of the data, verified on full downloads
+    # internal: hex sha-256 of the data, for ``Repr-Digest`` when the multihash is not sha-256
+    data_sha256: str | None = None
     # The record's revision (its ETag), incremented by the database on every change.
     revision: int = 1
     created_at: dt.datetime = dataclasses.field(default_factory=utcnow)

@@ -3,7 +3,7 @@ database's ``UploadLedger`` (``ImageRepo.begin_upload``). The layers checked the
 none of them sees the bytes, which go:
 
     client stream → lease renewal → size cap and storage reservation → format inspection
-    → the digests of ``Repr-Digest`` the store does not compute, if asked for
+    → the digests the store does not compute (``Repr-Digest``'s, sha-256), on a thread
     → the store (which hashes, writes a partial blob, fsyncs and renames it into place)
     → the client's digests checked (``imgreg.integrity.expected``): a mismatch is 400
 
@@ -171,22 +171,23 @@ class DataUpload:
         # held to the safety checks only, as raw (the import needs the formats, and they
         # cannot change once staged).
         algo = self.conf.hashing_algorithm
-        # only what the client's Repr-Digest names and the store does not hash already
-        digesting = DigestingReader(limited, [a for a, _ in self.terms.digests if a != algo])
+        digesting = DigestingReader(limited, self._side_hashes(algo))
         reader = InspectingReader(
             cast(BinaryIO, digesting), image.disk_format or "raw", Rules.from_conf(self.conf)
         )
         stores = self.store
         store_id = self.terms.store or stores.default_id
-        blob = stores.add_to(store_id, image.id, cast(BinaryIO, reader), size, algo)
-        self.blob_url = blob.url
         try:
+            blob = stores.add_to(store_id, image.id, cast(BinaryIO, reader), size, algo)
+            self.blob_url = blob.url
             verdict = reader.result()  # judged inside add() when the store read to the end
             computed = {blob.hash_algo: bytes.fromhex(blob.hash_value), **digesting.digests()}
             expected.check(self.terms.digests, computed)
         except BaseException:
             self._discard()
             raise
+        finally:
+            digesting.close()
         image.locations = [blob.url]
         image.location_metadata = {blob.url: {"store": store_id}} if stores.multiple else {}
         image.size = blob.size
@@ -194,10 +195,21 @@ class DataUpload:
         image.os_hash_algo = blob.hash_algo
         image.os_hash_value = blob.hash_value
         image.crc32 = blob.crc32
+        sha256 = computed.get("sha256")
+        image.data_sha256 = sha256.hex() if sha256 is not None and algo != "sha256" else None
         image.virtual_size = verdict.virtual_size
         if image.status != "uploading":  # a stage's data waits for its import
             image.activate()
         return image
+
+    def _side_hashes(self, algo: str) -> list[str]:
+        """What is hashed beside the store's digests: the algorithms the client's
+        ``Repr-Digest`` names, and sha-256 for downloads' (``upload_sha256``)."""
+        wanted = {a for a, _ in self.terms.digests}
+        if self.conf.upload_sha256:
+            wanted.add("sha256")
+        wanted.discard(algo)  # the store hashes that one already
+        return sorted(wanted)
 
     def renew(self) -> None:
         lease_keeper(self.ledger)()

@@ -65,7 +65,7 @@ def _check_row(store: Stores, row: DataRow, blobs: set[str]) -> list[str]:
     if row.status == "queued":
         # a failed location import leaves a read-only (http) location, as in Glance
         kept = [url for url in row.locations if not _read_only(store, url)]
-        data = [row.size, row.checksum, row.os_hash_value, row.crc32, *kept]
+        data = [row.size, row.checksum, row.os_hash_value, row.crc32, row.data_sha256, *kept]
         if any(value is not None for value in data):
             return [f"image {row.id}: queued but holds data (size, checksums or a location)"]
         return []
@@ -117,6 +117,7 @@ def _verify(store: Store, row: DataRow, url: str) -> list[str]:
     except ValueError:
         return [f"unknown os_hash_algo {row.os_hash_algo!r}"]
     md5 = hashlib.md5(usedforsecurity=False)
+    sha256 = hashlib.sha256() if row.data_sha256 is not None else None
     crc, size = 0, 0
     reader = store.open(url)
     try:
@@ -124,6 +125,8 @@ def _verify(store: Store, row: DataRow, url: str) -> list[str]:
             size += len(chunk)
             md5.update(chunk)
             algo.update(chunk)
+            if sha256 is not None:
+                sha256.update(chunk)
             crc = crc32(chunk, crc)
     finally:
         reader.close()
@@ -136,4 +139,6 @@ def _verify(store: Store, row: DataRow, url: str) -> list[str]:
         found.append(f"blob {row.os_hash_algo} does not match os_hash_value")
     if row.crc32 is not None and crc != row.crc32:
         found.append("blob CRC-32 does not match")
+    if sha256 is not None and sha256.hexdigest() != row.data_sha256:
+        found.append("blob sha-256 does not match data_sha256")
     return found

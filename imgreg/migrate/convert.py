@@ -77,6 +77,7 @@ def convert(glance: GlanceImage, stores: Stores) -> Converted:
         "os_hash_algo": row["os_hash_algo"],
         "os_hash_value": row["os_hash_value"],
         "crc32": None,
+        "data_sha256": None,
         "upload_expires_at": None,
         "reserved_bytes": None,
         "created_at": created,

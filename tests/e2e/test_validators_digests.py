@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import subprocess
 import threading
+from pathlib import Path
 
 import requests
 
@@ -56,7 +58,10 @@ def test_upload_and_download_verified_end_to_end(server: Server) -> None:
     resp = requests.get(url, timeout=60)
     assert resp.status_code == 200
     digests = parse_repr_digest(resp.headers["Repr-Digest"])
-    assert digests == {"sha-512": hashlib.sha512(resp.content).digest()}  # client-side verify
+    assert digests == {  # client-side verify
+        "sha-256": hashlib.sha256(resp.content).digest(),
+        "sha-512": hashlib.sha512(resp.content).digest(),
+    }
     assert resp.content == DATA
     assert resp.headers["ETag"] == f'"{hashlib.sha512(DATA).hexdigest()}"'
 
@@ -71,6 +76,22 @@ def test_upload_and_download_verified_end_to_end(server: Server) -> None:
 
     again = requests.get(url, headers={"If-None-Match": resp.headers["ETag"]}, timeout=10)
     assert again.status_code == 304 and again.content == b""
+
+
+def test_repr_digest_matches_sha256sum(server: Server, tmp_path: Path) -> None:
+    """A plain upload (no Repr-Digest), downloaded by curl; ``sha256sum`` of the file on disk
+    is the download's ``sha-256``."""
+    image_id = new_image(server)
+    url = f"{server.url}/v2/images/{image_id}/file"
+    octets = {"Content-Type": "application/octet-stream"}
+    assert requests.put(url, data=DATA, headers=octets, timeout=60).status_code == 204
+    path, head = tmp_path / "disk.raw", tmp_path / "head.txt"
+    subprocess.run(["curl", "-sf", "-D", str(head), "-o", str(path), url], check=True)
+    fields = dict(line.split(":", 1) for line in head.read_text().splitlines() if ":" in line)
+    names = {name.lower(): value.strip() for name, value in fields.items()}
+    sent = parse_repr_digest(names["repr-digest"])["sha-256"].hex()
+    summed = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True, check=True)
+    assert summed.stdout.split()[0] == sent
 
 
 def test_racing_patches_with_one_etag_over_http(server: Server) -> None:

@@ -21,6 +21,11 @@ def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
+# what a download of DATA says by default (upload_sha256): both, sha-256 first
+SHA256 = f"sha-256=:{b64(hashlib.sha256(DATA).digest())}:"
+REPR = f"{SHA256}, sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
+
+
 @pytest.fixture
 def image(api):
     image = api.create(name="d")
@@ -32,16 +37,15 @@ def test_whole_download_has_etag_and_digests(api, image):
     resp = api.get(f"/v2/images/{image['id']}/file")
     assert resp.status_int == 200 and resp.body == DATA
     assert resp.headers["ETag"] == f'"{hashlib.sha512(DATA).hexdigest()}"'
-    expected = f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
-    assert resp.headers["Repr-Digest"] == expected
-    assert resp.headers["Content-Digest"] == expected
+    assert resp.headers["Repr-Digest"] == REPR
+    assert resp.headers["Content-Digest"] == REPR
     assert resp.headers["Content-MD5"] == hashlib.md5(DATA).hexdigest()
 
 
 def test_a_range_has_the_whole_datas_repr_digest_and_no_content_digest(api, image):
     resp = api.get(f"/v2/images/{image['id']}/file", headers={"Range": "bytes=10-19"})
     assert resp.status_int == 206 and resp.body == DATA[10:20]
-    assert resp.headers["Repr-Digest"] == f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
+    assert resp.headers["Repr-Digest"] == REPR
     assert "Content-Digest" not in resp.headers
     assert resp.headers["ETag"] == f'"{hashlib.sha512(DATA).hexdigest()}"'
 
@@ -61,6 +65,11 @@ def test_no_digest_for_an_algorithm_rfc_9530_does_not_list(api, conf):
     assert api.put_file(image["id"], DATA).status_int == 204
     resp = api.get(f"/v2/images/{image['id']}/file")
     assert resp.status_int == 200
+    assert resp.headers["Repr-Digest"] == SHA256
+    conf.set_override("upload_sha256", False)
+    image = api.create(name="d")
+    assert api.put_file(image["id"], DATA).status_int == 204
+    resp = api.get(f"/v2/images/{image['id']}/file")
     assert "Repr-Digest" not in resp.headers
     assert resp.headers["ETag"] == f'"{hashlib.sha3_512(DATA).hexdigest()}"'
 
@@ -156,7 +165,7 @@ def test_a_range_gets_the_content_digest_of_its_bytes_when_asked(api, image, wan
     part = hashlib.new(algo, DATA[10:4001]).digest()
     assert resp.headers["Content-Digest"] == f"{name}=:{b64(part)}:"
     # the representation's digest stays the whole data's
-    assert resp.headers["Repr-Digest"] == f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
+    assert resp.headers["Repr-Digest"] == REPR
 
 
 @pytest.mark.parametrize(
@@ -193,5 +202,4 @@ def test_no_content_digest_for_a_range_over_the_bound(api, image, monkeypatch):
 def test_a_whole_download_keeps_the_stored_digest_whatever_is_wanted(api, image):
     headers = {"Want-Content-Digest": "sha-256=10", "Want-Repr-Digest": "sha-256=10"}
     resp = api.get(f"/v2/images/{image['id']}/file", headers=headers)
-    expected = f"sha-512=:{b64(hashlib.sha512(DATA).digest())}:"
-    assert (resp.headers["Content-Digest"], resp.headers["Repr-Digest"]) == (expected, expected)
+    assert (resp.headers["Content-Digest"], resp.headers["Repr-Digest"]) == (REPR, REPR)

@@ -179,7 +179,10 @@ def corrupt(path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        (lambda d, i: corrupt(d / i), ["md5 does not match", "sha512 does not match", "CRC-32"]),
+        (
+            lambda d, i: corrupt(d / i),
+            ["md5 does not match", "sha512 does not match", "CRC-32", "sha-256 does not match"],
+        ),
         (lambda d, i: (d / i).write_bytes(b"short"), ["has 5 bytes, the row says 9"]),
         (lambda d, i: (d / i).unlink(), ["is missing"]),
         (lambda d, i: add_location(i, f"file://{d}/{uuid.uuid4()}"), ["with 2 locations"]),

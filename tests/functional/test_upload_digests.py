@@ -94,7 +94,8 @@ def test_stage_verifies_too(api, conf, store_dir):
     assert api.get(f"/v2/images/{image['id']}").json["status"] == "uploading"
 
 
-def test_sha256_is_hashed_only_when_asked_for(api, monkeypatch):
+def test_sha256_is_hashed_only_when_asked_for(api, conf, monkeypatch):
+    conf.set_override("upload_sha256", False)
     made = []
     real = expected.DigestingReader.__init__
 
@@ -117,7 +118,56 @@ def test_the_download_digest_round_trips(api):
     image = api.create(name="d")
     assert put(api, image["id"], DATA, field("sha-512", DATA)).status_int == 204
     resp = api.get(f"/v2/images/{image['id']}/file")
+    assert resp.headers["Repr-Digest"] == f"{field('sha-256', DATA)}, {field('sha-512', DATA)}"
+
+
+def plain_put(client, image_id, data):
+    headers = {"Content-Type": "application/octet-stream"}
+    return client.request("PUT", f"/v2/images/{image_id}/file", raw=data, headers=headers)
+
+
+def test_a_download_carries_sha256_by_default(api):
+    """What ``sha256sum`` of the file says, with no Repr-Digest on the upload."""
+    image = api.create(name="d")
+    assert plain_put(api, image["id"], DATA).status_int == 204
+    for method in ("GET", "HEAD"):
+        resp = api.request(method, f"/v2/images/{image['id']}/file")
+        members = dict(m.split("=", 1) for m in resp.headers["Repr-Digest"].split(", "))
+        assert base64.b64decode(members["sha-256"].strip(":")) == hashlib.sha256(DATA).digest()
+        assert base64.b64decode(members["sha-512"].strip(":")) == hashlib.sha512(DATA).digest()
+
+
+def test_upload_sha256_off_keeps_the_multihash_only(api, conf):
+    conf.set_override("upload_sha256", False)
+    image = api.create(name="d")
+    assert plain_put(api, image["id"], DATA).status_int == 204
+    resp = api.get(f"/v2/images/{image['id']}/file")
     assert resp.headers["Repr-Digest"] == field("sha-512", DATA)
+
+
+def test_a_sha256_multihash_is_not_hashed_twice(api, conf, monkeypatch):
+    conf.set_override("hashing_algorithm", "sha256")
+    made = []
+    real = expected.DigestingReader.__init__
+
+    def spy(self, stream, algorithms):
+        made.append(list(algorithms))
+        real(self, stream, algorithms)
+
+    monkeypatch.setattr(expected.DigestingReader, "__init__", spy)
+    image = api.create(name="d")
+    assert plain_put(api, image["id"], DATA).status_int == 204
+    assert made == [[]]
+    resp = api.get(f"/v2/images/{image['id']}/file")
+    assert resp.headers["Repr-Digest"] == field("sha-256", DATA)
+
+
+def test_a_failed_upload_forgets_its_sha256(api):
+    image = api.create(name="d")
+    assert put(api, image["id"], DATA, field("sha-512", OTHER)).status_int == 400
+    assert plain_put(api, image["id"], OTHER).status_int == 204
+    resp = api.get(f"/v2/images/{image['id']}/file")
+    assert field("sha-256", OTHER) in resp.headers["Repr-Digest"]
 
 
 B64_32 = base64.b64encode(b"x" * 32).decode()
