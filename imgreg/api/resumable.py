@@ -30,6 +30,7 @@ from typing import BinaryIO, cast
 import webob
 
 from imgreg.api import errors as api_errors
+from imgreg.api import interim
 from imgreg.api.image_data import ClientStream, take_data
 from imgreg.api.repr_digests import parse_repr_digest
 from imgreg.api.stores import store_header
@@ -162,6 +163,8 @@ class ResumableUploadController:
             raise
         response = webob.Response(status=201)
         response.location = f"/v2/images/{image.id}/{target}/uploads/{session.id}"
+        if with_body and is_ietf(request) and self.svc.conf.resumable_interim_responses:
+            interim.send_upload_url(request.environ, request.host_url + response.location)
         if with_body or length == 0:
             with spool.locked(session.id):
                 self._append(request, spool, session, target)

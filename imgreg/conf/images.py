@@ -84,6 +84,15 @@ image_opts = [
         "balancer must share it. Unset: resumable uploads are off (those requests get what "
         "they get from Glance).",
     ),
+    cfg.BoolOpt(
+        "resumable_interim_responses",
+        default=True,
+        help="Send the IETF resumable uploads draft's '104 Upload Resumption Supported' (the "
+        "upload's URL, before its body is read) to clients that send "
+        "Upload-Draft-Interop-Version, under imgreg-api. Turn off behind a proxy that does "
+        "not pass 1xx responses on as interim ones (nginx treats them as final; or strip the "
+        "request header there: docs/deploy.md).",
+    ),
     cfg.IntOpt(
         "resumable_upload_expiry",
         default=86400,

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -290,3 +291,90 @@ def test_curl_following_the_ietf_draft_resumes_after_being_killed(
     check_active(server, image_id, md5, sha512)
     assert received(server) == SIZE  # the first part once, the rest once: nothing twice
     assert "Traceback" not in server.log()
+
+
+def raw_creation(server: Server, image_id: str, length: int, interop: bool) -> socket.socket:
+    """A creation-with-upload POST of the IETF draft, its head sent and its body not yet."""
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    lines = [
+        f"POST /v2/images/{image_id}/file HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Content-Type: application/octet-stream",
+        f"Content-Length: {length}",
+        f"Upload-Length: {length}",
+        "Upload-Complete: ?1",
+        *(f"{name}: {value}" for name, value in IDENTITY.items()),
+        *(["Upload-Draft-Interop-Version: 6"] if interop else []),
+    ]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return sock
+
+
+def read_head(sock: socket.socket) -> str:
+    """One response head (an interim one or the final one), read byte by byte."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        assert byte, f"connection closed after {head!r}"
+        head += byte
+    return head.decode("latin-1")
+
+
+def test_the_upload_url_comes_in_a_104_before_the_body_and_a_cut_first_request_resumes(
+    tmp_path, clean_db, servers
+):
+    """The draft's interim response: sent as soon as the session exists, before any byte of
+    the body (this client sends none until it has read it); the client then sends half and
+    goes away, and resumes at the URL the 104 gave, sending only the rest."""
+    server = launch(tmp_path, clean_db)
+    servers.append(server)
+    content = os.urandom(8 * MiB)
+    image_id = new_image(server)
+    sock = raw_creation(server, image_id, len(content), interop=True)
+    interim = read_head(sock)
+    assert interim.startswith("HTTP/1.1 104 "), interim
+    url = header(interim, "Location")
+    assert url.startswith(f"{server.url}/v2/images/{image_id}/file/uploads/")
+    assert header(interim, "Upload-Draft-Interop-Version") == "6"
+    sock.sendall(content[: 4 * MiB])
+    spooled = tmp_path / "tus" / f"{url.rsplit('/', 1)[1]}.data"
+    wait_for(lambda: spooled.stat().st_size == 4 * MiB, "the half to be spooled")
+    sock.close()  # the client goes away mid-body
+    wait_for(lambda: RECEIVED.search(server.log()), "the server to keep the cut chunk")
+    durable = durable_offset(server, url)
+    assert durable == 4 * MiB  # what arrived is kept, as the draft and tus ask
+    rest = tmp_path / "rest"
+    rest.write_bytes(content[durable:])
+    done = curl(
+        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
+        "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
+        "-T", str(rest), url,
+    ).stdout  # fmt: skip
+    assert final_status(done) == "204", done
+    image = requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10)
+    assert image.json()["status"] == "active"
+    assert image.json()["checksum"] == hashlib.md5(content).hexdigest()
+    assert received(server) == len(content)  # nothing sent twice
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.parametrize(
+    ("interop", "options"),
+    [(False, {}), (True, {"resumable_interim_responses": False})],
+    ids=["not-asked", "turned-off"],
+)
+def test_no_104_for_a_client_that_did_not_ask_or_when_off(
+    tmp_path, clean_db, servers, interop, options
+):
+    server = launch(tmp_path, clean_db, **options)
+    servers.append(server)
+    content = os.urandom(64 * 1024)
+    image_id = new_image(server)
+    sock = raw_creation(server, image_id, len(content), interop=interop)
+    sock.sendall(content)
+    final = read_head(sock)
+    sock.close()
+    assert final.startswith("HTTP/1.1 201 "), final
+    shown = requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10)
+    assert shown.json()["status"] == "active"
