@@ -26,24 +26,30 @@ class Readable(Protocol):
 
 
 class DigestingReader:
-    """Passes reads through, hashing what they return with each of ``algorithms`` on a
-    thread of its own (none when there is nothing to hash). ``close()`` ends the thread;
+    """Passes reads through, hashing what they return with each of ``algorithms``: the first
+    buffer on the reading thread, the others on a thread of its own. ``close()`` ends the thread;
     ``digests()`` waits for the hashing of everything read."""
 
     def __init__(self, stream: BinaryIO | Readable, algorithms: list[str]) -> None:
         self.stream = stream
         self.hashers = [hashlib.new(algo) for algo in algorithms]
+        self._first = True
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
         self._pending: collections.deque[concurrent.futures.Future[None]] = collections.deque()
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
-        if data and self.hashers:
-            if self._thread is None:
-                self._thread = concurrent.futures.ThreadPoolExecutor(1, "digest")
-            while len(self._pending) >= DEPTH:
-                self._pending.popleft().result()
-            self._pending.append(self._thread.submit(self._update, bytes(data)))
+        if not data or not self.hashers:
+            return data
+        if self._first:  # hashed here: a one-buffer upload (most small ones) starts no thread
+            self._first = False
+            self._update(data)
+            return data
+        if self._thread is None:
+            self._thread = concurrent.futures.ThreadPoolExecutor(1, "digest")
+        while len(self._pending) >= DEPTH:
+            self._pending.popleft().result()
+        self._pending.append(self._thread.submit(self._update, bytes(data)))
         return data
 
     def _update(self, data: bytes) -> None:
