@@ -44,6 +44,11 @@ def test_quick_bench_against_the_server(server, tmp_path, monkeypatch):
     results = target["results"]
     assert results["upload"]["verified"] is True
     assert results["download"]["verified"] is True
+    # four uploads at once, each image checked; two rounds, the median (of 2: the faster) kept
+    parallel = results["upload4"]
+    assert parallel["verified"] is True and parallel["uploads"] == 4
+    assert parallel["bytes"] == 4 * 64 * 2**20
+    assert parallel["mib_s"] == max(parallel["round_mib_s"]) and len(parallel["round_mib_s"]) == 2
     for phase in ("upload", "download"):  # --quick: 2 rounds; the slowest is not above the median
         rounds = results[phase]["round_mib_s"]
         assert len(rounds) == 2, phase

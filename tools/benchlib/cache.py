@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from .client import BenchError, Conn, Endpoint, put_chunked
+from .machine import busy_seconds
 from .payload import Payload
-from .procs import CLK_TCK, cpu_seconds
+from .procs import cpu_seconds
 from .sizes import MiB
 
 KINDS = ("file", "swift", "first", "fresh_hit", "hit")
@@ -66,13 +67,6 @@ HEADERS = {  # the noauth pipeline's identity: the cache API is for administrato
 }
 
 
-def machine_cpu_seconds() -> float:
-    """Busy CPU seconds of the whole machine since boot (all but idle and iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
 def upload(ep: Endpoint, payload: Payload) -> str:
     conn = Conn(ep)
     try:
@@ -94,7 +88,7 @@ def upload(ep: Endpoint, payload: Payload) -> str:
 def timed_get(ep: Endpoint, path: str, roots: list[int], hasher: Any = None) -> dict[str, float]:
     """One GET of ``path``: bytes, seconds, the server's and the machine's CPU seconds."""
     http = ep.connect()
-    server0, machine0 = cpu_seconds(roots) or 0.0, machine_cpu_seconds()
+    server0, machine0 = cpu_seconds(roots) or 0.0, busy_seconds()
     try:
         t0 = time.perf_counter()
         http.request("GET", ep.prefix + path, headers=ep.headers())
@@ -112,7 +106,7 @@ def timed_get(ep: Endpoint, path: str, roots: list[int], hasher: Any = None) -> 
         http.close()
     server = (cpu_seconds(roots) or 0.0) - server0
     return {"bytes": got, "seconds": seconds, "server_cpu": server,
-            "machine_cpu": machine_cpu_seconds() - machine0}  # fmt: skip
+            "machine_cpu": busy_seconds() - machine0}  # fmt: skip
 
 
 def cached_ids(ep: Endpoint) -> list[str]:
@@ -174,14 +168,14 @@ class Downloads:
                 commit_unlink(self.servers[label].cache_dir)
             time.sleep(SETTLE)  # the unlink's deferred work (ext4, the page cache) apart
         roots = [self.servers[label].pid]
-        server0, machine0 = cpu_seconds(roots) or 0.0, machine_cpu_seconds()
+        server0, machine0 = cpu_seconds(roots) or 0.0, busy_seconds()
         sample = timed_get(ep, f"/v2/images/{image_id}/file", roots)
         if sample["bytes"] != self.payload.mib * MiB:
             raise BenchError(f"{kind}: {sample['bytes']} bytes, wanted {self.payload.mib} MiB")
         if kind == "first":
             wait_hit(ep, image_id)  # the copy verified after the download: its CPU too
         sample["server_cpu_through_hit"] = (cpu_seconds(roots) or 0.0) - server0
-        sample["machine_cpu_through_hit"] = machine_cpu_seconds() - machine0
+        sample["machine_cpu_through_hit"] = busy_seconds() - machine0
         return sample
 
     def verified(self, kind: str) -> bool:

@@ -44,6 +44,12 @@ def figures() -> list[Figure]:
         Figure("upload chunked", ("upload", "mib_s"), "MiB/s", True),
         Figure("upload chunked, slowest round", ("upload", "slowest_mib_s"), "MiB/s", True),
         Figure("upload server CPU", ("upload", "cpu_s_per_gib"), "s/GiB", False),
+        Figure("upload machine CPU", ("upload", "machine_cpu_s_per_gib"), "s/GiB", False),
+        Figure("4 uploads at once, aggregate", ("upload4", "mib_s"), "MiB/s", True),
+        Figure("4 uploads at once, server CPU", ("upload4", "cpu_s_per_gib"), "s/GiB", False),
+        Figure(
+            "4 uploads at once, machine CPU", ("upload4", "machine_cpu_s_per_gib"), "s/GiB", False
+        ),
         Figure("upload peak server RSS", ("upload", "rss_peak_mib"), "MiB", False),
         Figure("upload server RSS growth", ("upload", "rss_growth_mib"), "MiB", False),
         Figure("canary during upload n", ("upload", "canary", "requests"), "GETs", True),

@@ -29,6 +29,7 @@ from .report import phase_note
 from .sizes import Sizes
 from .target import Target
 from .upload import phase_upload
+from .upload_concurrent import phase_upload_concurrent
 
 PHASES: list[tuple[str, Callable[..., dict[str, Any]], bool]] = [
     ("check", phase_check, False),
@@ -41,6 +42,7 @@ PHASES: list[tuple[str, Callable[..., dict[str, Any]], bool]] = [
     ("create", phase_create, False),
     ("patch", phase_patch, False),
     ("upload", phase_upload, True),
+    ("upload4", phase_upload_concurrent, True),
     ("download", phase_download, True),
     ("cycles", phase_cycles, True),
 ]

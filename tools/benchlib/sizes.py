@@ -7,6 +7,7 @@ from dataclasses import dataclass
 MiB = 1 << 20
 SEED_CONCURRENCY = 16
 CYCLE_CONCURRENCY = 8
+CONCURRENT_UPLOADS = 4  # uploads at once in the upload4 phase
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from .client import Conn, put_chunked
+from .machine import busy_seconds
 from .payload import Payload
 from .procs import RssSampler, cpu_seconds
 from .sizes import MiB, Sizes
@@ -68,7 +69,7 @@ def phase_upload(target: Target, sizes: Sizes, payload: Payload) -> dict[str, An
         infos = [conn.json(200, "GET", f"/v2/images/{image_id}") for image_id in image_ids]
     finally:
         conn.close()
-    problems = [problem for info in infos for problem in _check_image(info, payload)]
+    problems = [problem for info in infos for problem in check_image(info, payload)]
     for problem in problems:
         target.error("upload", problem)
     result["verified"] = not problems
@@ -107,6 +108,7 @@ def _upload_round(
     if sampler is not None:
         sampler.start()
     cpu0 = cpu_seconds(target.roots)
+    busy0 = busy_seconds()
     t0 = time.perf_counter()
     try:
         sent = put_chunked(
@@ -119,6 +121,7 @@ def _upload_round(
         if sampler is not None:
             sampler.stop()
     cpu1 = cpu_seconds(target.roots)
+    busy1 = busy_seconds()
     if canary_id is not None:
         canary_thread.join(600)
 
@@ -126,6 +129,9 @@ def _upload_round(
         "bytes": sent,
         "seconds": round(elapsed, 3),
         "mib_s": round(sent / MiB / elapsed, 1),
+        # everything the machine did meanwhile: the client, the kernel, and the canary's
+        # GETs in a canary round
+        "machine_cpu_s_per_gib": round((busy1 - busy0) / (sent / (1 << 30)), 3),
         "canary_latencies": canary_lat,
         "canary_errors": canary_err,
     }
@@ -139,7 +145,7 @@ def _upload_round(
     return result
 
 
-def _check_image(info: dict[str, Any], payload: Payload) -> list[str]:
+def check_image(info: dict[str, Any], payload: Payload) -> list[str]:
     problems = []
     size = payload.mib * MiB
     if info.get("status") != "active":
