@@ -16,6 +16,7 @@ from .sizes import CONCURRENCIES, CYCLE_CONCURRENCY, SEED_CONCURRENCY, Sizes
 from .target import Target
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+PUBLIC_EVERY = 4  # one seeded image in this many is public
 
 
 def phase_check(target: Target, sizes: Sizes) -> dict[str, Any]:
@@ -37,7 +38,9 @@ def phase_seed(target: Target, sizes: Sizes) -> dict[str, Any]:
     ids: list[str | None] = [None] * sizes.images
 
     def create(conn: Conn, i: int) -> None:
-        body = target.image_body(names[i], "raw" if i % 2 == 0 else "qcow2")
+        # a quarter public (the bench's identity is an administrator), for the public list
+        visibility = "public" if i % PUBLIC_EVERY == 1 else None
+        body = target.image_body(names[i], "raw" if i % 2 == 0 else "qcow2", visibility)
         image = conn.json(201, "POST", "/v2/images", body=body)
         target.track(image["id"])
         ids[i] = image["id"]
@@ -102,6 +105,13 @@ def phase_list1000(target: Target, sizes: Sizes) -> dict[str, Any]:
 def phase_filtered(target: Target, sizes: Sizes) -> dict[str, Any]:
     query = "disk_format=raw&sort=name:asc&limit=25"
     return _list_phase(target, "filtered", query, sizes.filtered, 25, sizes)
+
+
+def phase_public(target: Target, sizes: Sizes) -> dict[str, Any]:
+    """Issue 24's filtered, sorted list: one visibility and one status, newest first (the
+    seeded images have no data: ``queued`` stands for ``active``)."""
+    query = "visibility=public&status=queued&sort=created_at:desc&limit=25"
+    return _list_phase(target, "public", query, sizes.filtered, 25, sizes)
 
 
 def phase_create(target: Target, sizes: Sizes) -> dict[str, Any]:

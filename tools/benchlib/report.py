@@ -26,6 +26,7 @@ def figures() -> list[Figure]:
         ("list25", "list limit=25"),
         ("list1000", "list limit=1000"),
         ("filtered", "list raw, name:asc, 25"),
+        ("public", "list public+status, created_at:desc, 25"),
         ("create", "create (POST)"),
         ("patch", "PATCH /name"),
     ]

@@ -30,5 +30,8 @@ class Target:
         with self.lock:
             self.errors.append(f"[{self.label}] {phase}: {message}")
 
-    def image_body(self, name: str, disk_format: str = "raw") -> dict[str, Any]:
-        return {"name": name, "disk_format": disk_format, "container_format": "bare"}
+    def image_body(
+        self, name: str, disk_format: str = "raw", visibility: str | None = None
+    ) -> dict[str, Any]:
+        body = {"name": name, "disk_format": disk_format, "container_format": "bare"}
+        return body if visibility is None else {**body, "visibility": visibility}
