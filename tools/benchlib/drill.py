@@ -19,8 +19,8 @@ Then a new client resumes (through the balancer, or on the other node): it asks 
 logs' count, both nodes) equal the length minus the offset the client resumed from, and exceed
 the remainder at the cut (the length minus what the spool held when it was cut) by at most one
 chunk; on ``other-node`` they all reached the other node; the image is ``active``, of the file's
-size, with its md5 (``checksum``) and sha512 (``os_hash_value``). Any failed check, or any error,
-fails the drill (exit 1).
+size, with its md5 (``checksum``) and sha512 (``os_hash_value``), its data in the store named
+(its ``direct_url``). Any failed check, or any error, fails the drill (exit 1).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Row:
     wall_s: float = 0.0  # the resume, to the last response
     status: str = ""
     hashes_ok: bool = False
+    scheme: str = ""  # of the image's direct_url: the store its data is in
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -166,6 +167,7 @@ def run_one(cl: Cluster, clients: Clients, data: Data, store: str, client: str, 
     row.excess = row.resent - (data.size - row.at_cut)
     image = api("GET", f"{cl.url}/v2/images/{image_id}")
     row.status = str(image.get("status"))
+    row.scheme = str(image.get("direct_url", "")).split("://", 1)[0]
     hashes = (image.get("checksum"), image.get("os_hash_algo"), image.get("os_hash_value"))
     row.hashes_ok = hashes == (data.md5, "sha512", data.sha512)
     check(row, data, clients.chunk, image, other, sent)
@@ -190,6 +192,8 @@ def check(row: Row, data: Data, chunk: int, image: dict[str, Any], other: str | 
         fail(f"the resume's bytes went to {sent}, not all to node {other}")
     if (row.status, image.get("size")) != ("active", data.size):
         fail(f"image {row.status}, size {image.get('size')}")
+    if not row.scheme.startswith(row.store):  # file, swift+http, s3(+http), rbd
+        fail(f"the data is not in the {row.store} store: direct_url {image.get('direct_url')}")
     if not row.hashes_ok:
         fail(f"hashes {image.get('checksum')} {image.get('os_hash_value')}")
 

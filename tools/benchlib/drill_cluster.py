@@ -83,7 +83,16 @@ def cluster(store: str, work: Path) -> Iterator[Cluster]:
     the store's server stopped afterwards."""
     with _store_conf(store, work) as conf:
         state = work / "cluster"
-        command = [str(ROOT / "tools" / "cluster"), "--state", str(state)]
+        # the image's direct_url says which store its data went to (the drill checks it)
+        extra = work / "extra.conf"
+        extra.write_text("[DEFAULT]\nshow_image_direct_url = true\n")
+        command = [
+            str(ROOT / "tools" / "cluster"),
+            "--state",
+            str(state),
+            "--conf-extra",
+            str(extra),
+        ]
         if conf is not None:
             command += ["--store-conf", str(conf)]
         try:
