@@ -44,6 +44,9 @@ from .sizes import MiB
 CLIENTS = ("tuspy", "curl")
 CUTS = ("client-killed", "worker-killed", "other-node")
 LEG_TIMEOUT = 3600.0
+# nginx (tools/cluster) takes a node whose worker died out of rotation for fail_timeout=5s: the
+# next run starts once it is back, so that it never meets a balancer with no node left
+BALANCER_RECOVERY_S = 6.0
 
 
 class DrillError(Exception):
@@ -222,6 +225,8 @@ def run_drill(store: str, mib: int, chunk_mib: int) -> list[Row]:
                     )
                     for leftover in cl.spool.glob("*.data"):  # a failed run's session
                         leftover.unlink()
+                    if cut == "worker-killed":
+                        time.sleep(BALANCER_RECOVERY_S)
     finally:
         if os.environ.get("DRILL_KEEP") != "1":
             shutil.rmtree(work)
