@@ -17,8 +17,9 @@ from tests.support import dbs
 from tests.support.server import Server, start_api, stop
 
 # The cluster (tools/cluster) always shares one PostgreSQL database between its nodes, so its
-# test belongs to the PostgreSQL pass of tools/test; the other passes do not collect it.
-collect_ignore = [] if dbs.KIND == "postgresql" else ["test_cluster.py", "test_cluster_rbd.py"]
+# tests belong to the PostgreSQL pass of tools/test; the other passes do not collect them.
+CLUSTER_TESTS = ["test_cluster.py", "test_cluster_rbd.py", "test_resumable_drill_smoke.py"]
+collect_ignore = [] if dbs.KIND == "postgresql" else list(CLUSTER_TESTS)
 # Connection handling does not depend on the database: the SQLite pass only.
 if dbs.KIND != "sqlite":
     collect_ignore += [

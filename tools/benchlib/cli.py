@@ -4,6 +4,7 @@
     tools/bench --compare URL_A URL_B [--pids-a PID,...] [--pids-b PID,...] [--json out.json]
     tools/bench --cache [--data-mib MIB] [--json out.json] [--markdown out.md]
     tools/bench --resumable [--data-mib MIB] [--json out.json] [--markdown out.md]
+    tools/bench --resumable-drill --store file|swift|s3|rbd [--data-mib MIB] [--chunk-mib MIB]
     tools/bench --catalog DB_URL [--images N]
 
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
@@ -36,6 +37,12 @@ download, which fills it, and a hit).
 an ``imgreg-api`` of its own, the server's and the machine's CPU of a plain PUT, a tus upload,
 and a tus upload cut at half and resumed by a new client (default 256 MiB, 4 rounds).
 
+``--resumable-drill`` runs issue 21's acceptance drill for resumable uploads instead
+(``benchlib/drill.py``): on a two-node ``tools/cluster`` on --store, a file of --data-mib MiB
+(default 2048) uploaded by tuspy and by curl following the IETF draft, cut at half three ways
+(client killed, worker killed, the next request on the other node) and resumed; a table of
+what each resume sent and how the image ended, exit 1 if any check fails.
+
 ``--catalog DB_URL`` loads a big catalog in bulk straight into an imgreg database instead
 (``benchlib/catalog.py``: --images images, default 1,000,000, with properties, tags and
 members; COPY on PostgreSQL, multi-row INSERTs on MariaDB) and prints the time it took; the
@@ -61,6 +68,8 @@ from typing import Any
 from .cache import KINDS, print_cache_table, run_cache_bench
 from .cache_servers import cache_servers
 from .client import BenchError, Endpoint
+from .drill import drill_table, run_drill
+from .drill_cluster import STORES
 from .machine import machine
 from .payload import Payload
 from .report import markdown_table, print_table
@@ -108,13 +117,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the resumable (tus) uploads' benchmark (starts its server)",
     )
     parser.add_argument(
+        "--resumable-drill",
+        action="store_true",
+        help="issue 21's drill: uploads cut at half and resumed on a two-node cluster",
+    )
+    parser.add_argument("--store", choices=STORES, default="file", help="--resumable-drill's store")
+    parser.add_argument(
+        "--chunk-mib", type=int, default=DRILL_CHUNK_MIB, help="--resumable-drill's chunk size"
+    )
+    parser.add_argument(
         "--catalog",
         metavar="DB_URL",
         help="load a catalog of --images images (default 1,000,000) into this imgreg database",
     )
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
     parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
-    parser.add_argument("--data-mib", type=int, help="size of the big upload (default 512)")
+    parser.add_argument(
+        "--data-mib", "--mib", type=int, help="size of the big upload (default 512)"
+    )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--markdown", help="write the table here as Markdown")
     parser.add_argument("--token", default="bench", help="X-Auth-Token value")
@@ -128,7 +148,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "identity headers Glance's trusted-headers pipeline needs",
     )
     args = parser.parse_args(argv)
-    if not (args.cache or args.resumable or args.catalog) and bool(args.url) == bool(args.compare):
+    if not (args.cache or args.resumable or args.resumable_drill or args.catalog) and bool(
+        args.url
+    ) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
     for header in args.header:
         name, sep, _ = header.partition(":")
@@ -142,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.catalog:
         return _catalog(args)
+    if args.resumable_drill:
+        return _drill(args)
     sizes = _sizes(args)
     if args.cache:
         return _cache(args, sizes)
@@ -244,6 +268,30 @@ def _resumable(args: argparse.Namespace) -> int:
     table = resumable_table(result, mib, rounds)
     head = {"machine": machine_start, "data_mib": mib, "rounds": rounds}
     _write(args, started, head, "resumable", result, table)
+    return 0
+
+
+DRILL_MIB = 2048
+DRILL_CHUNK_MIB = 64
+
+
+def _drill(args: argparse.Namespace) -> int:
+    mib = args.data_mib or DRILL_MIB
+    machine_start = machine()
+    started = time.time()
+    print(f"bench --resumable-drill: {args.store}, {mib} MiB, {args.chunk_mib} MiB chunks",
+          flush=True)  # fmt: skip
+    rows = run_drill(args.store, mib, args.chunk_mib)
+    table = drill_table(rows, mib, args.chunk_mib)
+    head = {"machine": machine_start, "store": args.store, "data_mib": mib,
+            "chunk_mib": args.chunk_mib}  # fmt: skip
+    result = {"rows": [{**asdict(r), "ok": r.ok} for r in rows]}
+    _write(args, started, head, "resumable_drill", result, table)
+    failed = [r for r in rows if not r.ok]
+    if failed:
+        print(f"DRILL FAILED: {len(failed)} of {len(rows)} runs", file=sys.stderr)
+        return 1
+    print(f"drill ok: {len(rows)} runs")
     return 0
 
 
