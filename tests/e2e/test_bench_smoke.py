@@ -104,3 +104,27 @@ def test_cache_bench_runs_its_servers_and_verifies_every_kind(tmp_path, monkeypa
             assert result[kind]["machine_cpu_s_per_gib"] > 0, kind
     assert "first / no cache:" in proc.stdout
     assert "hit / filesystem store:" in proc.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.first_pass  # it starts its own server on SQLite: the same in every pass
+def test_resumable_bench_cuts_and_checks_every_round(tmp_path):
+    """``tools/bench --resumable`` with 16 MiB: each kind measured in every round, the cut
+    upload cut in its middle (a 16 MiB run once sent its only chunk whole and then asked for
+    a session that no longer was), every image checked by the bench itself."""
+    out = tmp_path / "resumable.json"
+    proc = subprocess.run(
+        [str(BENCH), "--resumable", "--data-mib", "16", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    report = json.loads(out.read_text())
+    samples = report["resumable"]["samples"]
+    assert sorted(samples) == ["put", "tus", "tus-cut"]
+    for kind, rounds in samples.items():
+        assert len(rounds) == report["rounds"], kind
+        assert all(one["machine_cpu_s"] > 0 for one in rounds), kind
+    assert "tus-cut / tus" in proc.stdout

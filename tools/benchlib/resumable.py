@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from .client import BenchError, Conn, Endpoint
+from .machine import busy_seconds
 from .payload import Payload
-from .procs import CLK_TCK, cpu_seconds
+from .procs import cpu_seconds
 from .sizes import MiB
 
 CHUNK_MIB = 16
@@ -40,19 +40,14 @@ IDENTITY = {  # a project: a tus session is its creator project's
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
-def busy_seconds() -> float:
-    """The machine's busy CPU seconds so far: user, nice, system, irq, softirq, steal."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
 class Uploads:
     def __init__(self, ep: Endpoint, payload: Payload) -> None:
         self.ep = ep
         self.payload = payload
         self.size = payload.mib * MiB
-        self.chunk = payload.block * CHUNK_MIB  # one buffer, sent again and again
+        # one buffer, sent again and again; at most a quarter of the data, so that a small
+        # run is cut in its middle too (not after its only chunk)
+        self.chunk = payload.block * max(1, min(CHUNK_MIB, payload.mib // 4))
 
     def new_image(self) -> str:
         body = {"name": "bench-tus", "disk_format": "raw", "container_format": "bare"}
