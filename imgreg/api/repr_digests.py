@@ -51,12 +51,12 @@ def _member(name: str, hex_value: str | None) -> str | None:
 def repr_digest(image: Image) -> str | None:
     """``<algorithm>=:<base64>:`` members of the whole data, when the record holds any we
     may send."""
-    found = {"sha-256": _member("sha-256", image.data_sha256)}
+    digests = {"sha-256": image.data_sha256}
     name = DIGEST_NAMES.get(image.os_hash_algo or "")
-    if name is not None:
-        found[name] = _member(name, image.os_hash_value) or found.get(name)
-    members = [member for member in (found.get("sha-256"), found.get("sha-512")) if member]
-    return ", ".join(members) if members else None
+    if name is not None and image.os_hash_value:
+        digests[name] = image.os_hash_value
+    members = [_member(rfc_name, digests.get(rfc_name)) for rfc_name in ("sha-256", "sha-512")]
+    return ", ".join(member for member in members if member) or None
 
 
 def add_data_headers(response: webob.Response, image: Image, whole: bool = True) -> None:
