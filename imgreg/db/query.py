@@ -72,14 +72,14 @@ def scope_branches(q: ListQuery) -> list[Scope]:
         return [Scope(or_(vis != "community", _owned_by(q.project_id)), walk=True)]
     own = _owned_by(q.project_id)
     if q.visibility == "private":
-        return [Scope(and_(vis == "private", own), walk=True)]
+        return [Scope(and_(vis == "private", own), walk=False)]
     mine = []
     if q.project_id:
         member = ImageRow.id.in_(_member_images(q.project_id, q.member_status))
         mine = [Scope(own, walk=False), Scope(and_(vis == "shared", member), walk=False)]
     if q.visibility == "shared":
         shared = [Scope(and_(vis == "shared", c), walk=False) for c, _walk, _vis in mine]
-        return shared or [Scope(false(), walk=True)]
+        return shared or [Scope(false(), walk=False)]
     if q.visibility == "all":
         return [Scope(vis.in_(OPEN_VISIBILITIES), walk=True), *mine]
     return [Scope(vis == "public", walk=True, visibility="public"), *mine]
@@ -151,23 +151,23 @@ def _build_select(q: ListQuery, marker: Any, branched: bool) -> Select[ImageRow]
     scopes = scope_branches(q)
     order = order_keys(q)
     seeks = [true()] if marker is None else seek_branches(q, marker)
+    after = true() if marker is None else or_(*seeks)
     if not branched:
-        scopes = [Scope(or_(*(scope.condition for scope in scopes)), walk=True)]
-        seeks = [true() if marker is None else after_marker(q, marker)]
-    if len(scopes) == 1 and len(seeks) == 1:
-        stmt = _filtered(q).where(scopes[0].condition, seeks[0])
+        scopes = [Scope(or_(*(scope.condition for scope in scopes)), walk=False)]
+        after = true() if marker is None else after_marker(q, marker)
+    pairs = [(scope, seek) for scope in scopes for seek in (seeks if scope.walk else [after])]
+    if len(pairs) == 1:
+        stmt = _filtered(q).where(pairs[0][0].condition, pairs[0][1])
         # the image columns only (what load_images reads), chosen here so that a cached
         # statement is executed as it is, with its cache key computed once
         return _ordered(stmt, order, q.limit).with_only_columns(*IMAGE_COLUMNS)
-    after = true() if marker is None else or_(*seeks)
     extra = [sort_column(k) for k, _d in order if sort_column(k).name not in COLUMN_NAMES]
     parts = []
-    for scope in scopes:
-        for seek in seeks if scope.walk else [after]:
-            part = _ordered(_filtered(q).where(scope.condition, seek), order, q.limit)
-            if marker is not None and scope.walk and not _filters(q):
-                part = with_walk_hint(part, order, scope.visibility)
-            parts.append(part.with_only_columns(*IMAGE_COLUMNS, *extra).subquery())
+    for scope, seek in pairs:
+        part = _ordered(_filtered(q).where(scope.condition, seek), order, q.limit)
+        if marker is not None and scope.walk and not _filters(q):
+            part = with_walk_hint(part, order, scope.visibility)
+        parts.append(part.with_only_columns(*IMAGE_COLUMNS, *extra).subquery())
     # scopes overlap (the caller's own public image is public too): UNION keeps each row once
     merged = union(*(select(*part.c) for part in parts)).subquery()
     outer = [
