@@ -96,7 +96,6 @@ class ImageRow(Base):
         Index("ix_images_deleted_created_at_id", "deleted", "created_at", "id"),
         # A project's own images, of one visibility (migration 0014).
         Index("ix_images_owner_visibility", "owner", "visibility"),
-        Index("ix_images_visibility", "visibility"),
         Index("ix_images_status", "status"),
         Index("ix_images_name", "name"),
         # Selective list filters (migration 0003).
