@@ -96,8 +96,8 @@ class ImageRow(Base):
     __table_args__ = (
         # The default list: live rows, newest first, id as tie-breaker.
         Index("ix_images_deleted_created_at_id", "deleted", "created_at", "id"),
-        Index("ix_images_owner", "owner"),
-        Index("ix_images_visibility", "visibility"),
+        # A project's own images, of one visibility (migration 0014).
+        Index("ix_images_owner_visibility", "owner", "visibility"),
         Index("ix_images_status", "status"),
         Index("ix_images_name", "name"),
         # Selective list filters (migration 0003).
@@ -182,5 +182,12 @@ class MemberRow(Base):
 
     __table_args__ = (
         UniqueConstraint("image_id", "member"),
-        Index("ix_image_members_member", "member"),
+        # The images shared with a project, answered one way (migration 0014).
+        Index(
+            "ix_image_members_member_deleted_status_image_id",
+            "member",
+            "deleted",
+            "status",
+            "image_id",
+        ),
     )

@@ -4,12 +4,19 @@ nothing loads more rows than the page.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, exists, false, literal, or_, select, true
+from sqlalchemy import Select, and_, exists, false, or_, select, true, union
 from sqlalchemy.sql.elements import ColumnElement
 
-from imgreg.db.loading import IMAGE_COLUMNS
+from imgreg.db.keyset import (
+    after_marker,
+    order_keys,
+    seek_branches,
+    sort_column,
+    with_walk_hint,
+)
+from imgreg.db.loading import COLUMN_NAMES, IMAGE_COLUMNS
 from imgreg.db.models import ImageRow, MemberRow, PropertyRow, TagRow
 from imgreg.domain.query import COMPARISONS, ListQuery
 from imgreg.domain.visibility import OPEN_VISIBILITIES, READABLE, Grant
@@ -35,28 +42,57 @@ def _membership(project_id: str | None, member_status: str) -> ColumnElement[boo
     return exists().where(cond)
 
 
-def visibility_clause(q: ListQuery) -> ColumnElement[bool]:
-    own = _owned_by(q.project_id)
-    shared = and_(ImageRow.visibility == "shared", _membership(q.project_id, q.member_status))
-    if q.visibility == "community":
-        return ImageRow.visibility == "community"
-    if q.visibility in ("public", "private", "shared"):
-        vis = ImageRow.visibility == q.visibility
-        if q.is_admin:
-            return vis
-        if q.visibility == "public":
-            return vis
-        if q.visibility == "private":
-            return and_(vis, own)
-        return and_(vis, or_(own, shared))
-    if q.is_admin:
+class Scope(NamedTuple):
+    """One branch of a list's visibility scope. A ``walk`` goes down an index in the list's
+    order (for a page after a marker, one walk a ``seek_branches`` range); a lookup finds few
+    rows through an index of its own (the caller's project, its memberships), which are then
+    sorted: the marker's plain OR filters them, so no walk of another index is planned."""
+
+    condition: ColumnElement[bool]
+    walk: bool
+    visibility: str | None = None  # the condition is ``visibility = this``
+
+
+def scope_branches(q: ListQuery) -> list[Scope]:
+    """The images ``q``'s caller lists under its visibility filter, as an OR of branches.
+
+    A member's list (no filter, ``all`` or ``shared``) is public images, its project's own, and
+    those shared with it: one OR of the three is no index range, and the shared part was a walk
+    of every shared image checking membership. Apart, each is one: the public images walk the
+    sort index (or ``(deleted, visibility, created_at, id)``), the project's own are looked up
+    by ``(owner, visibility)``, the shared ones from ``image_members`` by member (migration
+    0014).
+    """
+    vis = ImageRow.visibility
+    if q.visibility in ("public", "community") or (q.is_admin and q.visibility is not None):
         if q.visibility == "all":
-            return true()
-        return or_(ImageRow.visibility != "community", own)
-    default = or_(ImageRow.visibility == "public", own, shared)
+            return [Scope(true(), walk=True)]
+        return [Scope(vis == q.visibility, walk=True, visibility=q.visibility)]
+    if q.is_admin:
+        return [Scope(or_(vis != "community", _owned_by(q.project_id)), walk=True)]
+    own = _owned_by(q.project_id)
+    if q.visibility == "private":
+        return [Scope(and_(vis == "private", own), walk=False)]
+    mine = []
+    if q.project_id:
+        member = ImageRow.id.in_(_member_images(q.project_id, q.member_status))
+        mine = [Scope(own, walk=False), Scope(and_(vis == "shared", member), walk=False)]
+    if q.visibility == "shared":
+        shared = [Scope(and_(vis == "shared", c), walk=False) for c, _walk, _vis in mine]
+        return shared or [Scope(false(), walk=False)]
     if q.visibility == "all":
-        return or_(default, ImageRow.visibility == "community")
-    return default
+        return [Scope(vis.in_(OPEN_VISIBILITIES), walk=True), *mine]
+    return [Scope(vis == "public", walk=True, visibility="public"), *mine]
+
+
+def _member_images(project_id: str, member_status: str) -> Select[Any]:
+    """The ids of the images shared with ``project_id`` (answered ``member_status``)."""
+    stmt = select(MemberRow.image_id).where(
+        MemberRow.member == project_id, MemberRow.deleted == false()
+    )
+    if member_status != "all":
+        stmt = stmt.where(MemberRow.status == member_status)
+    return stmt
 
 
 def grant_clause(grant: Grant, project_id: str | None, is_admin: bool) -> ColumnElement[bool]:
@@ -83,78 +119,76 @@ def readable_clause(project_id: str | None, is_admin: bool) -> ColumnElement[boo
     return or_(*(grant_clause(g, project_id, is_admin) for g in READABLE))
 
 
-# The keys whose NULL sorts as "" (0): the list orders by their generated sort_* column,
-# which the (deleted, sort_*, created_at, id) indexes hold (migration 0012).
-GENERATED_SORT_KEYS = frozenset({"name", "container_format", "disk_format", "size"})
-
-
-def _sort_column(key: str) -> ColumnElement[Any]:
-    name = f"sort_{key}" if key in GENERATED_SORT_KEYS else key
-    col: ColumnElement[Any] = getattr(ImageRow, name)
-    return col
-
-
-def _order(q: ListQuery) -> list[tuple[str, str]]:
-    """The sort keys up to ``id``: ids are unique, so keys after it never decide an order
-    (``sort=id`` is then one key, the primary key's order)."""
-    keys = [key for key, _d in q.sort]
-    return q.sort[: keys.index("id") + 1] if "id" in keys else q.sort
-
-
-def _marker_clause(q: ListQuery, marker: Any) -> ColumnElement[bool]:
-    """Rows strictly after the marker in the sort order (keyset pagination).
-
-    ``k1 > m1 OR (k1 = m1 AND k2 > m2) OR …`` (``<`` for a descending key), ANDed with the
-    implied ``k1 >= m1`` so that the database can range-scan an index on the first key.
-    """
-    order = _order(q)
-    clauses = []
-    for i, (key, direction) in enumerate(order):
-        equal = [_sort_column(k) == _marker_value(marker, k) for k, _d in order[:i]]
-        col = _sort_column(key)
-        value = _marker_value(marker, key)
-        beyond = col < value if direction == "desc" else col > value
-        clauses.append(and_(*equal, beyond))
-    first, direction = order[0]
-    value = _marker_value(marker, first)
-    bound = _sort_column(first) <= value if direction == "desc" else _sort_column(first) >= value
-    return and_(bound, or_(*clauses))
-
-
-def _marker_value(marker: Any, key: str) -> Any:
-    value = getattr(marker, key)
-    if value is None:
-        return literal(0 if key == "size" else "")
-    return value
-
-
 STATEMENT_CACHE_SIZE = 512
 _first_pages: dict[str, Select[ImageRow]] = {}
 
 
-def build_select(q: ListQuery, marker: Any = None) -> Select[ImageRow]:
+def build_select(q: ListQuery, marker: Any = None, *, branched: bool = True) -> Select[ImageRow]:
     """The statement for one page of ``q``. First pages (no marker) repeat: the same clients
     ask for the same lists again and again, and building the statement cost more CPU than
     SQLite took to run it, so each is built once (a statement is immutable: threads share it)
-    and kept among the last ``STATEMENT_CACHE_SIZE`` distinct queries."""
+    and kept among the last ``STATEMENT_CACHE_SIZE`` distinct queries.
+
+    ``branched``: split the list into the UNION of index walks and lookups (``_build_select``),
+    for PostgreSQL and MariaDB. SQLite (``branched=False``) gets the one SELECT with ORs, whose
+    plan walks the order's index without a temporary B-tree; its figures are tools/bench's."""
     if marker is not None:
-        return _build_select(q, marker)
-    key = repr(q)
+        return _build_select(q, marker, branched)
+    key = f"{branched} {q!r}"
     stmt = _first_pages.get(key)
     if stmt is None:
-        stmt = _build_select(q, None)
+        stmt = _build_select(q, None, branched)
         if len(_first_pages) >= STATEMENT_CACHE_SIZE:
             _first_pages.clear()
         _first_pages[key] = stmt
     return stmt
 
 
-def _build_select(q: ListQuery, marker: Any) -> Select[ImageRow]:
+def _build_select(q: ListQuery, marker: Any, branched: bool) -> Select[ImageRow]:
+    """One SELECT when one index range serves the page; else the UNION of one page from each
+    pair of a ``scope_branches`` and a ``seek_branches`` branch (each an index walk or a small
+    lookup), ordered and cut to the page again."""
+    scopes = scope_branches(q)
+    order = order_keys(q)
+    seeks = [true()] if marker is None else seek_branches(q, marker)
+    after = true() if marker is None else or_(*seeks)
+    if not branched:
+        scopes = [Scope(or_(*(scope.condition for scope in scopes)), walk=False)]
+        after = true() if marker is None else after_marker(q, marker)
+    pairs = [(scope, seek) for scope in scopes for seek in (seeks if scope.walk else [after])]
+    if len(pairs) == 1:
+        stmt = _filtered(q).where(pairs[0][0].condition, pairs[0][1])
+        # the image columns only (what load_images reads), chosen here so that a cached
+        # statement is executed as it is, with its cache key computed once
+        return _ordered(stmt, order, q.limit).with_only_columns(*IMAGE_COLUMNS)
+    extra = [sort_column(k) for k, _d in order if sort_column(k).name not in COLUMN_NAMES]
+    parts = []
+    for scope, seek in pairs:
+        part = _ordered(_filtered(q).where(scope.condition, seek), order, q.limit)
+        if marker is not None and scope.walk and not _filters(q):
+            part = with_walk_hint(part, order, scope.visibility)
+        parts.append(part.with_only_columns(*IMAGE_COLUMNS, *extra).subquery())
+    # scopes overlap (the caller's own public image is public too): UNION keeps each row once
+    merged = union(*(select(*part.c) for part in parts)).subquery()
+    outer = [
+        merged.c[sort_column(k).name].desc() if d == "desc" else merged.c[sort_column(k).name]
+        for k, d in order
+    ]
+    stmt = select(*(merged.c[name] for name in COLUMN_NAMES))
+    return stmt.order_by(*outer).limit(q.limit)
+
+
+def _filters(q: ListQuery) -> bool:
+    """Whether ``q`` filters beyond its scope (then another index may serve it better)."""
+    return bool(q.exact or q.ranges or q.tags or q.properties)
+
+
+def _filtered(q: ListQuery) -> Select[ImageRow]:
+    """Live images matching ``q``'s filters, in no particular scope or order."""
     stmt = select(ImageRow).where(
         ImageRow.deleted == false(),
         ImageRow.status != "killed",
         ImageRow.os_hidden == (true() if q.os_hidden else false()),
-        visibility_clause(q),
     )
     for name, values in q.exact.items():
         col = getattr(ImageRow, name)
@@ -171,12 +205,9 @@ def _build_select(q: ListQuery, marker: Any) -> Select[ImageRow]:
                 PropertyRow.value == value,
             )
         )
-    if marker is not None:
-        stmt = stmt.where(_marker_clause(q, marker))
-    order = []
-    for key, direction in _order(q):
-        col = _sort_column(key)
-        order.append(col.desc() if direction == "desc" else col.asc())
-    # the image columns only (what load_images reads), chosen here so that a cached statement
-    # is executed as it is, with its cache key computed once
-    return stmt.order_by(*order).limit(q.limit).with_only_columns(*IMAGE_COLUMNS)
+    return stmt
+
+
+def _ordered(stmt: Select[Any], order: list[tuple[str, str]], limit: int) -> Select[Any]:
+    cols = [sort_column(k).desc() if d == "desc" else sort_column(k).asc() for k, d in order]
+    return stmt.order_by(*cols).limit(limit)

@@ -124,7 +124,8 @@ class SqlImageRepo:
                     raise errors.Invalid(
                         f"Invalid marker. Image {query.marker_id} could not be found."
                     )
-            return load_images(conn, build_select(query, marker))
+            branched = conn.dialect.name != "sqlite"
+            return load_images(conn, build_select(query, marker, branched=branched))
 
     def add(self, image: Image, max_images: int | None = None) -> Image:
         """Insert the image; with ``max_images``, only while its owner has fewer live images

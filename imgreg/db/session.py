@@ -27,6 +27,9 @@ from imgreg.domain import errors
 LOG = logging.getLogger(__name__)
 SQLITE_BUSY_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 10
+# The binary collations of every table on MariaDB and MySQL 8 (migration 0006).
+MARIADB_COLLATION = "utf8mb4_nopad_bin"
+MYSQL_COLLATION = "utf8mb4_0900_bin"
 UNAVAILABLE = "The image database is unavailable at the moment; try again later."
 
 
@@ -39,13 +42,16 @@ def make_engine(url: str) -> Engine:
         # "DELETE … WHERE image_id = ?" on a secondary index takes gap locks that deadlock with
         # other images' inserts (seen as 1213 under concurrent upload/delete cycles). Every
         # status change is a compare-and-swap, which needs no stronger isolation.
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             pool_recycle=3600,
             isolation_level="READ COMMITTED",
             connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
         )
+        if parsed.get_backend_name() in ("mysql", "mariadb"):
+            event.listen(engine, "connect", _binary_literals)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
@@ -65,6 +71,21 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _binary_literals(dbapi_conn: Any, _record: Any) -> None:
+    """MariaDB/MySQL: string literals in the tables' binary collation (migration 0006), not the
+    connection's default ``utf8mb4_general_ci``. With a literal in another collation than its
+    column, ``status = 'active'`` does not make ``status`` a constant for the ORDER BY, so a
+    list's branch ``status = 'active' AND created_at > …`` sorted every row after the marker
+    (a filesort) instead of reading the page off ``(deleted, status, created_at, id)``.
+    Comparisons are unchanged: a column's collation already decided them."""
+    cur = dbapi_conn.cursor()
+    cur.execute(
+        "SET collation_connection = IF(VERSION() LIKE '%MariaDB%', "
+        f"'{MARIADB_COLLATION}', '{MYSQL_COLLATION}')"
+    )
+    cur.close()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,54 @@
+"""The shape of a list's statement on MariaDB (``imgreg.db.query``): which pages are a UNION of
+branches, and which walks are told their index. No database: the SQL is compiled only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+from sqlalchemy.dialects import mysql
+
+from imgreg.db.query import build_select
+from imgreg.domain.query import ListQuery
+
+MARKER = SimpleNamespace(
+    id="0" * 8 + "-0000-4000-8000-" + "0" * 12,
+    name="m",
+    status="active",
+    disk_format="qcow2",
+    container_format="bare",
+    size=1,
+    created_at=dt.datetime(2024, 1, 1),
+    updated_at=dt.datetime(2024, 1, 2),
+)
+
+
+def sql(q: ListQuery, marker: object = MARKER) -> str:
+    return str(build_select(q, marker).compile(dialect=mysql.dialect()))
+
+
+def query(**kw: object) -> ListQuery:
+    fields: dict[str, object] = {"project_id": "p1", "is_admin": False, "limit": 25}
+    return ListQuery(**(fields | kw))  # type: ignore[arg-type]
+
+
+def test_a_walk_after_a_marker_is_told_the_index_of_its_order() -> None:
+    q = query(is_admin=True, sort=[("disk_format", "asc"), ("created_at", "asc"), ("id", "asc")])
+    text = sql(q)
+    assert "FORCE INDEX (ix_images_deleted_sort_disk_format_created_at_id)" in text
+    assert text.count("UNION") == 2  # one range per key of the order
+
+
+def test_a_projects_public_walk_newest_first_goes_down_the_visibility_index() -> None:
+    text = sql(query())
+    assert "FORCE INDEX (ix_images_deleted_visibility_created_at_id)" in text
+    assert "image_members" in text  # the lookups are branches of their own
+
+
+def test_lookups_and_filtered_lists_are_not_forced_down_a_walk() -> None:
+    # a project's private images are a lookup by (owner, visibility), whatever their number
+    assert "FORCE INDEX" not in sql(query(visibility="private"))
+    # a filter of the list's own may have a better index than the order's
+    assert "FORCE INDEX" not in sql(query(is_admin=True, exact={"owner": ["p2"]}))
+    # first pages are planned freely
+    assert "FORCE INDEX" not in sql(query(), marker=None)
