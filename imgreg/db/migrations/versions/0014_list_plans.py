@@ -16,13 +16,13 @@ it. Each lookup reads only its own rows when one index holds every column it mat
   the images shared with a project, answered ``member_status``, read from the index alone.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 
 
 def upgrade() -> None:
