@@ -10,9 +10,12 @@
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
 that noise from a shared machine hits both endpoints alike):
 
-* seed: create --images images (default 5,000; half raw, half qcow2) with 16 concurrent clients;
+* seed: create --images images (default 5,000; half raw, half qcow2, a quarter public) with 16
+  concurrent clients;
 * schema GET, image GET, list limit=25, list limit=1000, a filtered sorted list
-  (``?disk_format=raw&sort=name:asc&limit=25``), create (POST), PATCH (replace /name), each at
+  (``?disk_format=raw&sort=name:asc&limit=25``), the public list of one status newest first
+  (``?visibility=public&status=queued&sort=created_at:desc&limit=25``), create (POST), PATCH
+  (replace /name), each at
   concurrency 1 and 16: requests/s, p50/p99 latency and, given the server's PIDs, server CPU
   per request (utime+stime+cutime+cstime of those processes and all their descendants, read
   from /proc/<pid>/stat before and after the measured requests);
@@ -21,7 +24,10 @@ that noise from a shared machine hits both endpoints alike):
   images (2 with --quick), in MiB/s (the median round, and the slowest), with the server's peak
   VmRSS (sum over its processes, sampled every 20 ms); then as many rounds again with a
   "canary": small GETs (``GET /v2/images/<id>``) issued one after another while the upload is
-  in flight (their latency, and the upload's MiB/s while it serves them);
+  in flight (their latency, and the upload's MiB/s while it serves them); the whole machine's
+  busy CPU per GiB too (``/proc/stat``);
+* four such uploads at once, as many rounds: their aggregate MiB/s and the server's and the
+  machine's CPU per GiB (``benchlib/upload_concurrent.py``);
 * downloads of the last image: a first read (reported, as a warm-up), as many rounds counting
   bytes only (median and slowest), then one hashing md5 and the image's os_hash_algo on two
   threads and checking them against checksum/os_hash_value;
