@@ -249,6 +249,16 @@ def header(response: str, name: str) -> str:
     return found.group(1)
 
 
+def send_the_rest(url: str, offset: int, rest: Path) -> None:
+    """The draft's last PATCH with curl: the file ``rest`` from ``offset``, completing."""
+    done = curl(
+        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
+        "-H", f"Upload-Offset: {offset}", "-H", "Upload-Complete: ?1",
+        "-T", str(rest), url,
+    ).stdout  # fmt: skip
+    assert final_status(done) == "204", done
+
+
 def test_curl_following_the_ietf_draft_resumes_after_being_killed(
     tmp_path, clean_db, data, servers
 ):
@@ -282,12 +292,7 @@ def test_curl_following_the_ietf_draft_resumes_after_being_killed(
     with path.open("rb") as whole, rest.open("wb") as out:
         whole.seek(durable)
         shutil.copyfileobj(whole, out)
-    done = curl(
-        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
-        "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
-        "-T", str(rest), url,
-    ).stdout  # fmt: skip
-    assert final_status(done) == "204", done
+    send_the_rest(url, durable, rest)
     check_active(server, image_id, md5, sha512)
     assert received(server) == SIZE  # the first part once, the rest once: nothing twice
     assert "Traceback" not in server.log()
@@ -346,12 +351,7 @@ def test_the_upload_url_comes_in_a_104_before_the_body_and_a_cut_first_request_r
     assert durable == 4 * MiB  # what arrived is kept, as the draft and tus ask
     rest = tmp_path / "rest"
     rest.write_bytes(content[durable:])
-    done = curl(
-        "-X", "PATCH", "-H", "Content-Type: application/partial-upload",
-        "-H", f"Upload-Offset: {durable}", "-H", "Upload-Complete: ?1",
-        "-T", str(rest), url,
-    ).stdout  # fmt: skip
-    assert final_status(done) == "204", done
+    send_the_rest(url, durable, rest)
     image = requests.get(f"{server.url}/v2/images/{image_id}", headers=IDENTITY, timeout=10)
     assert image.json()["status"] == "active"
     assert image.json()["checksum"] == hashlib.md5(content).hexdigest()

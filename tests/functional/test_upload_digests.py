@@ -94,9 +94,10 @@ def test_stage_verifies_too(api, conf, store_dir):
     assert api.get(f"/v2/images/{image['id']}").json["status"] == "uploading"
 
 
-def test_sha256_is_hashed_only_when_asked_for(api, conf, monkeypatch):
-    conf.set_override("upload_sha256", False)
-    made = []
+@pytest.fixture
+def side_hashes(monkeypatch) -> list[list[str]]:
+    """The algorithms of each ``DigestingReader`` made (each upload's side hashes)."""
+    made: list[list[str]] = []
     real = expected.DigestingReader.__init__
 
     def spy(self, stream, algorithms):
@@ -104,6 +105,11 @@ def test_sha256_is_hashed_only_when_asked_for(api, conf, monkeypatch):
         real(self, stream, algorithms)
 
     monkeypatch.setattr(expected.DigestingReader, "__init__", spy)
+    return made
+
+
+def test_sha256_is_hashed_only_when_asked_for(api, conf, side_hashes):
+    conf.set_override("upload_sha256", False)
     for header in (None, field("sha-512", DATA), field("sha-256", DATA)):
         image = api.create(name="d")
         headers = {"Content-Type": "application/octet-stream"}
@@ -111,7 +117,7 @@ def test_sha256_is_hashed_only_when_asked_for(api, conf, monkeypatch):
             headers["Repr-Digest"] = header
         resp = api.request("PUT", f"/v2/images/{image['id']}/file", raw=DATA, headers=headers)
         assert resp.status_int == 204
-    assert made == [[], [], ["sha256"]]
+    assert side_hashes == [[], [], ["sha256"]]
 
 
 def test_the_download_digest_round_trips(api):
@@ -145,19 +151,11 @@ def test_upload_sha256_off_keeps_the_multihash_only(api, conf):
     assert resp.headers["Repr-Digest"] == field("sha-512", DATA)
 
 
-def test_a_sha256_multihash_is_not_hashed_twice(api, conf, monkeypatch):
+def test_a_sha256_multihash_is_not_hashed_twice(api, conf, side_hashes):
     conf.set_override("hashing_algorithm", "sha256")
-    made = []
-    real = expected.DigestingReader.__init__
-
-    def spy(self, stream, algorithms):
-        made.append(list(algorithms))
-        real(self, stream, algorithms)
-
-    monkeypatch.setattr(expected.DigestingReader, "__init__", spy)
     image = api.create(name="d")
     assert plain_put(api, image["id"], DATA).status_int == 204
-    assert made == [[]]
+    assert side_hashes == [[]]
     resp = api.get(f"/v2/images/{image['id']}/file")
     assert resp.headers["Repr-Digest"] == field("sha-256", DATA)
 

@@ -64,6 +64,13 @@ def phase_upload(target: Target, sizes: Sizes, payload: Payload) -> dict[str, An
         result["rss_peak_mib"] = max(one["rss_peak_mib"] for one in every)
         result["rss_growth_mib"] = max(one["rss_growth_mib"] for one in every)
 
+    result["verified"] = verify_images(target, payload, image_ids, "upload")
+    return result
+
+
+def verify_images(target: Target, payload: Payload, image_ids: list[str], phase: str) -> bool:
+    """Whether every image holds the payload (size, md5, multihash); each problem is an
+    error of ``phase``."""
     conn = Conn(target.ep)
     try:
         infos = [conn.json(200, "GET", f"/v2/images/{image_id}") for image_id in image_ids]
@@ -71,9 +78,8 @@ def phase_upload(target: Target, sizes: Sizes, payload: Payload) -> dict[str, An
         conn.close()
     problems = [problem for info in infos for problem in check_image(info, payload)]
     for problem in problems:
-        target.error("upload", problem)
-    result["verified"] = not problems
-    return result
+        target.error(phase, problem)
+    return not problems
 
 
 def _upload_round(

@@ -19,7 +19,7 @@ from .payload import Payload
 from .procs import cpu_seconds
 from .sizes import CONCURRENT_UPLOADS, MiB, Sizes
 from .target import Target
-from .upload import check_image
+from .upload import verify_images
 
 
 def phase_upload_concurrent(target: Target, sizes: Sizes, payload: Payload) -> dict[str, Any]:
@@ -44,15 +44,8 @@ def phase_upload_concurrent(target: Target, sizes: Sizes, payload: Payload) -> d
         "uploads": CONCURRENT_UPLOADS,
         "round_mib_s": [one["mib_s"] for one in rounds],
     }
-    conn = Conn(target.ep)
-    try:
-        infos = [conn.json(200, "GET", f"/v2/images/{i}") for batch in batches for i in batch]
-    finally:
-        conn.close()
-    problems = [problem for info in infos for problem in check_image(info, payload)]
-    for problem in problems:
-        target.error("upload4", problem)
-    result["verified"] = not problems
+    every = [image_id for batch in batches for image_id in batch]
+    result["verified"] = verify_images(target, payload, every, "upload4")
     return result
 
 
