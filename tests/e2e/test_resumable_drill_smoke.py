@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 32
 CHUNK_MIB = 2
+RATE = 8 << 20  # bytes/s of the first legs
 PYTHONPATH = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]  # as tools/bench
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +32,14 @@ def test_drill_cuts_and_resumes_every_way_on_the_file_store(tmp_path):
         [sys.executable, "-m", "benchlib", "--resumable-drill", "--store", "file",
          "--data-mib", str(MIB), "--chunk-mib", str(CHUNK_MIB), "--json", str(out)],
         cwd=ROOT / "tools",
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), *PYTHONPATH])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tools"), *PYTHONPATH]),
+            # the first legs at 8 MiB/s: the half after the cut takes 2 s, so the drill cuts
+            # in a chunk even on a loaded machine (unthrottled, CI once saw the whole upload
+            # end before the worker was found, and killed the final pass instead)
+            "DRILL_START_RATE": str(RATE),
+        },
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"

@@ -19,8 +19,12 @@ size=$(stat -c %s "$file")
 headers=$(mktemp)
 trap 'rm -f "$headers"' EXIT
 
+# DRILL_START_RATE (bytes/s): the first leg sends at about that rate
+rate=()
+[ "$mode" = create ] && [ -n "${DRILL_START_RATE:-}" ] && rate=(--limit-rate "${DRILL_START_RATE%.*}")
+
 call() {  # call CURL-ARGS...: the response's headers in $headers, its status printed
-    curl -sS -K "$DRILL_CURL_CONFIG" -D "$headers" -o /dev/null "$@"
+    curl -sS -K "$DRILL_CURL_CONFIG" -D "$headers" -o /dev/null "${rate[@]}" "$@"
     awk '/^HTTP\//{status=$2} END{print status}' "$headers"
 }
 
