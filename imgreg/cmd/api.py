@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         LOG.exception("start-up reaper failed")
     wiring.reset()
     timeouts = (conf.client_socket_timeout, conf.client_header_timeout, conf.client_body_timeout)
-    worker.configure(*timeouts)  # forked into the workers
+    worker.configure(*timeouts, linger=conf.keepalive_linger)  # forked into the workers
     # Each worker also holds its listening socket, log files, database and store handles.
     connections = min(conf.worker_connections, worker.raise_nofile_limit() - 64)
     options = {

@@ -1,6 +1,16 @@
-"""``TimedThreadWorker``'s heartbeat: the arbiter hears from it, but not on every request."""
+"""``TimedThreadWorker``: its heartbeat (the arbiter hears from it, but not on every
+request), the requests one thread serves in a row on a kept-alive connection, and when the
+body drain is skipped."""
 
 from __future__ import annotations
+
+import socket
+import threading
+import types
+
+import pytest
+from gunicorn.config import Config
+from gunicorn.http.parser import RequestParser
 
 from imgreg.server import worker
 
@@ -43,3 +53,87 @@ def test_heartbeat_keeps_up_with_a_short_timeout(monkeypatch):
     clock[0] += 0.25  # a quarter of the timeout
     w.notify()
     assert w.tmp.beats == 2
+
+
+def handling(monkeypatch, results: list[object], heads: list[bool]):
+    """gthread's ``handle`` as a stand-in serving one request a call, with ``results`` as
+    its answers (keep-alive or not), and ``heads`` as what ``next_head`` finds."""
+    served = types.SimpleNamespace(calls=0)
+
+    def handle(_self: object, _conn: object) -> object:
+        served.calls += 1
+        return results.pop(0)
+
+    monkeypatch.setattr(worker.ThreadWorker, "handle", handle)
+    monkeypatch.setattr(worker, "next_head", lambda conn, linger: heads.pop(0))
+    w = worker.TimedThreadWorker.__new__(worker.TimedThreadWorker)
+    w.alive = True
+    w.slots = threading.Semaphore(1)
+    conn = types.SimpleNamespace(sock=types.SimpleNamespace(slots=None, flush=lambda: None))
+    return w, conn, served
+
+
+def test_a_next_request_that_comes_at_once_is_served_by_the_same_thread(monkeypatch):
+    w, conn, served = handling(monkeypatch, [True, True, True], [True, True, False])
+    assert w.handle(conn) is True  # then to the event loop, kept alive
+    assert served.calls == 3
+
+
+def test_a_connection_to_close_is_not_lingered_on(monkeypatch):
+    w, conn, served = handling(monkeypatch, [False], [])  # next_head would fail: not called
+    assert w.handle(conn) is False
+    assert served.calls == 1
+
+
+def test_a_stopping_worker_does_not_linger(monkeypatch):
+    w, conn, served = handling(monkeypatch, [True], [])
+    w.alive = False
+    assert w.handle(conn) is True
+    assert served.calls == 1
+
+
+def test_a_client_gone_at_the_final_flush_is_not_kept_alive(monkeypatch):
+    w, conn, _served = handling(monkeypatch, [True], [])
+
+    def gone() -> None:
+        raise BrokenPipeError
+
+    conn.sock.flush = gone
+    assert w.handle(conn) is False
+
+
+def parsed(raw: bytes):
+    """gunicorn's parser over a socket pair, past the head of ``raw``."""
+    server, client = socket.socketpair()
+    client.sendall(raw)
+    parser = RequestParser(Config(), server, ("127.0.0.1", 1))
+    next(parser)
+    return parser, (server, client)
+
+
+@pytest.mark.parametrize(
+    ("raw", "done"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", False),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", False),
+    ],
+)
+def test_only_a_body_known_to_be_read_skips_the_drain(raw, done):
+    parser, socks = parsed(raw)
+    try:
+        assert worker._body_done(parser) is done
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_body_read_to_its_end_skips_the_drain():
+    parser, socks = parsed(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+    try:
+        assert parser.mesg.body.read() == b"abc"
+        assert worker._body_done(parser)
+    finally:
+        for s in socks:
+            s.close()
