@@ -67,3 +67,37 @@ def test_no_access_log_configured_writes_nothing():
     logger, lines = logger_with(None)
     logger.access(response(), None, ENVIRON, dt.timedelta(0))
     assert lines.lines == []
+
+
+def test_gunicorns_own_stream_gets_the_line_without_a_log_record(capsys, monkeypatch):
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = AccessLogger(cfg)  # gunicorn's StreamHandler on sys.stdout (capsys's)
+    # the logger is process-wide: only gunicorn's handler, not the other tests' ``Lines``
+    own = [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)]
+    monkeypatch.setattr(logger.access_log, "handlers", own)
+
+    def no_record(*args, **kwargs):
+        raise AssertionError("a LogRecord was made")
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", no_record)
+    logger.access(response(), None, ENVIRON, dt.timedelta(microseconds=2500))
+    logger.access(response(), None, ENVIRON, dt.timedelta(0))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("10.1.2.3 - - [") and lines[0].endswith("req-abc 0.002500")
+
+
+def test_an_access_log_file_gets_one_line_a_request(tmp_path):
+    path = tmp_path / "access.log"
+    cfg = Config()
+    cfg.set("accesslog", str(path))
+    logger = AccessLogger(cfg)
+    own = [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)]
+    logger.access_log.handlers = own
+    logger.access(response(), None, ENVIRON, dt.timedelta(0))
+    logger.access(response(), None, ENVIRON, dt.timedelta(0))
+    for handler in own:
+        handler.close()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and all(" 200 1234 " in line for line in lines)
