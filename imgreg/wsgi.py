@@ -65,12 +65,15 @@ def version_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
 
 def cors_filter(global_conf: dict[str, Any], **local_conf: Any) -> Any:
     """oslo.middleware's CORS filter, reading ``[cors]`` from imgreg's configuration (with
-    Glance's defaults, ``imgreg.conf.cors``); options in the paste section override it."""
+    Glance's defaults, ``imgreg.conf.cors``); options in the paste section override it.
+    Requests that cannot be CORS requests skip it (``imgreg.api.cors``)."""
     from oslo_middleware import cors
+
+    from imgreg.api.cors import CorsRequestsOnly
 
     for name, value in local_conf.items():
         imgreg_conf.CONF.set_override(name, value, group="cors")
-    return lambda app: cors.CORS(app, imgreg_conf.CONF)
+    return lambda app: CorsRequestsOnly(app, cors.CORS(app, imgreg_conf.CONF))
 
 
 def healthcheck_app(global_conf: dict[str, Any], **local_conf: Any) -> Any:
