@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 
@@ -191,3 +193,13 @@ def test_nul_in_any_identity_header_is_400(api):
     for name in ("X-Domain-Id", "OpenStack-System-Scope", "X-Roles", "X-User-Id"):
         resp = api.get("/v2/images", headers={"X-Identity-Status": "Confirmed", name: "a\x00b"})
         assert resp.status_int == 400, name
+
+
+def test_a_minted_request_id_is_a_random_version_4_uuid(api):
+    ids = {api.get("/v2/schemas/image").headers["x-openstack-request-id"] for _ in range(20)}
+    assert len(ids) == 20
+    for request_id in ids:
+        assert request_id.startswith("req-")
+        assert str(uuid.UUID(request_id[4:])) == request_id[4:]
+        assert uuid.UUID(request_id[4:]).version == 4
+        assert uuid.UUID(request_id[4:]).variant == uuid.RFC_4122
