@@ -47,6 +47,19 @@ def not_found(request: webob.Request) -> webob.Response:
     return api_errors.error_response(request, 404, "The resource could not be found.")
 
 
+class Mapper(routes.Mapper):
+    """routes' mapper without its "master regexp": before it tries the routes whose prefix
+    fits the path, routes runs one alternation of every route's regexp over the path, only
+    to turn invalid paths away sooner, and that costs more than the matching itself (25-45
+    us of a request, measured). routes skips the check when the attribute is None (as it
+    leaves it when there are too many routes to join); the routes tried, and so every match
+    and every 404, are the same."""
+
+    def create_regs(self, *args: Any, **kwargs: Any) -> None:
+        super().create_regs(*args, **kwargs)
+        self._master_regexp = None
+
+
 def _dispatch(environ: dict[str, Any], start_response: Any) -> Any:
     """Plain WSGI: the matched controller builds the one WebOb request the call needs."""
     match = environ["wsgiorg.routing_args"][1]
@@ -57,7 +70,7 @@ def _dispatch(environ: dict[str, Any], start_response: Any) -> Any:
 
 class Router:
     def __init__(self, svc: Services) -> None:
-        self.mapper = routes.Mapper()
+        self.mapper = Mapper()
         schemas = Resource(
             SchemasController(svc),
             no_body=frozenset({"image", "images", "member", "members", "task", "tasks"}),
