@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import webob
-import webob.dec
 
 from imgreg.api import errors as api_errors
 from imgreg.domain import errors
@@ -42,8 +41,13 @@ class Resource:
         self.controller = controller
         self.no_body = no_body
 
-    @webob.dec.wsgify
-    def __call__(self, request: webob.Request) -> webob.Response:
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """Plain WSGI, one WebOb request and the controller's response (``webob.dec.wsgify``
+        would make a default response too, and merge its cookies, for every request; no
+        controller uses it, and none raises webob's HTTP exceptions)."""
+        return self.respond(webob.Request(environ))(environ, start_response)
+
+    def respond(self, request: webob.Request) -> webob.Response:
         args = {name: path_text(value) for name, value in request.urlvars.items()}
         action = args.pop("action")
         args.pop("controller", None)
