@@ -23,6 +23,7 @@ A connection waiting for its next request holds no thread (gunicorn's poller kee
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import socket
 import threading
@@ -138,6 +139,16 @@ class TimedSocket(socket.socket):
         ):
             self.held = bytes(data)
             return
+        if not flags and self.gettimeout():  # a timeout: the descriptor is non-blocking
+            # what the socket buffer takes at once, in one write: a timed socket's send
+            # would poll first and switch to the write timeout and back (three syscalls)
+            try:
+                sent = os.write(self.fileno(), data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
         with self._writing():
             super().sendall(data, flags)
 

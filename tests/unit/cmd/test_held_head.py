@@ -28,6 +28,14 @@ def pair(monkeypatch) -> Iterator[tuple[worker.TimedSocket, socket.socket, list[
         return real(self, data, flags)
 
     monkeypatch.setattr(socket.socket, "sendall", record)
+    write = worker.os.write
+
+    def record_write(fd, data):
+        done = write(fd, data)
+        sent.append(bytes(data[:done]))
+        return done
+
+    monkeypatch.setattr(worker.os, "write", record_write)
     sock.slots = threading.Semaphore(1)  # a request thread owns it
     yield sock, client, sent
     client.close()
@@ -47,12 +55,15 @@ def test_a_large_body_follows_the_head_without_a_copy(pair) -> None:
     sock, client, sent = pair
     body = b"x" * (worker.JOIN_MAX + 1)
     sock.sendall(HEAD)
-    threading.Thread(target=sock.sendall, args=(body,)).start()
+    writer = threading.Thread(target=sock.sendall, args=(body,))
+    writer.start()
     got = b""
     while len(got) < len(HEAD) + len(body):
         got += client.recv(1 << 20)
+    writer.join()
     assert got == HEAD + body
-    assert [len(s) for s in sent] == [len(HEAD), len(body)]
+    assert len(sent[0]) == len(HEAD)  # then the body, in as many sends as it takes
+    assert sum(len(s) for s in sent[1:]) == len(body)
 
 
 def test_a_read_sends_the_held_head_first(pair) -> None:
@@ -96,3 +107,16 @@ def test_body_bytes_are_never_held(pair) -> None:
     sock, _, sent = pair
     sock.sendall(b"no head here\r\n\r\n")
     assert sent == [b"no head here\r\n\r\n"]
+
+
+def test_what_the_socket_buffer_does_not_take_at_once_follows_in_order(pair) -> None:
+    sock, client, sent = pair
+    body = bytes(range(256)) * 16384  # 4 MiB: more than a socket buffer holds
+    writer = threading.Thread(target=sock.sendall, args=(body,))
+    writer.start()
+    got = bytearray()
+    while len(got) < len(body):
+        got += client.recv(1 << 20)
+    writer.join()
+    assert got == body
+    assert len(sent) >= 2  # the first write took part of it, sendall the rest
