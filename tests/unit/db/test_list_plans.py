@@ -102,6 +102,9 @@ NOT_YET = {
     "tag=tag-7&tag=tag-9": "two common tags, rare together: a walk of 25 / 0.1 % rows",
     # 2 % of the images: a walk reads 25 / 2 % = 1,250 rows, at any catalog size
     "os_hidden=true": "hidden images: a walk of 25 / 2 % rows",
+    # 2.5 % of the images: 25 / 2.5 % = 1,000 rows, and 1,400-2,900 at a million (the
+    # member's public walk, the marker's branches)
+    "size_min=1073741824&size_max=2147483648": "a 2.5 % size range: a walk of 25 / 2.5 % rows",
     # a member's public images (4 %) walked in name order, a filter keeping 12.5 % or 30 %
     "os_distro=ubuntu&sort=name:asc": "a member's public walk by name: 25 / (4 % x 12.5 %)",
     "disk_format=raw&sort=name:asc": "a member's public walk by name: 25 / (4 % x 30 %)",
