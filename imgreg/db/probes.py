@@ -5,7 +5,7 @@ the list's order probes each row.
 A page of a list filtered by a tag is found one of two ways. A walk of the sort index probing
 each image's tags (``image_tags``' primary key) reads about 25 / (the share of images kept)
 rows: few for a common tag, the whole index for a rare one. The tag's own index
-(``ix_image_tags_value``; on MariaDB it holds the primary key's ``image_id`` too) reads every
+(``(value, image_id)``, migration 0015) reads every
 image that has it, then sorts them: few for a rare tag, a third of the catalog for a common
 one. Left to themselves the planners misjudged it (PostgreSQL hashed all 1,474 images of a
 3 % tag and every public image, and MariaDB read the 1,474 from the tag's index, at 50,000
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, Select, and_, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from imgreg.db.models import ImageRow, PropertyRow, TagRow
@@ -53,13 +53,20 @@ def _rows(f: Filter) -> Any:
 def rare_filter(conn: Connection, q: ListQuery) -> Filter | None:
     """The rarest of ``q``'s tags if it is on at most ``RARE`` images (each counted through
     its index, reading at most ``RARE + 1`` entries), else None."""
-    best: tuple[int, Filter] | None = None
+    best: tuple[int, Filter] | None = None  # (count, filter)
     for f in join_filters(q)[: len(q.tags)]:
-        found = _rows(f).limit(RARE + 1).subquery()
-        count = conn.execute(select(func.count()).select_from(found)).scalar_one()
+        count: int = conn.execute(count_statement(f)).scalar_one()
         if count <= RARE and (best is None or count < best[0]):
             best = (count, f)
     return None if best is None else best[1]
+
+
+def count_statement(f: Filter) -> Select[Any]:
+    """How many images have ``f``, counted up to ``RARE + 1``: in ``image_id`` order, so that
+    the count walks ``(value, image_id)`` and stops there (migration 0015) instead of reading
+    a bitmap of every entry first."""
+    found = _rows(f).order_by(TagRow.image_id if f[0] is None else PropertyRow.image_id)
+    return select(func.count()).select_from(found.limit(RARE + 1).subquery())
 
 
 def driven(f: Filter) -> ColumnElement[bool]:

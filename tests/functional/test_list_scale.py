@@ -142,7 +142,8 @@ def fetch(client: Any, recorder: Recorder, query: str) -> list[str]:
     assert recorder.list_statement().rows == len(ids)
     # The page, its properties and tags, at most the marker row, and on PostgreSQL and MariaDB
     # one count per tag (imgreg.db.probes.rare_filter): nothing else.
-    counts = query.count("tag=")
+    sqlite = wiring.services().db.engine.dialect.name == "sqlite"
+    counts = 0 if sqlite else query.count("tag=")
     assert recorder.rows <= len(ids) + expected_children(ids) + 1 + counts
     assert recorder.rows <= PAGE + 3 * PAGE + counts
     assert len(recorder.executed) <= 8

@@ -267,8 +267,18 @@ def _analyze(raw: Any, dialect: str) -> None:
     cursor = raw.cursor()
     if dialect == "postgresql":
         raw.commit()
-        for table in TABLES:
-            cursor.execute(f"ANALYZE {table}")
+        # VACUUM too, as autovacuum would have on a live catalog: it sets the visibility map,
+        # without which every index-only scan fetches heap pages and PostgreSQL read a tag's
+        # whole bitmap (then sorted it) rather than walk (value, image_id) to a LIMIT
+        driver = raw.driver_connection  # the pool's proxy does not pass autocommit on
+        driver.autocommit = True
+        try:
+            vacuum = driver.cursor()
+            for table in TABLES:
+                vacuum.execute(f"VACUUM ANALYZE {table}")
+            vacuum.close()
+        finally:
+            driver.autocommit = False
     elif dialect in ("mysql", "mariadb"):
         # with the engine-independent statistics (histograms) too, which the optimizer
         # prefers to InnoDB's sampled estimates when they exist

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, select
 
 from imgreg.api.list_params import parse_list_query
 from imgreg.db.models import ImageRow
-from imgreg.db.probes import rare_filter
+from imgreg.db.probes import RARE, count_statement, rare_filter
 from imgreg.db.query import build_select
 from imgreg.db.session import make_engine
 from imgreg.domain.query import ListQuery
@@ -270,6 +270,16 @@ def walk(node: Any, children: str | None) -> Iterator[dict[str, Any]]:
         for key, value in node.items():
             if children is None or key in (children, "Plan"):
                 yield from walk(value, children)
+
+
+@pytest.mark.parametrize("tag", ["tag-7", RARE_TAG])
+def test_counting_a_tag_reads_at_most_one_more_than_rare(app_engine, tag):
+    """``rare_filter``'s count, run before each list with a tag, reads at most ``RARE + 1``
+    index entries (tag-7 has 1,474 images here, the rare tag 50)."""
+    with app_engine.connect() as conn:
+        plan = explain(conn, count_statement((None, tag)))
+    wrong, summary = mysql_problems(plan, RARE + 1) if dbs.MYSQL else pg_problems(plan, RARE + 1)
+    assert not wrong, f"count of {tag}: {wrong}; plan: {summary}"
 
 
 @pytest.mark.parametrize("deep", [False, True], ids=["first-page", "40-pages-deep"])
