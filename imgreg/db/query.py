@@ -156,7 +156,13 @@ def _build_select(
 ) -> Select[ImageRow]:
     """One SELECT when one index range serves the page; else the UNION of one page from each
     pair of a ``scope_branches`` and a ``seek_branches`` branch (each an index walk or a small
-    lookup), ordered and cut to the page again. With a ``driver`` every scope is a lookup."""
+    lookup), ordered and cut to the page again.
+
+    With a ``driver`` (a rare tag) every branch is all of its images, unordered and uncut (at
+    most ``probes.RARE``), and only the merged rows are sorted: a branch ordered and cut to
+    the page let PostgreSQL walk the sort index probing the tag instead (56,211 rows for an
+    admin's ``tag-rare`` at a million images); the ``OFFSET 0`` of a lone branch keeps it from
+    being merged into the outer query, which would allow that walk again."""
     scopes = scope_branches(q)
     if driver is not None and branched:
         scopes = [scope._replace(walk=False) for scope in scopes]
@@ -168,7 +174,8 @@ def _build_select(
         after = true() if marker is None else after_marker(q, marker)
     pairs = [(scope, seek) for scope in scopes for seek in (seeks if scope.walk else [after])]
     hint = driver is None and not _indexed_filters(q) and (marker is not None or _filters(q))
-    if len(pairs) == 1:
+    drive = driver is not None and branched
+    if len(pairs) == 1 and not drive:
         stmt = _filtered(q, branched, driver).where(pairs[0][0].condition, pairs[0][1])
         stmt = _ordered(stmt, order, q.limit)
         if hint and pairs[0][0].walk:
@@ -179,12 +186,17 @@ def _build_select(
     extra = [sort_column(k) for k, _d in order if sort_column(k).name not in COLUMN_NAMES]
     parts = []
     for scope, seek in pairs:
-        part = _ordered(_filtered(q, branched, driver).where(scope.condition, seek), order, q.limit)
+        part = _filtered(q, branched, driver).where(scope.condition, seek)
+        if not drive:
+            part = _ordered(part, order, q.limit)
         if hint and scope.walk:
             part = with_walk_hint(part, order, scope.visibility)
         parts.append(part.with_only_columns(*IMAGE_COLUMNS, *extra).subquery())
     # scopes overlap (the caller's own public image is public too): UNION keeps each row once
-    merged = union(*(select(*part.c) for part in parts)).subquery()
+    if len(parts) == 1:
+        merged = select(*parts[0].c).offset(0).subquery()
+    else:
+        merged = union(*(select(*part.c) for part in parts)).subquery()
     outer = [
         merged.c[sort_column(k).name].desc() if d == "desc" else merged.c[sort_column(k).name]
         for k, d in order
