@@ -4,15 +4,15 @@ the list's order probes each row.
 
 A page of a list filtered by a tag is found one of two ways. A walk of the sort index probing
 each image's tags (``image_tags``' primary key) reads about 25 / (the share of images kept)
-rows: few for a common tag, the whole index for a rare one. The tag's own index
-(``(value, image_id)``, migration 0015) reads every
-image that has it, then sorts them: few for a rare tag, a third of the catalog for a common
-one. Left to themselves the planners misjudged it (PostgreSQL hashed all 1,474 images of a
-3 % tag and every public image, and MariaDB read the 1,474 from the tag's index, at 50,000
-images; PostgreSQL read all 50,000 ``os_distro`` rows for ``os_distro=ubuntu&sort=name``),
-so the list decides: ``rare_filter`` counts each tag's images through its index, never past
-``RARE + 1``; a rare one (at most ``RARE``) drives the list, and otherwise every tag and
-property filter is a probe per row of the walk (``matched(per_row=True)``).
+rows: few for a common tag, the whole index for a rare one. The tag's own index (``(value,
+image_id)``, migration 0015) reads every image that has it, then sorts them: few for a rare
+tag, a third of the catalog for a common one. Left to themselves the planners misjudged it
+(PostgreSQL hashed all 1,474 images of a 3 % tag and every public image, and MariaDB read the
+1,474 from the tag's index, at 50,000 images; PostgreSQL read all 50,000 ``os_distro`` rows for
+``os_distro=ubuntu&sort=name``), so the list decides: ``rare_filter`` counts each tag's images
+through its index, never past ``RARE + 1``; a rare one (at most ``RARE``) drives the list, and
+otherwise every tag and property filter is a probe per row of the walk
+(``matched(per_row=True)``).
 
 A property has no index on its value (``image_properties.value`` is TEXT: PostgreSQL's
 B-tree refuses entries over ~2.7 kB, so an index on it would make a long value a failed
