@@ -156,7 +156,8 @@ class TagRow(Base):
     image_id: Mapped[str] = mapped_column(ForeignKey("images.id"), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
 
-    __table_args__ = (Index("ix_image_tags_value", "value"),)
+    # A tag's images in id order: counted up to a limit, looked up (migration 0015).
+    __table_args__ = (Index("ix_image_tags_value_image_id", "value", "image_id"),)
 
 
 class LocationRow(Base):

@@ -17,7 +17,8 @@ from imgreg.db.keyset import (
     with_walk_hint,
 )
 from imgreg.db.loading import COLUMN_NAMES, IMAGE_COLUMNS
-from imgreg.db.models import ImageRow, MemberRow, PropertyRow, TagRow
+from imgreg.db.models import ImageRow, MemberRow
+from imgreg.db.probes import Filter, driven, join_filters, matched
 from imgreg.domain.query import COMPARISONS, ListQuery
 from imgreg.domain.visibility import OPEN_VISIBILITIES, READABLE, Grant
 
@@ -123,7 +124,9 @@ STATEMENT_CACHE_SIZE = 512
 _first_pages: dict[str, Select[ImageRow]] = {}
 
 
-def build_select(q: ListQuery, marker: Any = None, *, branched: bool = True) -> Select[ImageRow]:
+def build_select(
+    q: ListQuery, marker: Any = None, *, branched: bool = True, driver: Filter | None = None
+) -> Select[ImageRow]:
     """The statement for one page of ``q``. First pages (no marker) repeat: the same clients
     ask for the same lists again and again, and building the statement cost more CPU than
     SQLite took to run it, so each is built once (a statement is immutable: threads share it)
@@ -131,24 +134,38 @@ def build_select(q: ListQuery, marker: Any = None, *, branched: bool = True) -> 
 
     ``branched``: split the list into the UNION of index walks and lookups (``_build_select``),
     for PostgreSQL and MariaDB. SQLite (``branched=False``) gets the one SELECT with ORs, whose
-    plan walks the order's index without a temporary B-tree; its figures are tools/bench's."""
+    plan walks the order's index without a temporary B-tree; its figures are tools/bench's.
+
+    ``driver``: a tag or property filter of ``q`` that few images match
+    (``imgreg.db.probes.rare_filter``): the list is looked up through its index instead of
+    walked in order (branched only)."""
     if marker is not None:
-        return _build_select(q, marker, branched)
-    key = f"{branched} {q!r}"
+        return _build_select(q, marker, branched, driver)
+    key = f"{branched} {driver!r} {q!r}"
     stmt = _first_pages.get(key)
     if stmt is None:
-        stmt = _build_select(q, None, branched)
+        stmt = _build_select(q, None, branched, driver)
         if len(_first_pages) >= STATEMENT_CACHE_SIZE:
             _first_pages.clear()
         _first_pages[key] = stmt
     return stmt
 
 
-def _build_select(q: ListQuery, marker: Any, branched: bool) -> Select[ImageRow]:
+def _build_select(
+    q: ListQuery, marker: Any, branched: bool, driver: Filter | None
+) -> Select[ImageRow]:
     """One SELECT when one index range serves the page; else the UNION of one page from each
     pair of a ``scope_branches`` and a ``seek_branches`` branch (each an index walk or a small
-    lookup), ordered and cut to the page again."""
+    lookup), ordered and cut to the page again.
+
+    With a ``driver`` (a rare tag) every branch is all of its images, unordered and uncut (at
+    most ``probes.RARE``), and only the merged rows are sorted: a branch ordered and cut to
+    the page let PostgreSQL walk the sort index probing the tag instead (56,211 rows for an
+    admin's ``tag-rare`` at a million images); the ``OFFSET 0`` of a lone branch keeps it from
+    being merged into the outer query, which would allow that walk again."""
     scopes = scope_branches(q)
+    if driver is not None and branched:
+        scopes = [scope._replace(walk=False) for scope in scopes]
     order = order_keys(q)
     seeks = [true()] if marker is None else seek_branches(q, marker)
     after = true() if marker is None else or_(*seeks)
@@ -156,20 +173,30 @@ def _build_select(q: ListQuery, marker: Any, branched: bool) -> Select[ImageRow]
         scopes = [Scope(or_(*(scope.condition for scope in scopes)), walk=False)]
         after = true() if marker is None else after_marker(q, marker)
     pairs = [(scope, seek) for scope in scopes for seek in (seeks if scope.walk else [after])]
-    if len(pairs) == 1:
-        stmt = _filtered(q).where(pairs[0][0].condition, pairs[0][1])
+    hint = driver is None and not _indexed_filters(q) and (marker is not None or _filters(q))
+    drive = driver is not None and branched
+    if len(pairs) == 1 and not drive:
+        stmt = _filtered(q, branched, driver).where(pairs[0][0].condition, pairs[0][1])
+        stmt = _ordered(stmt, order, q.limit)
+        if hint and pairs[0][0].walk:
+            stmt = with_walk_hint(stmt, order, pairs[0][0].visibility)
         # the image columns only (what load_images reads), chosen here so that a cached
         # statement is executed as it is, with its cache key computed once
-        return _ordered(stmt, order, q.limit).with_only_columns(*IMAGE_COLUMNS)
+        return stmt.with_only_columns(*IMAGE_COLUMNS)
     extra = [sort_column(k) for k, _d in order if sort_column(k).name not in COLUMN_NAMES]
     parts = []
     for scope, seek in pairs:
-        part = _ordered(_filtered(q).where(scope.condition, seek), order, q.limit)
-        if marker is not None and scope.walk and not _filters(q):
+        part = _filtered(q, branched, driver).where(scope.condition, seek)
+        if not drive:
+            part = _ordered(part, order, q.limit)
+        if hint and scope.walk:
             part = with_walk_hint(part, order, scope.visibility)
         parts.append(part.with_only_columns(*IMAGE_COLUMNS, *extra).subquery())
     # scopes overlap (the caller's own public image is public too): UNION keeps each row once
-    merged = union(*(select(*part.c) for part in parts)).subquery()
+    if len(parts) == 1:
+        merged = select(*parts[0].c).offset(0).subquery()
+    else:
+        merged = union(*(select(*part.c) for part in parts)).subquery()
     outer = [
         merged.c[sort_column(k).name].desc() if d == "desc" else merged.c[sort_column(k).name]
         for k, d in order
@@ -179,12 +206,23 @@ def _build_select(q: ListQuery, marker: Any, branched: bool) -> Select[ImageRow]
 
 
 def _filters(q: ListQuery) -> bool:
-    """Whether ``q`` filters beyond its scope (then another index may serve it better)."""
+    """Whether ``q`` filters beyond its scope."""
     return bool(q.exact or q.ranges or q.tags or q.properties)
 
 
-def _filtered(q: ListQuery) -> Select[ImageRow]:
-    """Live images matching ``q``'s filters, in no particular scope or order."""
+# Filters with an index of their own (``images`` columns), which may serve a list better than
+# a walk of its order's index: with one of them MariaDB is left to choose.
+INDEXED_FILTERS = frozenset({"id", "name", "owner", "status", "checksum", "os_hash_value"})
+
+
+def _indexed_filters(q: ListQuery) -> bool:
+    return any(name in INDEXED_FILTERS for name in q.exact)
+
+
+def _filtered(q: ListQuery, branched: bool, driver: Filter | None) -> Select[ImageRow]:
+    """Live images matching ``q``'s filters, in no particular scope or order. Branched
+    (PostgreSQL, MariaDB), the tag and property filters are the ``driver``'s lookup and a probe
+    per row for the others (``imgreg.db.probes``); SQLite gets plain EXISTS."""
     stmt = select(ImageRow).where(
         ImageRow.deleted == false(),
         ImageRow.status != "killed",
@@ -195,16 +233,8 @@ def _filtered(q: ListQuery) -> Select[ImageRow]:
         stmt = stmt.where(col.in_(values) if len(values) > 1 else col == values[0])
     for name, op, value in q.ranges:
         stmt = stmt.where(COMPARISONS[op](getattr(ImageRow, name), value))
-    for tag in q.tags:
-        stmt = stmt.where(exists().where(TagRow.image_id == ImageRow.id, TagRow.value == tag))
-    for name, value in q.properties.items():
-        stmt = stmt.where(
-            exists().where(
-                PropertyRow.image_id == ImageRow.id,
-                PropertyRow.name == name,
-                PropertyRow.value == value,
-            )
-        )
+    for f in join_filters(q):
+        stmt = stmt.where(driven(f) if f == driver else matched(f, per_row=branched))
     return stmt
 
 

@@ -23,6 +23,7 @@ from imgreg.db import children, session_holds, usage
 from imgreg.db.ledger import SqlUploadLedger
 from imgreg.db.loading import COLUMN_NAMES, load_image, load_images
 from imgreg.db.models import ImageRow, LocationRow, MemberRow
+from imgreg.db.probes import rare_filter
 from imgreg.db.query import build_select, readable_clause
 from imgreg.db.session import Database
 from imgreg.domain import errors
@@ -125,7 +126,9 @@ class SqlImageRepo:
                         f"Invalid marker. Image {query.marker_id} could not be found."
                     )
             branched = conn.dialect.name != "sqlite"
-            return load_images(conn, build_select(query, marker, branched=branched))
+            driver = rare_filter(conn, query) if branched else None
+            stmt = build_select(query, marker, branched=branched, driver=driver)
+            return load_images(conn, stmt)
 
     def add(self, image: Image, max_images: int | None = None) -> Image:
         """Insert the image; with ``max_images``, only while its owner has fewer live images

@@ -110,7 +110,12 @@ class Recorder:
         return sum(e.rows for e in self.executed)
 
     def list_statement(self) -> Executed:
-        (found,) = [e for e in self.executed if "ORDER BY" in e.statement.upper()]
+        # (a tag's count, imgreg.db.probes, is ordered too, and is no list)
+        (found,) = [
+            e
+            for e in self.executed
+            if "ORDER BY" in e.statement.upper() and not e.statement.startswith("SELECT count(")
+        ]
         return found
 
 
@@ -140,9 +145,12 @@ def fetch(client: Any, recorder: Recorder, query: str) -> list[str]:
     print(f"\n{query or '(default)'}: {len(recorder.executed)} statements, {recorder.rows} rows")
     print(statements)
     assert recorder.list_statement().rows == len(ids)
-    # The page, its properties and tags, and at most the marker row: nothing else.
-    assert recorder.rows <= len(ids) + expected_children(ids) + 1
-    assert recorder.rows <= PAGE + 3 * PAGE
+    # The page, its properties and tags, at most the marker row, and on PostgreSQL and MariaDB
+    # one count per tag (imgreg.db.probes.rare_filter): nothing else.
+    sqlite = wiring.services().db.engine.dialect.name == "sqlite"
+    counts = 0 if sqlite else query.count("tag=")
+    assert recorder.rows <= len(ids) + expected_children(ids) + 1 + counts
+    assert recorder.rows <= PAGE + 3 * PAGE + counts
     assert len(recorder.executed) <= 8
     return ids
 

@@ -1,11 +1,11 @@
 """A big catalog, loaded in bulk straight into an imgreg database (``tools/bench --catalog``).
 
-N images (default 1,000,000) with three properties each, 0-3 tags and N/10 members (on the
-shared images), shaped like a public cloud's catalog: most images private snapshots of many
-projects (N/100 of them), a few percent public, community or shared; some names NULL or
-``""``, queued images without formats or size, a few percent deleted, hidden or killed. The
-rows come from a seeded generator (the same N and seed give the same catalog) in chunks of
-``CHUNK`` images, so memory does not grow with N.
+N images (default 1,000,000) with three properties each, 0-3 tags (one in 1,000 also a rare tag)
+and N/10 members (on the shared images), shaped like a public cloud's catalog: most images
+private snapshots of many projects (N/100 of them), a few percent public, community or shared;
+some names NULL or ``""``, queued images without formats or size, a few percent deleted, hidden
+or killed. The rows come from a seeded generator (the same N and seed give the same catalog) in
+chunks of ``CHUNK`` images, so memory does not grow with N.
 
 PostgreSQL takes them with ``COPY … FROM STDIN``, MariaDB/MySQL with ``LOAD DATA LOCAL
 INFILE`` of a chunk's rows written to a temporary file (the server must allow
@@ -67,6 +67,7 @@ CONTAINER_FORMATS = (("bare", 90), ("ovf", 5), ("docker", 5))
 DISTROS = ("ubuntu", "debian", "centos", "rocky", "fedora", "windows", "cirros", "alpine")
 WORDS = ("web", "db", "base", "golden", "snap", "build", "ci", "prod", "test", "gpu", "k8s")
 TAGS = tuple(f"tag-{i}" for i in range(50))
+RARE_TAG = "tag-rare"  # on one image in 1,000
 START = dt.datetime(2020, 1, 1)
 
 
@@ -161,6 +162,8 @@ class Catalog:
             (image_id, "architecture", "x86_64" if rng.random() < 0.9 else "aarch64"),
         ]
         rows["image_tags"] += [(image_id, t) for t in rng.sample(TAGS, rng.randrange(4))]
+        if i % 1000 == 999:  # a rare tag, drawing nothing from rng (the rest stays the same)
+            rows["image_tags"].append((image_id, RARE_TAG))
         if visibility == "shared" and rng.random() < self.member_chance:
             member_status = rng.choice(("accepted", "accepted", "accepted", "pending", "rejected"))
             rows["image_members"].append(
@@ -264,8 +267,18 @@ def _analyze(raw: Any, dialect: str) -> None:
     cursor = raw.cursor()
     if dialect == "postgresql":
         raw.commit()
-        for table in TABLES:
-            cursor.execute(f"ANALYZE {table}")
+        # VACUUM too, as autovacuum would have on a live catalog: it sets the visibility map,
+        # without which every index-only scan fetches heap pages and PostgreSQL read a tag's
+        # whole bitmap (then sorted it) rather than walk (value, image_id) to a LIMIT
+        driver = raw.driver_connection  # the pool's proxy does not pass autocommit on
+        driver.autocommit = True
+        try:
+            vacuum = driver.cursor()
+            for table in TABLES:
+                vacuum.execute(f"VACUUM ANALYZE {table}")
+            vacuum.close()
+        finally:
+            driver.autocommit = False
     elif dialect in ("mysql", "mariadb"):
         # with the engine-independent statistics (histograms) too, which the optimizer
         # prefers to InnoDB's sampled estimates when they exist

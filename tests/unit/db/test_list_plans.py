@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, select
 
 from imgreg.api.list_params import parse_list_query
 from imgreg.db.models import ImageRow
+from imgreg.db.probes import RARE, count_statement, rare_filter
 from imgreg.db.query import build_select
 from imgreg.db.session import make_engine
 from imgreg.domain.query import ListQuery
@@ -54,8 +55,66 @@ ONE_INDEX = (
         "visibility=community": 100,
     }
 )
+# the tables a list reads: none may be scanned whole, no step may read more than ``most``
+# (the join tables' order: "images" is in none of their names, and is checked last)
+TABLES = ("image_tags", "image_properties", "image_members", "images")
 OWNER = "project-000042"
 MEMBER = "project-000007"
+
+# The documented filters (glance-api.md §2.5) the cases above do not cover, and multi-key
+# sorts. The catalog's shares: each tag-N 3 %, RARE_TAG 0.1 %, protected 10 %, hidden 2 %,
+# os_distro=ubuntu 12.5 %, architecture=aarch64 10 %, disk_format=raw 30 %, iso 5 %,
+# deactivated 2 %, the size range 2.5 %.
+RARE_TAG = "tag-rare"
+FILTERS = [
+    "tag=tag-7",
+    "tag=tag-7&tag=tag-9",
+    f"tag={RARE_TAG}",
+    "protected=true",
+    "protected=false",
+    "os_hidden=true",
+    "size_min=1073741824&size_max=2147483648",
+    "size_min=32212254720",
+    "os_distro=ubuntu",
+    "architecture=aarch64",
+    "os_distro=ubuntu&sort=name:asc",
+    "disk_format=raw&sort=name:asc",
+    "disk_format=iso",
+    "container_format=in:ovf,docker",
+    "status=deactivated",
+    "name=ubuntu-web-7",
+    "id=in:00000000-0000-4000-8000-000000000000,00000000-0000-4000-8000-000000000001",
+    f"checksum={'0' * 32}",
+    f"os_hash_value={'0' * 128}",
+    "created_at=gte:2022-01-01T00:00:00Z&created_at=lt:2022-02-01T00:00:00Z",
+    "created_at=neq:2022-01-01T00:00:00Z",
+    "updated_at=gt:2025-01-01T00:00:00Z&sort=updated_at:asc",
+    "sort=disk_format:asc,name:desc",
+    "sort=status:asc,name:asc",
+    "sort_key=name&sort_key=size&sort_dir=asc",
+]
+
+# Cases that are not index-backed yet (docs/performance.md, "Lists on a big catalog", lists
+# their plans): marked xfail, not left out, so that their plans are still read and shown, and
+# an XPASS says when one has become index-backed.
+NOT_YET = {
+    # two common tags (3 % each) that few images have together: no count of one tag says so
+    "tag=tag-7&tag=tag-9": "two common tags, rare together: a walk of 25 / 0.1 % rows",
+    # 2 % of the images: a walk reads 25 / 2 % = 1,250 rows, at any catalog size
+    "os_hidden=true": "hidden images: a walk of 25 / 2 % rows",
+    # 2.5 % of the images: 25 / 2.5 % = 1,000 rows, and 1,400-2,900 at a million (the
+    # member's public walk, the marker's branches)
+    "size_min=1073741824&size_max=2147483648": "a 2.5 % size range: a walk of 25 / 2.5 % rows",
+    # a member's public images (4 %) walked in name order, a filter keeping 12.5 % or 30 %
+    "os_distro=ubuntu&sort=name:asc": "a member's public walk by name: 25 / (4 % x 12.5 %)",
+    "disk_format=raw&sort=name:asc": "a member's public walk by name: 25 / (4 % x 30 %)",
+    # PostgreSQL ANDs the bitmaps of every public image and every deactivated one
+    "status=deactivated": "PostgreSQL: a BitmapAnd of the public and the deactivated images",
+    # no index holds two sort keys: a page sorts the first key's group
+    "sort=disk_format:asc,name:desc": "two sort keys: the first key's group is sorted",
+    "sort=status:asc,name:asc": "two sort keys: the first key's group is sorted",
+    "sort_key=name&sort_key=size&sort_dir=asc": "two sort keys: the first key's group is sorted",
+}
 
 # (query string, caller): the documented filters and sort keys (glance-api.md §2.5, §2.6)
 # whose pages are index-backed on both databases; the others are listed, with their plans, in
@@ -99,6 +158,8 @@ CASES = [
     ("sort=container_format:desc", "admin"),
     ("status=active&sort=name:asc", "user"),
     ("updated_at=lt:2024-01-01T00:00:00Z&sort=updated_at:desc", "user"),
+    # issue 24: every other documented filter, as a member and as an admin (FILTERS)
+    *((query, caller) for query in FILTERS for caller in ("user", "admin")),
 ]  # fmt: skip
 
 
@@ -137,7 +198,11 @@ def scoped(query_string: str, caller: str) -> ListQuery:
 def deep_marker(conn: Connection, q: ListQuery) -> Any:
     """The marker of page ``DEEP + 1``: the last image of the first ``DEEP`` pages (or of
     as many as the filter leaves)."""
-    ids = [r.id for r in conn.execute(build_select(dataclasses.replace(q, limit=PAGE * DEEP)))]
+    deep = dataclasses.replace(q, limit=PAGE * DEEP)
+    ids = [r.id for r in conn.execute(build_select(deep, driver=rare_filter(conn, q)))]
+    if not ids:  # a filter no image matches (checksum=000…): seek from the list's first image
+        unfiltered = dataclasses.replace(q, exact={}, ranges=[], tags=[], properties={})
+        ids = [r.id for r in conn.execute(build_select(unfiltered))]
     assert ids, f"the catalog has no image for {q}"
     marker_id = ids[-1] if len(ids) < PAGE * DEEP else ids[PAGE * DEEP - 1]
     return conn.execute(select(*ImageRow.__table__.c).where(ImageRow.id == marker_id)).one()
@@ -158,13 +223,14 @@ def pg_problems(plan: dict[str, Any], most: int) -> tuple[list[str], list[str]]:
         kind = node.get("Node Type")
         if kind is None:
             continue
-        relation = node.get("Relation Name") or node.get("Index Name") or ""
+        relation = node.get("Index Name") or node.get("Relation Name") or ""
+        table = node.get("Relation Name") or next((t for t in TABLES if t in relation), None)
         read = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
         read *= node.get("Actual Loops", 1)
         summary.append(f"{kind} {relation} rows={read}".strip())
-        if node.get("Relation Name") == "images" and kind == "Seq Scan":
-            wrong.append("a sequential scan of images")
-        if "images" in relation and read > most:
+        if table in TABLES and kind == "Seq Scan":
+            wrong.append(f"a sequential scan of {table}")
+        if table in TABLES and read > most:
             wrong.append(f"{kind} {relation} read {read} rows")
         sorted_rows = sum(c.get("Actual Rows", 0) * c.get("Actual Loops", 1)
                           for c in node.get("Plans", []))  # fmt: skip
@@ -185,10 +251,12 @@ def mysql_problems(plan: dict[str, Any], most: int) -> tuple[list[str], list[str
         read = (table.get("r_rows") or 0) * (table.get("r_loops") or 0)
         name, access = table["table_name"], table.get("access_type")
         summary.append(f"{name} {access} {table.get('key', '')} rows={read:.0f}")
-        if name == "images" and access in ("ALL", "index_merge") and read > most:
-            wrong.append(f"images read by {access}")
-        if name == "images" and read > most:
-            wrong.append(f"images: {read:.0f} rows read by {access} {table.get('key')}")
+        if name in TABLES and access in ("ALL", "index_merge") and read > most:
+            wrong.append(f"{name} read by {access}")
+        if name in TABLES and access == "ALL":
+            wrong.append(f"a full scan of {name}")
+        if name in TABLES and read > most:
+            wrong.append(f"{name}: {read:.0f} rows read by {access} {table.get('key')}")
     return wrong, summary
 
 
@@ -204,13 +272,31 @@ def walk(node: Any, children: str | None) -> Iterator[dict[str, Any]]:
                 yield from walk(value, children)
 
 
+@pytest.mark.parametrize("tag", ["tag-7", RARE_TAG])
+def test_counting_a_tag_reads_at_most_one_more_than_rare(app_engine, tag):
+    """``rare_filter``'s count, run before each list with a tag, reads at most ``RARE + 1``
+    index entries (tag-7 has 1,474 images here, the rare tag 50)."""
+    with app_engine.connect() as conn:
+        plan = explain(conn, count_statement((None, tag)))
+    wrong, summary = mysql_problems(plan, RARE + 1) if dbs.MYSQL else pg_problems(plan, RARE + 1)
+    assert not wrong, f"count of {tag}: {wrong}; plan: {summary}"
+
+
 @pytest.mark.parametrize("deep", [False, True], ids=["first-page", "40-pages-deep"])
-@pytest.mark.parametrize(("query_string", "caller"), CASES)
+@pytest.mark.parametrize(
+    ("query_string", "caller"),
+    [
+        pytest.param(*case, marks=pytest.mark.xfail(reason=NOT_YET[case[0]]))
+        if case[0] in NOT_YET
+        else case
+        for case in CASES
+    ],
+)
 def test_each_list_reads_about_a_page(app_engine, query_string, caller, deep):
     with app_engine.connect() as conn:
         q = scoped(query_string, caller)
         marker = deep_marker(conn, q) if deep else None
-        plan = explain(conn, build_select(q, marker))
+        plan = explain(conn, build_select(q, marker, driver=rare_filter(conn, q)))
     most = ONE_INDEX.get(query_string, MAX_ROWS_READ)
     wrong, summary = mysql_problems(plan, most) if dbs.MYSQL else pg_problems(plan, most)
     assert not wrong, f"{query_string or 'default'} ({caller}): {wrong}; plan: {summary}"
