@@ -229,7 +229,7 @@ def load_catalog(
                 if journal is None:
                     raw.commit()
             raw.commit()
-            if journal is not None:
+            if journal is not None and journal.lower() != "wal":
                 cursor.execute(f"PRAGMA journal_mode = {journal}")
             loaded = time.perf_counter()
             _analyze(raw, dialect)
@@ -268,12 +268,15 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def _sqlite_begin(cursor: Any) -> str:
-    """Settings for the load only (one transaction, no fsync, the journal in memory, a big
-    page cache); returns the journal mode to restore (imgreg's WAL persists in the file)."""
+    """Settings for the load only (one transaction, no fsync, the journal in memory unless
+    the file is in WAL mode, a big page cache); returns the journal mode to restore. WAL (imgreg's,
+    persistent in the file) is kept: leaving it needs the database to itself, and a server may
+    have it open."""
     cursor.execute("PRAGMA journal_mode")
     journal = str(cursor.fetchone()[0])
+    if journal.lower() != "wal":
+        cursor.execute("PRAGMA journal_mode = MEMORY")
     for pragma in (
-        "journal_mode = MEMORY",
         "synchronous = OFF",
         "cache_size = -262144",
         "temp_store = MEMORY",
