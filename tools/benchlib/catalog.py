@@ -1,4 +1,5 @@
-"""A big catalog, loaded in bulk straight into an imgreg database (``tools/bench --catalog``).
+"""A big catalog, loaded in bulk straight into an imgreg or a Glance database (``tools/bench
+--catalog``).
 
 N images (default 1,000,000) with three properties each, 0-3 tags (one in 1,000 also a rare tag)
 and N/10 members (on the shared images), shaped like a public cloud's catalog: most images
@@ -10,9 +11,10 @@ chunks of ``CHUNK`` images, so memory does not grow with N.
 PostgreSQL takes them with ``COPY … FROM STDIN``, MariaDB/MySQL with ``LOAD DATA LOCAL
 INFILE`` of a chunk's rows written to a temporary file (the server must allow
 ``local_infile``; PyMySQL's multi-row INSERTs, escaping every value in Python, took half an
-hour for a million), SQLite with ``executemany``; ANALYZE at the end, so that the planner
-knows the table's size.
-The database must exist, migrated (``imgreg-manage db sync``) and without images.
+hour for a million), SQLite with ``executemany`` in one transaction (no fsync, the journal in
+memory for the load); ANALYZE at the end, so that the planner knows the table's size.
+The database must exist, migrated (``imgreg-manage db sync``, or Glance's ``glance-manage
+db_sync`` for ``schema="glance"``: ``catalog_glance.py``) and without images.
 
 Needs SQLAlchemy and the database's driver (the venv's); the rest of benchlib is stdlib only,
 so this module is imported only when a catalog is loaded.
@@ -175,7 +177,14 @@ class Catalog:
         return f"{rng.choice(DISTROS)}-{rng.choice(WORDS)}-{rng.randrange(10 * self.projects)}"
 
 
-def _columns(table: str) -> tuple[str, ...]:
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
+
+
+def _columns(table: str, schema: str = "imgreg") -> tuple[str, ...]:
+    if schema == "glance":
+        from .catalog_glance import COLUMNS
+
+        return COLUMNS[table]
     return {
         "images": IMAGE_COLUMNS,
         "image_properties": PROPERTY_COLUMNS,
@@ -184,9 +193,20 @@ def _columns(table: str) -> tuple[str, ...]:
     }[table]
 
 
-def load_catalog(url: str, images: int = 1_000_000, seed: int = 0) -> dict[str, Any]:
-    """Load the catalog into the (migrated, image-less) database at ``url``; returns the row
-    counts and the seconds the load and the ANALYZE took."""
+def detect_schema(engine: Any) -> str:
+    """``glance`` when ``images`` has no ``revision`` column (Glance's), else ``imgreg``."""
+    from sqlalchemy import inspect
+
+    names = {c["name"] for c in inspect(engine).get_columns("images")}
+    return "imgreg" if "revision" in names else "glance"
+
+
+def load_catalog(
+    url: str, images: int = 1_000_000, seed: int = 0, schema: str | None = None
+) -> dict[str, Any]:
+    """Load the catalog into the (migrated, image-less) database at ``url``, in imgreg's
+    tables or Glance's (``schema``; by default told from the ``images`` table); returns the
+    row counts, the schema and the seconds the load and the ANALYZE took."""
     from sqlalchemy import create_engine
 
     mysql = url.startswith(("mysql", "mariadb"))
@@ -194,6 +214,7 @@ def load_catalog(url: str, images: int = 1_000_000, seed: int = 0) -> dict[str, 
     counts = dict.fromkeys(TABLES, 0)
     started = time.perf_counter()
     try:
+        schema = schema or detect_schema(engine)
         raw = engine.raw_connection()
         try:
             dialect = engine.dialect.name
@@ -203,11 +224,16 @@ def load_catalog(url: str, images: int = 1_000_000, seed: int = 0) -> dict[str, 
             cursor = raw.cursor()
             if dialect in ("mysql", "mariadb"):
                 cursor.execute("SET unique_checks = 0, foreign_key_checks = 0")
-            for chunk in Catalog(images, seed).chunks():
+            journal = _sqlite_begin(cursor) if dialect == "sqlite" else None
+            for chunk in _rows(Catalog(images, seed), schema, dialect == "sqlite"):
                 for table in TABLES:
-                    write(cursor, table, chunk[table])
+                    write(cursor, table, chunk[table], _columns(table, schema))
                     counts[table] += len(chunk[table])
-                raw.commit()
+                if journal is None:
+                    raw.commit()
+            raw.commit()
+            if journal is not None and journal.lower() != "wal":
+                cursor.execute(f"PRAGMA journal_mode = {journal}")
             loaded = time.perf_counter()
             _analyze(raw, dialect)
         finally:
@@ -216,21 +242,63 @@ def load_catalog(url: str, images: int = 1_000_000, seed: int = 0) -> dict[str, 
         engine.dispose()
     done = time.perf_counter()
     return {
+        "schema": schema,
         "rows": counts,
         "load_seconds": round(loaded - started, 1),
         "analyze_seconds": round(done - loaded, 1),
     }
 
 
-def _copy(cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+def _rows(catalog: Catalog, schema: str, sqlite: bool) -> Iterator[dict[str, list[Any]]]:
+    """The catalog's chunks in ``schema``'s columns; on SQLite with the times as the strings
+    SQLAlchemy writes (``sqlite3`` would write no microseconds, and a marker's
+    ``created_at = '… .000000'`` would then match no row)."""
+    for chunk in catalog.chunks():
+        if schema == "glance":
+            from .catalog_glance import glance_rows
+
+            chunk = glance_rows(chunk)
+        if sqlite:
+            chunk = {
+                t: [tuple(_sqlite_value(v) for v in row) for row in rows]
+                for t, rows in chunk.items()
+            }
+        yield chunk
+
+
+def _sqlite_value(value: Any) -> Any:
+    return value.strftime(SQLITE_TIME) if isinstance(value, dt.datetime) else value
+
+
+def _sqlite_begin(cursor: Any) -> str:
+    """Settings for the load only (one transaction, no fsync, the journal in memory unless
+    the file is in WAL mode, a big page cache); returns the journal mode to restore. WAL (imgreg's,
+    persistent in the file) is kept: leaving it needs the database to itself, and a server may
+    have it open."""
+    cursor.execute("PRAGMA journal_mode")
+    journal = str(cursor.fetchone()[0])
+    if journal.lower() != "wal":
+        cursor.execute("PRAGMA journal_mode = MEMORY")
+    for pragma in (
+        "synchronous = OFF",
+        "cache_size = -262144",
+        "temp_store = MEMORY",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    return journal
+
+
+def _copy(cursor: Any, table: str, rows: list[tuple[Any, ...]], cols: tuple[str, ...]) -> None:
     if not rows:
         return
-    with cursor.copy(f"COPY {table} ({', '.join(_columns(table))}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
 
-def _insert_mysql(cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+def _insert_mysql(
+    cursor: Any, table: str, rows: list[tuple[Any, ...]], cols: tuple[str, ...]
+) -> None:
     if not rows:
         return
     fd, path = tempfile.mkstemp(prefix=f"catalog-{table}-", suffix=".tsv")
@@ -239,7 +307,7 @@ def _insert_mysql(cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
             out.writelines("\t".join(_tsv(v) for v in row) + "\n" for row in rows)
         cursor.execute(
             f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 "
-            f"({', '.join(_columns(table))})",
+            f"({', '.join(cols)})",
             (path,),
         )
     finally:
@@ -256,9 +324,10 @@ def _tsv(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def _insert_qmark(cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+def _insert_qmark(
+    cursor: Any, table: str, rows: list[tuple[Any, ...]], cols: tuple[str, ...]
+) -> None:
     if rows:
-        cols = _columns(table)
         marks = ", ".join(["?"] * len(cols))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
 

@@ -5,7 +5,8 @@
     tools/bench --cache [--data-mib MIB] [--json out.json] [--markdown out.md]
     tools/bench --resumable [--data-mib MIB] [--json out.json] [--markdown out.md]
     tools/bench --resumable-drill --store file|swift|s3|rbd [--data-mib MIB] [--chunk-mib MIB]
-    tools/bench --catalog DB_URL [--images N]
+    tools/bench --catalog DB_URL [--images N] [--schema imgreg|glance]
+    tools/bench --compare URL_A URL_B --big-catalog [--header NAME:VALUE ...] [--json out.json]
 
 Phases, in order (with --compare each phase runs against A, then B, then the next phase, so
 that noise from a shared machine hits both endpoints alike):
@@ -51,8 +52,21 @@ what each resume sent and how the image ended, exit 1 if any check fails.
 
 ``--catalog DB_URL`` loads a big catalog in bulk straight into an imgreg database instead
 (``benchlib/catalog.py``: --images images, default 1,000,000, with properties, tags and
-members; COPY on PostgreSQL, multi-row INSERTs on MariaDB) and prints the time it took; the
-database must be migrated (``imgreg-manage db sync``) and hold no images.
+members; COPY on PostgreSQL, LOAD DATA on MariaDB, one executemany transaction on SQLite) and
+prints the time it took; the database must be migrated (``imgreg-manage db sync``) and hold no
+images. ``--schema glance`` writes the same catalog into Glance 33's tables (a database that
+``glance-manage db_sync`` created; told from the ``images`` table when --schema is not given).
+
+``--compare A B --big-catalog`` runs the big-catalog phases instead (``benchlib/bigcat.py``),
+against servers already started over catalogs that ``--catalog`` loaded; it creates no image:
+``bigsetup`` takes, from the servers' lists, the active images of the ``X-Project-Id`` project
+(to PATCH), those and some hundreds of public images (to show), and the marker of the default
+list's page 40 (or its deepest full page); then, at concurrency 1 and 16 (300 requests or 20 s
+each, --quick 30 or 5 s): list limit=25, that deep page, the public list
+(``visibility=public&status=active&sort=created_at:desc&limit=25``), ``sort=name:asc&limit=25``,
+image GET and PATCH (replace /name) of those images; server CPU per request, req/s, p50/p99.
+Run it on a million-image catalog and on a 5,000-image one from the same loader for the ratio
+(docs/performance.md, "A million images, side by side").
 
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
@@ -71,8 +85,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .bigcat import BIG, BIG_PHASES, BIG_QUICK, big_figures
 from .cache import KINDS, print_cache_table, run_cache_bench
 from .cache_servers import cache_servers
+from .catalog_glance import SCHEMAS
 from .client import BenchError, Endpoint
 from .drill import drill_table, run_drill
 from .drill_cluster import STORES
@@ -136,6 +152,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="DB_URL",
         help="load a catalog of --images images (default 1,000,000) into this imgreg database",
     )
+    parser.add_argument(
+        "--schema", choices=SCHEMAS, help="--catalog: imgreg's or Glance's tables (default: detect)"
+    )
+    parser.add_argument(
+        "--big-catalog",
+        action="store_true",
+        help="--compare: lists, show and PATCH on the catalog the servers hold (no seeding)",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB of data")
     parser.add_argument("--images", type=int, help="images to seed (default 5000, quick 150)")
     parser.add_argument(
@@ -172,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return _catalog(args)
     if args.resumable_drill:
         return _drill(args)
-    sizes = _sizes(args)
+    sizes = (BIG_QUICK if args.quick else BIG) if args.big_catalog else _sizes(args)
     if args.cache:
         return _cache(args, sizes)
     if args.resumable:
@@ -186,11 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         f"bench {run_id}: {', '.join(f'{t.label}={t.url}' for t in targets)}; {sizes}", flush=True
     )
 
-    aborted = run_phases(targets, sizes, payload)
+    phases, figs = (BIG_PHASES, big_figures()) if args.big_catalog else (None, None)
+    aborted = run_phases(targets, sizes, payload, phases)
     aborted = run_cleanup(targets, aborted)
 
     print()
-    print_table(targets)
+    print_table(targets, figs)
     errors = [e for t in targets for e in t.errors]
     report = {
         "run_id": run_id,
@@ -209,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     if args.markdown:
-        Path(args.markdown).write_text(markdown_table(targets))
+        Path(args.markdown).write_text(markdown_table(targets, figs))
     print(f"\n{len(errors)} errors; {report['seconds']} s")
     if errors or aborted:
         print(f"\nBENCH FAILED ({aborted or f'{len(errors)} errors'}):", file=sys.stderr)
@@ -224,7 +249,7 @@ def _catalog(args: argparse.Namespace) -> int:
 
     images = 1_000_000 if args.images is None else args.images
     print(f"bench --catalog: {images} images", flush=True)
-    result = load_catalog(args.catalog, images)
+    result = load_catalog(args.catalog, images, schema=args.schema)
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")

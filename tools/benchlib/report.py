@@ -95,12 +95,14 @@ def fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def table_rows(targets: list[Target]) -> tuple[list[str], list[list[str]]]:
+def table_rows(
+    targets: list[Target], figs: list[Figure] | None = None
+) -> tuple[list[str], list[list[str]]]:
     header = ["figure", "unit", *(t.label for t in targets)]
     if len(targets) == 2:
         header += [f"{targets[0].label}/{targets[1].label}", "better"]
     rows = []
-    for fig in figures():
+    for fig in figures() if figs is None else figs:
         values = [lookup(t.results, fig.path) for t in targets]
         row = [fig.label, fig.unit, *(fmt(v) for v in values)]
         if len(targets) == 2:
@@ -121,8 +123,8 @@ def table_rows(targets: list[Target]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def print_table(targets: list[Target]) -> None:
-    header, rows = table_rows(targets)
+def print_table(targets: list[Target], figs: list[Figure] | None = None) -> None:
+    header, rows = table_rows(targets, figs)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(
         h.ljust(w) if i < 2 else h.rjust(w)
@@ -139,8 +141,8 @@ def print_table(targets: list[Target]) -> None:
         )
 
 
-def markdown_table(targets: list[Target]) -> str:
-    header, rows = table_rows(targets)
+def markdown_table(targets: list[Target], figs: list[Figure] | None = None) -> str:
+    header, rows = table_rows(targets, figs)
     out = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",

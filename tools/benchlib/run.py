@@ -50,11 +50,17 @@ PHASES: list[tuple[str, Callable[..., dict[str, Any]], bool]] = [
 ]
 
 
-def run_phases(targets: list[Target], sizes: Sizes, payload: Payload) -> str | None:
-    """Each phase against A, then B, then the next phase; stops at the first failure. Returns
-    why the run stopped early (``aborted: …``, ``interrupted``), or None."""
+Phases = list[tuple[str, Callable[..., dict[str, Any]], bool]]
+
+
+def run_phases(
+    targets: list[Target], sizes: Sizes, payload: Payload, phases: Phases | None = None
+) -> str | None:
+    """Each phase (of ``phases``, default ``PHASES``) against A, then B, then the next phase;
+    stops at the first failure. Returns why the run stopped early (``aborted: …``,
+    ``interrupted``), or None."""
     try:
-        for name, func, needs_payload in PHASES:
+        for name, func, needs_payload in PHASES if phases is None else phases:
             for target in targets:
                 t0 = time.perf_counter()
                 extra = (payload,) if needs_payload else ()

@@ -17,6 +17,8 @@ class Target:
     ep: Endpoint
     run_id: str
     seeded: list[str] = field(default_factory=list)
+    owned: list[str] = field(default_factory=list)  # --big-catalog: the images to PATCH
+    deep_query: str = ""  # --big-catalog: the query of the deep page
     created: list[str] = field(default_factory=list)  # every image still to delete
     results: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
