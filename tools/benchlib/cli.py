@@ -81,7 +81,7 @@ from .payload import Payload
 from .report import markdown_table, print_table
 from .resumable import resumable_table, run_resumable_bench
 from .resumable_server import resumable_server
-from .run import run_cleanup, run_phases
+from .run import PHASE_NAMES, run_cleanup, run_phases
 from .sizes import FULL, QUICK, Sizes
 from .target import Target
 
@@ -141,6 +141,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--data-mib", "--mib", type=int, help="size of the big upload (default 512)"
     )
+    parser.add_argument(
+        "--phases",
+        help="run only these phases, comma-separated (e.g. upload,upload4); the server check "
+        "always runs first, the cleanup last",
+    )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--markdown", help="write the table here as Markdown")
     parser.add_argument("--token", default="bench", help="X-Auth-Token value")
@@ -158,6 +163,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.url
     ) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
+    if args.phases:
+        names = [name.strip() for name in args.phases.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(PHASE_NAMES))
+        if unknown or not names:
+            parser.error(f"--phases: unknown {', '.join(unknown)}; known: {', '.join(PHASE_NAMES)}")
+        args.phases = names
     for header in args.header:
         name, sep, _ = header.partition(":")
         if not sep or not name.strip():
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         f"bench {run_id}: {', '.join(f'{t.label}={t.url}' for t in targets)}; {sizes}", flush=True
     )
 
-    aborted = run_phases(targets, sizes, payload)
+    aborted = run_phases(targets, sizes, payload, args.phases)
     aborted = run_cleanup(targets, aborted)
 
     print()
