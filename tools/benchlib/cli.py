@@ -54,6 +54,11 @@ what each resume sent and how the image ended, exit 1 if any check fails.
 members; COPY on PostgreSQL, multi-row INSERTs on MariaDB) and prints the time it took; the
 database must be migrated (``imgreg-manage db sync``) and hold no images.
 
+``--phases upload,upload4`` (any of the phase names: seed, schema, show, list25, list1000,
+filtered, public, create, patch, upload, upload4, download, cycles) runs those phases only,
+after the server check and before the cleanup; the upload phases' canary needs ``seed`` (a
+small ``--images`` will do).
+
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
 there was any.
