@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import errno
 import functools
 import mmap
 import os
@@ -32,20 +31,14 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from imgreg import faults
+from imgreg.store.direct_io import ALIGN, open_direct, write_all
 from imgreg.store.file_writer import Flusher
 
 STAGE = 8 * 1024 * 1024  # one write to the disk: a multiple of any block size
 AHEAD = 2  # buffers that may be on their way to the disk while the caller fills the next
-ALIGN = 4096  # O_DIRECT's alignment of offsets and lengths on the filesystems we meet
 FLUSH_EVERY = 32 * 1024 * 1024  # buffered: written, then flushed and dropped
 
 T = TypeVar("T")
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 class Behind(Generic[T]):
@@ -184,15 +177,5 @@ class BufferedSink:
 
 def open_sink(path: str) -> tuple[int, BufferedSink | DirectSink]:
     """The partial file at ``path``, emptied (whatever a dead fill left), and its sink."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-    direct = getattr(os, "O_DIRECT", 0)
-    if direct:
-        try:
-            fd = os.open(path, flags | direct, 0o640)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-        else:
-            return fd, DirectSink(fd)
-    fd = os.open(path, flags, 0o640)
-    return fd, BufferedSink(fd)
+    fd, direct = open_direct(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC)
+    return fd, DirectSink(fd) if direct else BufferedSink(fd)

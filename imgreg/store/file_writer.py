@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import BinaryIO
 from imgreg import faults
 from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
+from imgreg.store.direct_io import ALIGN, AlignedWriter, write_all
 
 
 def write_stream(
@@ -26,9 +28,11 @@ def write_stream(
     depth: int,
     flush_every: int,
     drop_cache: bool,
+    direct: bool = False,
 ) -> tuple[int, DualHasher]:
     """Write ``stream`` to ``fd`` and return its size and hashes; ``Invalid`` when it is not
-    ``expected`` bytes long (known as soon as it runs long)."""
+    ``expected`` bytes long (known as soon as it runs long). ``direct``: ``fd`` was opened with
+    ``O_DIRECT`` (``direct_io.open_direct``), and the blocks go through an ``AlignedWriter``."""
     # From the second block on, each block is hashed (two threads), written (one thread)
     # and, every flush_every bytes, handed to the disk (one more thread, so that the final
     # fsync has little left to wait for), while this thread reads the next block from the
@@ -39,17 +43,23 @@ def write_stream(
     writes: collections.deque[tuple[concurrent.futures.Future[None], int]]
     writes = collections.deque()
     failed = threading.Event()
+    # direct: whole 4 KiB blocks go to the disk from one reused buffer, the rest of a block
+    # waits for the next one (so a flushed range ends at a multiple of ALIGN)
+    aligned = AlignedWriter(fd, block) if direct else None
+    put = write_all if aligned is None else (lambda _fd, data: aligned.write(data))
+    unaligned = ALIGN if direct else 1
 
     def write(data: bytes) -> None:
         if failed.is_set():
             return  # a block before this one failed: the upload is over
         try:
-            _write_all(fd, data)
+            put(fd, data)
         except BaseException:
             failed.set()
             raise
 
     with (
+        contextlib.closing(aligned) if aligned is not None else contextlib.nullcontext(),
         DualHasher(algo, depth=depth) as hasher,
         concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="write") as writer,
         Flusher(fd, drop_cache, flush_every) as flusher,
@@ -69,12 +79,15 @@ def write_stream(
             if expected is not None and size > expected:
                 raise errors.Invalid(f"Size exceeds: expected {expected} bytes, got more than that")
             hasher.update(buf)
+            on_disk = size - size % unaligned  # once this block's write is done
             if size == len(buf):  # the first block: written here, so that a one-block
-                writes.append((_done(write, buf), size))  # upload starts no thread at all
+                writes.append((_done(write, buf), on_disk))  # upload starts no thread at all
             else:
-                writes.append((writer.submit(write, buf), size))
+                writes.append((writer.submit(write, buf), on_disk))
         while writes:
             writes.popleft()[0].result()
+        if aligned is not None:
+            aligned.finish()  # the last partial block, through the page cache
         flusher.finish()
         hasher.close()
     if expected is not None and size != expected:
@@ -137,9 +150,3 @@ def _done(func: Callable[[bytes], None], data: bytes) -> concurrent.futures.Futu
     else:
         future.set_result(None)
     return future
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]

@@ -28,6 +28,7 @@ from imgreg import faults
 from imgreg.domain import errors
 from imgreg.integrity.hashing import DualHasher
 from imgreg.store import PartialFile, StoredBlob, register
+from imgreg.store.direct_io import open_direct
 from imgreg.store.file_reader import VERIFIED_XATTR, FileReader, mark_verified
 from imgreg.store.file_writer import write_stream
 from imgreg.store.source import is_uuid
@@ -59,6 +60,7 @@ class FilesystemStore:
         self.root = os.path.abspath(conf.glance_store.filesystem_store_datadir)
         self.partial = os.path.join(self.root, ".partial")
         self.drop_cache = conf.glance_store.filesystem_store_drop_cache
+        self.direct_io = conf.glance_store.filesystem_store_direct_io
         os.makedirs(self.partial, exist_ok=True)
 
     # -- paths -------------------------------------------------------------------------------
@@ -82,13 +84,17 @@ class FilesystemStore:
     ) -> StoredBlob:
         final = os.path.join(self.root, str(uuid.UUID(image_id)))
         temp = os.path.join(self.partial, f"{image_id}.{secrets.token_hex(6)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            if self.direct_io:
+                fd, direct = open_direct(temp, flags, 0o640)
+            else:
+                fd, direct = os.open(temp, flags, 0o640), False
         except OSError as exc:
             raise _store_error(exc) from None
         try:
             try:
-                size, hasher = self._write(fd, stream, expected_size, hash_algo)
+                size, hasher = self._write(fd, stream, expected_size, hash_algo, direct)
                 os.fsync(fd)
                 if self.drop_cache:
                     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
@@ -114,7 +120,7 @@ class FilesystemStore:
         )
 
     def _write(
-        self, fd: int, stream: BinaryIO, expected: int | None, algo: str
+        self, fd: int, stream: BinaryIO, expected: int | None, algo: str, direct: bool
     ) -> tuple[int, DualHasher]:
         return write_stream(
             fd,
@@ -125,6 +131,7 @@ class FilesystemStore:
             depth=DEPTH,
             flush_every=FLUSH_EVERY,
             drop_cache=self.drop_cache,
+            direct=direct,
         )
 
     def _fsync_dir(self) -> None:

@@ -68,6 +68,11 @@ image GET and PATCH (replace /name) of those images; server CPU per request, req
 Run it on a million-image catalog and on a 5,000-image one from the same loader for the ratio
 (docs/performance.md, "A million images, side by side").
 
+``--phases upload,upload4`` (any of the phase names: seed, schema, show, list25, list1000,
+filtered, public, create, patch, upload, upload4, download, cycles) runs those phases only,
+after the server check and before the cleanup; the upload phases' canary needs ``seed`` (a
+small ``--images`` will do).
+
 Every request carries ``X-Auth-Token: bench`` and the ``--header`` options, nothing else. Any
 unexpected status, exception or hash mismatch is an error; the run prints them and exits 1 if
 there was any.
@@ -97,7 +102,7 @@ from .payload import Payload
 from .report import markdown_table, print_table
 from .resumable import resumable_table, run_resumable_bench
 from .resumable_server import resumable_server
-from .run import run_cleanup, run_phases
+from .run import PHASE_NAMES, run_cleanup, run_phases
 from .sizes import FULL, QUICK, Sizes
 from .target import Target
 
@@ -165,6 +170,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--data-mib", "--mib", type=int, help="size of the big upload (default 512)"
     )
+    parser.add_argument(
+        "--phases",
+        help="run only these phases, comma-separated (e.g. upload,upload4); the server check "
+        "always runs first, the cleanup last",
+    )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--markdown", help="write the table here as Markdown")
     parser.add_argument("--token", default="bench", help="X-Auth-Token value")
@@ -182,6 +192,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.url
     ) == bool(args.compare):
         parser.error("give either URL or --compare URL_A URL_B")
+    if args.phases:
+        names = [name.strip() for name in args.phases.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(PHASE_NAMES))
+        if unknown or not names:
+            parser.error(f"--phases: unknown {', '.join(unknown)}; known: {', '.join(PHASE_NAMES)}")
+        args.phases = names
     for header in args.header:
         name, sep, _ = header.partition(":")
         if not sep or not name.strip():
@@ -211,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     phases, figs = (BIG_PHASES, big_figures()) if args.big_catalog else (None, None)
-    aborted = run_phases(targets, sizes, payload, phases)
+    aborted = run_phases(targets, sizes, payload, phases, args.phases)
     aborted = run_cleanup(targets, aborted)
 
     print()

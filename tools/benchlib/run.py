@@ -51,16 +51,24 @@ PHASES: list[tuple[str, Callable[..., dict[str, Any]], bool]] = [
 
 
 Phases = list[tuple[str, Callable[..., dict[str, Any]], bool]]
+PHASE_NAMES = [name for name, _, _ in PHASES]
 
 
 def run_phases(
-    targets: list[Target], sizes: Sizes, payload: Payload, phases: Phases | None = None
+    targets: list[Target],
+    sizes: Sizes,
+    payload: Payload,
+    phases: Phases | None = None,
+    only: list[str] | None = None,
 ) -> str | None:
     """Each phase (of ``phases``, default ``PHASES``) against A, then B, then the next phase;
     stops at the first failure. Returns why the run stopped early (``aborted: …``,
-    ``interrupted``), or None."""
+    ``interrupted``), or None. ``only``: those phases (and the check, which every run starts
+    with)."""
     try:
         for name, func, needs_payload in PHASES if phases is None else phases:
+            if only is not None and name != "check" and name not in only:
+                continue
             for target in targets:
                 t0 = time.perf_counter()
                 extra = (payload,) if needs_payload else ()
