@@ -4,6 +4,10 @@ A real Glance 33 (``tools/glance``: its own ``db_sync`` and uWSGI) and the e2e i
 each over the same seeded catalog of 1,000 images loaded in bulk, benchmarked side by side
 with ``--quick``, as a member of one of the catalog's projects. It proves the loader and the
 phases work; it asserts no timing (the figures are in docs/performance.md).
+
+tools/test's first pass only (SQLite): the loader's PostgreSQL and MariaDB paths (COPY, LOAD
+DATA) load the catalog of tests/unit/db/test_list_plans.py in those passes, and the phases
+speak only HTTP.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from tests.support import glance_server
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = 1000  # enough public images (about 34) for a full page of the public list
 PROJECT = "project-000007"
+pytestmark = pytest.mark.first_pass
+
 MEASURED = ("big_list25", "big_deep", "big_public", "big_name", "big_show", "big_patch")
 
 
