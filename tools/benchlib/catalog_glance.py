@@ -13,29 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .catalog import IMAGE_COLUMNS as IMGREG_IMAGE_COLUMNS
+
 SCHEMAS = ("imgreg", "glance")
-IMAGE_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "owner",
-    "container_format",
-    "disk_format",
-    "min_disk",
-    "min_ram",
-    "size",
-    "virtual_size",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "created_at",
-    "updated_at",
-    "deleted",
-    "deleted_at",
-)
+# imgreg's columns but ``revision`` (Glance's images table has none), in the same order
+IMAGE_COLUMNS = tuple(c for c in IMGREG_IMAGE_COLUMNS if c != "revision")
 CHILD = ("created_at", "updated_at", "deleted_at", "deleted")
 PROPERTY_COLUMNS = ("image_id", "name", "value", *CHILD)
 TAG_COLUMNS = ("image_id", "value", *CHILD)
