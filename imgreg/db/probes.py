@@ -34,6 +34,7 @@ from imgreg.domain.query import ListQuery
 # it, 833 for a 3 % tag. (Between the two, 0.1-1 % of a million, neither reads about a page:
 # an index of (tag, sort key) would, and is not made.)
 RARE = 1_000
+COUNTED_TAGS = 8
 
 # A tag (None, value) or a property (name, value): one of a list's filters on the join tables.
 Filter = tuple[str | None, str]
@@ -52,9 +53,12 @@ def _rows(f: Filter) -> Any:
 
 def rare_filter(conn: Connection, q: ListQuery) -> Filter | None:
     """The rarest of ``q``'s tags if it is on at most ``RARE`` images (each counted through
-    its index, reading at most ``RARE + 1`` entries), else None."""
+    its index, reading at most ``RARE + 1`` entries), else None. Only the first
+    ``COUNTED_TAGS`` distinct tags are counted: a query string may hold a thousand ``tag=``
+    (8 KiB), and a count each would make one request read a million index entries."""
     best: tuple[int, Filter] | None = None  # (count, filter)
-    for f in join_filters(q)[: len(q.tags)]:
+    tags = list(dict.fromkeys(join_filters(q)[: len(q.tags)]))
+    for f in tags[:COUNTED_TAGS]:
         count: int = conn.execute(count_statement(f)).scalar_one()
         if count <= RARE and (best is None or count < best[0]):
             best = (count, f)
