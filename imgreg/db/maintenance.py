@@ -53,7 +53,9 @@ def expired_holds(db: Database, now: dt.datetime) -> list[tuple[str, str]]:
 
 def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
     """Put one expired upload's image back to ``queued`` with no data, if its lease is still
-    expired (a renewal that came in meanwhile wins). True when it was taken back."""
+    expired (a renewal that came in meanwhile wins). True when it was taken back. The row keeps
+    an ``upload_expires_at`` (now): a queued image's says when its last upload ended, which
+    ``orphan_blob`` reads."""
     cleared = dict.fromkeys(DATA_FIELDS)
     with db.write() as session:
         result = session.execute(
@@ -61,7 +63,7 @@ def reclaim_upload(db: Database, image_id: str, now: dt.datetime) -> bool:
             .where(ImageRow.id == image_id, _lease_expired(now))
             .values(
                 status="queued",
-                upload_expires_at=None,
+                upload_expires_at=now,
                 reserved_bytes=None,
                 updated_at=now,
                 revision=ImageRow.revision + 1,
@@ -108,7 +110,9 @@ def orphan_blob(
     ``queued`` image not reclaimed now may be data someone is about to register as its location
     (Nova's direct snapshot clones and flattens a disk into the store under the image's id
     before it adds the location, which takes minutes): it is settled only when the row was
-    last changed before ``settled_queued`` (default: ``settled``).
+    last changed before ``settled_queued`` (default: ``settled``). Unless the queued row says
+    an upload of its own ended (``upload_expires_at``: taken back by a sweep, or failed): the
+    blob is then that upload's, whose removal failed, settled as any other.
 
     Yields None when no image row has the blob's id at all: imgreg makes a row before any data,
     and only purges rows of images whose data is gone, so that blob is not one imgreg wrote
@@ -134,7 +138,7 @@ def orphan_blob(
         )
         if image_id in reclaimed and row.status in ("queued", "active"):
             settled_row = True  # this sweep took it back from a dead upload or copy
-        elif row.status == "queued":
+        elif row.status == "queued" and row.upload_expires_at is None:
             settled_row = row.updated_at < (settled_queued or settled)
         else:
             settled_row = row.updated_at < settled

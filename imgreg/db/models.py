@@ -66,7 +66,8 @@ class ImageRow(Base):
     crc32: Mapped[int | None] = mapped_column(BigInteger)  # internal, never shown
     # sha-256 of the data (hex), sent in Repr-Digest; internal, never shown (0013)
     data_sha256: Mapped[str | None] = mapped_column(String(64))
-    # The lease of the upload running while status is 'saving' (migration 0004).
+    # The lease of the upload running while status is 'saving' (migration 0004); on a
+    # 'queued' image, a resumable session's expiry, or when its last upload ended.
     upload_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Bytes of the owner's storage quota held by the upload running while 'saving' (0005).
     reserved_bytes: Mapped[int | None] = mapped_column(BigInteger)

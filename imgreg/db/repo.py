@@ -96,6 +96,13 @@ def upload_lease(conf: cfg.ConfigOpts) -> dt.timedelta:
     return dt.timedelta(seconds=conf.upload_lease_seconds)
 
 
+def _ended(status: str, before: str | None, now: dt.datetime) -> dt.datetime | None:
+    """``upload_expires_at`` of an image leaving a held status: an upload that ended back in
+    ``queued`` leaves when it ended (its blob, if one is left, is the reaper's to remove once
+    settled: ``imgreg.db.maintenance.orphan_blob``); any other status has none."""
+    return now if status == "queued" and before in HELD else None
+
+
 class SqlImageRepo:
     def __init__(self, db: Database, upload_lease: dt.timedelta = DEFAULT_LEASE) -> None:
         self.db = db
@@ -175,7 +182,11 @@ class SqlImageRepo:
         values["updated_at"] = image.updated_at
         if "status" in changes.fields or settle:
             held = image.status in HELD and not settle
-            values["upload_expires_at"] = utcnow() + self.upload_lease if held else None
+            values["upload_expires_at"] = (
+                utcnow() + self.upload_lease
+                if held
+                else _ended(image.status, changes.status_before, image.updated_at)
+            )
             if not (held and changes.status_before == "queued"):
                 values["reserved_bytes"] = None  # swapped for the final size in this statement
             # else an upload starts: it takes over a resumable session's hold on the queued

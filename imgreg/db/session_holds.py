@@ -2,7 +2,8 @@
 image: ``reserved_bytes`` (the session's declared length, counted against the owner's
 ``user_storage_quota`` like an upload's reservation, ``imgreg.db.usage``) and
 ``upload_expires_at`` (the session's expiry, renewed by each chunk). A queued image has no
-upload, so both columns are free until then.
+upload, so both columns are free until then (``upload_expires_at`` may say when an earlier
+upload ended, which a hold replaces).
 
 * One hold per image: a second session on an image whose hold is live is refused (409).
 * Taking it decides under the owner's quota lock, as an upload's reservation does, so sessions

@@ -49,7 +49,8 @@ LOG = logging.getLogger(__name__)
 # How long a complete blob named by a queued image (not one this sweep took back from an
 # upload) stays before it counts as an orphan: Nova's direct snapshot writes the data of a
 # new image into the store itself, then adds it as the image's location, minutes later for a
-# large disk. A failed upload's blob whose deletion failed then waits as long.
+# large disk. Not a queued image whose own upload ended (``upload_expires_at`` set: failed,
+# or taken back by a sweep): its blob is that upload's, one whose removal failed.
 QUEUED_BLOB_GRACE = 24 * 3600
 
 

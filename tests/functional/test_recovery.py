@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from imgreg import wsgi
 from imgreg.db.models import ImageRow, LocationRow
+from imgreg.domain import errors
 from imgreg.domain.image import utcnow
 from imgreg.maintenance import invariants, recovery
 from imgreg.services import wiring
@@ -97,9 +98,14 @@ def test_upload_holds_the_lease_while_saving_and_drops_it(client, store_dir):
 
 def test_a_failed_upload_drops_the_lease(client):
     image_id = client.create()["id"]
+    before = utcnow()
     resp = client.put_file(image_id, b"abc", **{"x-openstack-image-size": "4"})
     assert resp.status_int == 400
-    assert (row(image_id).status, row(image_id).upload_expires_at) == ("queued", None)
+    # what is left is when the upload ended, no lease: the reaper reads it (orphan_blob)
+    ended = row(image_id).upload_expires_at
+    assert row(image_id).status == "queued"
+    assert ended is not None
+    assert before.replace(microsecond=0) <= ended <= utcnow()
 
 
 def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
@@ -128,7 +134,9 @@ def test_reaper_repairs_what_killed_uploads_left(client, store_dir):
     for image_id in (before_commit, mid_body, never_leased):
         shown = client.get(f"/v2/images/{image_id}").json
         assert (shown["status"], shown["size"], shown["checksum"]) == ("queued", None, None)
-        assert row(image_id).upload_expires_at is None
+        ended = row(image_id).upload_expires_at  # when the sweep ended it: no lease
+        assert ended is not None
+        assert ended <= utcnow()
     assert row(running).status == "saving"
     assert stored_files(store_dir) == sorted([good, running, foreign, f".partial/{young}"])
     assert invariants.check(svc) == [f"blob file://{store_dir}/{foreign}: no image owns it"]
@@ -249,3 +257,56 @@ def test_a_queued_images_blob_waits_for_its_location(client, store_dir):
     set_row(image["id"], updated_at=utcnow() - old)
     assert recovery.reap(wiring.services()).blobs == [f"file://{store_dir.resolve()}/{image['id']}"]
     assert not blob.exists()
+
+
+def failing_deletes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The store refuses every delete until the list returned is cleared of its ``"fail"``
+    (an RBD image a dead writer still watched, a Swift that did not answer): what it refused."""
+    store = wiring.services().store
+    real, refused = store.delete, ["fail"]
+
+    def delete(url: str) -> None:
+        if "fail" in refused:
+            refused.append(url)
+            raise errors.Conflict("The image data is in use")
+        real(url)
+
+    monkeypatch.setattr(store, "delete", delete)
+    return refused
+
+
+def test_a_reclaimed_uploads_blob_that_resisted_is_removed_by_a_later_sweep(
+    client, store_dir, monkeypatch
+):
+    """The sweep that takes a dead upload back to queued deletes its blob; when that delete
+    fails, the image is queued by then, yet its blob is no Nova snapshot to wait a day for:
+    a later sweep removes it once the row is settled."""
+    image_id = crashed_upload(client, store_dir, blob=True)
+    refused = failing_deletes(monkeypatch)
+    assert recovery.reap(wiring.services()).images == [image_id]
+    assert refused == ["fail", f"file://{store_dir}/{image_id}"]
+    refused.clear()
+    assert recovery.reap(wiring.services()).blobs == []  # not settled yet: a lease margin
+    set_row(image_id, updated_at=utcnow() - dt.timedelta(seconds=LEASE * 2))
+    assert recovery.reap(wiring.services()).blobs == [f"file://{store_dir}/{image_id}"]
+    assert stored_files(store_dir) == []
+    assert client.put_file(image_id, b"again").status_int == 204
+    assert invariants.check(wiring.services()) == []
+
+
+def test_a_failed_uploads_blob_that_resisted_is_removed_by_a_later_sweep(
+    client, store_dir, monkeypatch
+):
+    """An upload that fails after its blob is in place (a digest the client gave that does not
+    match) removes the blob; when that fails, the reaper does it once the row is settled."""
+    image_id = client.create()["id"]
+    refused = failing_deletes(monkeypatch)
+    wrong = "sha-256=:" + "A" * 43 + "=:"
+    resp = client.put_file(image_id, DATA, **{"Repr-Digest": wrong})
+    assert resp.status_int == 400, resp.text
+    assert refused == ["fail", f"file://{store_dir}/{image_id}"]
+    refused.clear()
+    assert row(image_id).status == "queued"
+    set_row(image_id, updated_at=utcnow() - dt.timedelta(seconds=LEASE * 2))
+    assert recovery.reap(wiring.services()).blobs == [f"file://{store_dir}/{image_id}"]
+    assert stored_files(store_dir) == []
