@@ -17,13 +17,13 @@ pages down, followed page by page through ``next``.
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import random
 import urllib.parse
 from typing import Any
 
 from .client import BenchError, Conn
-from .phases import PATCH_TYPE, _list_phase, _measure, phase_check
+from .phases import _list_phase, patch_phase, phase_check, show_phase
 from .report import Figure
 from .sizes import CONCURRENCIES, Sizes
 from .target import Target
@@ -48,8 +48,7 @@ BIG = Sizes(
     cycles=0,
     run_seconds=20.0,
 )
-BIG_QUICK = Sizes(**{**BIG.__dict__, "show": 30, "list25": 30, "filtered": 30, "patch": 30,
-                     "run_seconds": 5.0})  # fmt: skip
+BIG_QUICK = dataclasses.replace(BIG, show=30, list25=30, filtered=30, patch=30, run_seconds=5.0)
 
 
 def _ids(conn: Conn, query: str) -> list[str]:
@@ -117,31 +116,11 @@ def phase_big_name(target: Target, sizes: Sizes) -> dict[str, Any]:
 
 
 def phase_big_show(target: Target, sizes: Sizes) -> dict[str, Any]:
-    shown = target.seeded
-
-    def get(conn: Conn, i: int) -> None:
-        image_id = shown[i % len(shown)]
-        image = conn.json(200, "GET", f"/v2/images/{image_id}")
-        if image.get("id") != image_id:
-            raise BenchError(f"GET /v2/images/{image_id}: wrong image {image.get('id')}")
-
-    return _measure(target, "big_show", sizes.show, sizes, get)
+    return show_phase(target, "big_show", target.seeded, sizes)
 
 
 def phase_big_patch(target: Target, sizes: Sizes) -> dict[str, Any]:
-    owned = target.owned
-    serial = itertools.count()
-
-    def patch(conn: Conn, i: int) -> None:
-        image_id = owned[i % len(owned)]
-        name = f"bench-{target.run_id}-p{next(serial):06d}"
-        ops = [{"op": "replace", "path": "/name", "value": name}]
-        headers = {"Content-Type": PATCH_TYPE}
-        image = conn.json(200, "PATCH", f"/v2/images/{image_id}", body=ops, headers=headers)
-        if image.get("name") != name:
-            raise BenchError(f"PATCH /v2/images/{image_id}: name is {image.get('name')!r}")
-
-    return _measure(target, "big_patch", sizes.patch, sizes, patch)
+    return patch_phase(target, "big_patch", target.owned, sizes)
 
 
 BIG_PHASES = [

@@ -67,16 +67,20 @@ def phase_schema(target: Target, sizes: Sizes) -> dict[str, Any]:
     return _measure(target, "schema", sizes.schema, sizes, get)
 
 
-def phase_show(target: Target, sizes: Sizes) -> dict[str, Any]:
-    seeded = target.seeded
+def show_phase(target: Target, phase: str, ids: list[str], sizes: Sizes) -> dict[str, Any]:
+    """GETs of ``ids`` in turn, each checked to be the image asked for."""
 
     def get(conn: Conn, i: int) -> None:
-        image_id = seeded[i % len(seeded)]
+        image_id = ids[i % len(ids)]
         image = conn.json(200, "GET", f"/v2/images/{image_id}")
         if image.get("id") != image_id:
             raise BenchError(f"GET /v2/images/{image_id}: wrong image {image.get('id')}")
 
-    return _measure(target, "show", sizes.show, sizes, get)
+    return _measure(target, phase, sizes.show, sizes, get)
+
+
+def phase_show(target: Target, sizes: Sizes) -> dict[str, Any]:
+    return show_phase(target, "show", target.seeded, sizes)
 
 
 def _list_phase(
@@ -123,12 +127,12 @@ def phase_create(target: Target, sizes: Sizes) -> dict[str, Any]:
     return _measure(target, "create", sizes.create, sizes, create)
 
 
-def phase_patch(target: Target, sizes: Sizes) -> dict[str, Any]:
-    seeded = target.seeded
+def patch_phase(target: Target, phase: str, ids: list[str], sizes: Sizes) -> dict[str, Any]:
+    """PATCHes of the name of ``ids`` in turn, each to a new name, checked in the answer."""
     serial = itertools.count()
 
     def patch(conn: Conn, i: int) -> None:
-        image_id = seeded[i % len(seeded)]
+        image_id = ids[i % len(ids)]
         name = f"bench-{target.run_id}-p{next(serial):06d}"
         ops = [{"op": "replace", "path": "/name", "value": name}]
         image = conn.json(
@@ -137,7 +141,11 @@ def phase_patch(target: Target, sizes: Sizes) -> dict[str, Any]:
         if image.get("name") != name:
             raise BenchError(f"PATCH /v2/images/{image_id}: name is {image.get('name')!r}")
 
-    return _measure(target, "patch", sizes.patch, sizes, patch)
+    return _measure(target, phase, sizes.patch, sizes, patch)
+
+
+def phase_patch(target: Target, sizes: Sizes) -> dict[str, Any]:
+    return patch_phase(target, "patch", target.seeded, sizes)
 
 
 def phase_cycles(target: Target, sizes: Sizes, payload: Payload) -> dict[str, Any]:
