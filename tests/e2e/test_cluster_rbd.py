@@ -171,11 +171,26 @@ def leftovers(cluster: Cluster, store: RbdStore, pool: Any) -> list[str]:
     ]
 
 
+def told_about(cluster: Cluster, left: list[str]) -> list[str]:
+    """For a failure's message: each leftover blob's image as the API shows it, and what the
+    nodes logged about it."""
+    told = []
+    for image_id in re.findall(r"blob of ([0-9a-f-]{36})", " ".join(left)):
+        resp = requests.get(f"{cluster.url}/v2/images/{image_id}", timeout=30)
+        shown = resp.json().get("status") if resp.status_code == 200 else resp.status_code
+        told.append(f"{image_id}: {shown}")
+        for node in ("a", "b"):
+            log = (cluster.node_dir(node) / "imgreg-api.log").read_text(errors="replace")
+            told += [f"  {node}: {line}" for line in log.splitlines() if image_id in line]
+    return told
+
+
 def test_killed_node_leaves_nothing_in_the_pool(
     cluster: Cluster, store: RbdStore, pool: Any
 ) -> None:
     killed_under_load(cluster, "rbd/haproxy")
     left_by_loop = leftovers(cluster, store, pool)
+    told_by_loop = told_about(cluster, left_by_loop)
     time.sleep(LEASE_SECONDS + 1)  # the leases of uploads node b held expire
     started, rounds, reaped = time.monotonic(), 0, []
     while True:
@@ -191,12 +206,15 @@ def test_killed_node_leaves_nothing_in_the_pool(
         if not left:
             break
         if time.monotonic() - started > SCRUB_SECONDS:
-            pytest.fail(f"{rounds} scrubs in {SCRUB_SECONDS:.0f} s left {left}; {reaped}")
+            told = "\n".join(told_about(cluster, left))
+            pytest.fail(f"{rounds} scrubs in {SCRUB_SECONDS:.0f} s left {left}; {reaped}\n{told}")
         time.sleep(2)
     elapsed = time.monotonic() - started
     print(
         f"rbd: left after the load loop {left_by_loop}; clean after {rounds} scrub round(s) "
-        f"in {elapsed:.1f} s; {reaped}"
+        f"in {elapsed:.1f} s; {reaped}",
+        *told_by_loop,
+        sep="\n",
     )
     check = cluster.manage("check")
     assert check.returncode == 0, check.stdout + check.stderr
