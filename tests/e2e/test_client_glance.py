@@ -29,7 +29,10 @@ from tests.e2e.clients import (
     write_image,
 )
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): what these commands ask of the database is
+# tested on every engine by tests/functional/ (the same API calls through the app), and the CLIs
+# meet a server on every engine in test_keystone.py
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 
 def test_glance_create_show_update_tags_deactivate_download_delete(server, tmp_path: Path):

@@ -27,7 +27,14 @@ from tests.e2e.clients import (
 from tests.support.server import BIN
 from tests.support.webserver import PIECE, CountingServer, serving
 
-pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")]
+# tools/test's first pass only (SQLite, ``first_pass``): the import's database side (task rows,
+# locks, the stores' status properties) is tested on every engine by
+# tests/functional/test_import*.py and test_tasks.py
+pytestmark = [
+    pytest.mark.first_pass,
+    pytest.mark.e2e,
+    pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
+]
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ import pytest
 from tests.e2e.clients import api_get, image_json, md5, run_cli, sha512, write_image
 from tests.support.server import BIN
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): what these commands ask of the database is
+# tested on every engine by tests/functional/ (the same API calls through the app), and the CLIs
+# meet a server on every engine in test_keystone.py
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 
 def openstack(server: Any, *args: str) -> tuple[int, str]:

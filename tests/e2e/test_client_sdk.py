@@ -18,7 +18,10 @@ import pytest
 
 from tests.e2e.clients import api_get, image_json, md5, project_headers, sha512, write_image
 
+# tools/test's first pass only (SQLite, ``first_pass``): what the SDK's calls ask of the database is
+# tested on every engine by tests/functional/ (the same API calls through the app)
 pytestmark = [
+    pytest.mark.first_pass,
     pytest.mark.e2e,
     # openstacksdk's RemovedInSDK60Warning (a PendingDeprecationWarning) fires from inside
     # the SDK itself (InfluxDB support, its own find_image calls); DeprecationWarning is

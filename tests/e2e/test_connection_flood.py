@@ -20,7 +20,10 @@ import requests
 from tests.e2e import flood
 from tests.support.server import Server
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): connection handling is the server's; no
+# request here reaches the database but the canary's GET and the one upload, which test_streaming.py
+# covers on every engine
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 IDLE, SILENT, DRIPPERS, STALLED = 1000, 200, 100, 50
 CANARY_FOR = 10.0  # seconds of canary before the upload

@@ -11,7 +11,9 @@ from tests.e2e.test_connection_flood import run_flood
 from tests.e2e.test_keystone import keystone, server_options, tokens  # noqa: F401 (fixtures)
 from tests.support.server import Server
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): connection handling is the server's, as in
+# test_connection_flood.py; Keystone tokens meet every engine in test_keystone.py
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 
 def test_flood_does_not_starve_the_keystone_flavor(

@@ -18,7 +18,9 @@ import requests
 from tests.support import dbs
 from tests.support.server import Server, start_api, stop
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): the import's database side is tested on
+# every engine by tests/functional/test_import*.py; here the two servers' HTTP exchange
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
 CALLER = {

@@ -21,7 +21,9 @@ import requests
 
 from tests.support.server import Server
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): request heads are the server's, read before
+# any database call
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import requests
+
+# tools/test's first pass only (SQLite, ``first_pass``): the health check's database probe is tested
+# on every engine by tests/functional/test_healthcheck.py
+pytestmark = pytest.mark.first_pass
 
 
 def test_healthcheck_and_drain_over_http(server) -> None:
