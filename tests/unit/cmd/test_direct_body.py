@@ -9,6 +9,7 @@ import socket
 import threading
 
 import pytest
+import webob
 from gunicorn.config import Config
 from gunicorn.http.body import Body
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
@@ -154,7 +155,7 @@ def test_a_body_shorter_than_its_content_length_fails(pair):
 def test_a_body_sent_after_100_continue_is_read(pair):
     """The head alone first (the client waits for ``100 Continue``): installing reads
     nothing from the socket; the body that comes later is read."""
-    server, client = pair
+    _server, client = pair
     raw = HEAD + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"
     parser, req, _sock = parse(pair, raw, close=False)
     assert req._expected_100_continue
@@ -193,3 +194,23 @@ def test_a_body_already_read_from_keeps_gunicorns_body(pair):
     assert req.body.read(2) == b"ab"
     assert not direct_body.install(req)
     assert req.body.read(10) == b"cdef"
+
+
+def test_an_upload_reads_a_direct_content_length_body_without_webobs_wrapper(pair):
+    raw = HEAD + b"Content-Length: 5\r\n\r\nhello"
+    _parser, req, _sock = parse(pair, raw)
+    assert direct_body.install(req)
+    request = webob.Request.blank("/", method="PUT", body=b"")
+    request.environ.update({"wsgi.input": req.body, "CONTENT_LENGTH": "5"})
+    stream = ClientStream.of(request)
+    assert stream.body is req.body
+    assert stream.read(100) == b"hello"
+
+
+def test_a_request_read_with_the_head_of_the_one_before_is_kept(pair):
+    """A small body and the next request came in the head's read: the surplus beyond the
+    body goes back to gunicorn's unreader."""
+    parser, req, _sock = parse(pair, HEAD + b"Content-Length: 3\r\n\r\nabc" + NEXT)
+    assert direct_body.install(req)
+    assert req.body.read(100) == b"abc"
+    assert next(parser).path == "/next"
