@@ -54,6 +54,17 @@ class ClientStream:
     def __init__(self, body: BinaryIO) -> None:
         self.body = body
 
+    @classmethod
+    def of(cls, request: webob.Request) -> ClientStream:
+        """The request's body: the server's input itself when it says it never reads past
+        the body (``bounded``: imgreg-api's ``imgreg.server.direct_body``), else webob's
+        ``body_file``, which wraps a Content-Length body in a length check and a buffer (two
+        more copies of each byte)."""
+        raw = request.body_file_raw
+        if getattr(raw, "bounded", False) is True:
+            return cls(raw)
+        return cls(request.body_file)
+
     def read(self, size: int = -1) -> bytes:
         try:
             data: bytes = self.body.read(size)
@@ -96,7 +107,7 @@ def receive(
     repo = build_image_repo(request.environ["imgreg.context"], svc)
     image = repo.get(normalize_id(image_id))
     require_if_match(request, image)  # checked by the database with the move to saving
-    stream = cast(BinaryIO, ClientStream(request.body_file))
+    stream = cast(BinaryIO, ClientStream.of(request))
     take_data(repo, image, start, stream, size, UploadTerms(store=store, digests=digests))
 
 

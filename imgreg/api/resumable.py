@@ -273,7 +273,7 @@ class ResumableUploadController:
     ) -> None:
         count = request.content_length
         if count or count is None:
-            body = cast(BinaryIO, ClientStream(request.body_file))  # a broken body is 400
+            body = cast(BinaryIO, ClientStream.of(request))  # a broken body is 400
             spool.append(session, body, count, checksum)
         if session.offset == session.length:
             self._finish(request, spool, session, target)

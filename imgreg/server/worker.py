@@ -35,7 +35,7 @@ from typing import Any
 from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import ThreadWorker
 
-from imgreg.server import dates
+from imgreg.server import dates, direct_body
 from imgreg.server.heads import HeadReader
 from imgreg.server.linger import next_head
 
@@ -190,9 +190,11 @@ def _body_done(parser: Any) -> bool:
     (or none) with no byte left to read or buffered."""
     body = getattr(getattr(parser, "mesg", None), "body", None)
     reader = getattr(body, "reader", None)
+    read_out = (isinstance(reader, LengthReader) and reader.length == 0) or (
+        isinstance(reader, direct_body.DirectReader) and reader.finished
+    )
     return (
-        isinstance(reader, LengthReader)
-        and reader.length == 0
+        read_out
         and not body.failed  # type: ignore[union-attr]
         and body.buf.tell() == 0  # type: ignore[union-attr]
         and not body.buf.getvalue()  # type: ignore[union-attr]
@@ -250,6 +252,12 @@ class TimedThreadWorker(ThreadWorker):
         if keepalive and _body_done(conn.parser):
             return True
         return bool(super()._keepalive_after(conn, keepalive))
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        """gunicorn's, with the body read by ``direct_body`` where it can be: one copy of
+        each byte between the socket and the application instead of several."""
+        direct_body.install(req)
+        return super().handle_request(req, conn)
 
     def handle(self, conn: Any) -> Any:
         while True:
