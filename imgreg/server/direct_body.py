@@ -201,14 +201,14 @@ def install(req: Any) -> bool:
     if type(body) is not Body or body.buf.tell():
         return False
     reader = body.reader
+    if type(reader) is LengthReader and reader.length <= 0:
+        return False  # no body (most requests): nothing else to look at
     unreader: Any = getattr(req, "unreader", None)
     if type(unreader) is not SocketUnreader or not hasattr(unreader.sock, "recv_into"):
         return False
     if any(name == "UPGRADE" for name, _ in req.headers):
         return False  # an upgrade takes the read-ahead bytes itself
     if type(reader) is LengthReader:
-        if reader.length <= 0:
-            return False
         held = unreader.take_buffered()
         if len(held) > reader.length:  # a pipelined request behind the body
             unreader.unread(held[reader.length :])
