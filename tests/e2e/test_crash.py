@@ -149,6 +149,7 @@ def test_killed_upload_leaves_nothing_after_restart(tmp_path, clean_db, servers,
 TRACED = "openat,write,pwrite64,fsync,fdatasync,rename,renameat,renameat2,sendto"
 LINE = re.compile(r"^(\d+)\s+(.*)$")
 RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+PADDED = re.compile(r"\)\s+= (?=[^=]*$)")  # strace aligns a short call's " = " to a column
 
 
 def syscalls(trace: str) -> list[tuple[int, str]]:
@@ -162,12 +163,12 @@ def syscalls(trace: str) -> list[tuple[int, str]]:
             continue
         tid, text = int(match[1]), match[2]
         if text.endswith("<unfinished ...>"):
-            pending[tid] = text.removesuffix("<unfinished ...>")
+            pending[tid] = text.removesuffix("<unfinished ...>").rstrip()
             continue
         resumed = RESUMED.match(text)
         if resumed is not None:
             text = pending.pop(tid, resumed[1] + "(") + resumed[2]
-        calls.append((tid, text))
+        calls.append((tid, PADDED.sub(") = ", text)))
     return calls
 
 
@@ -178,6 +179,21 @@ def first(calls: list[tuple[int, str]], start: int, pattern: str) -> int:
             return index
     pytest.fail(f"no call matching {pattern!r} after #{start}:\n" + "\n".join(
         c for _, c in calls[start : start + 40]))  # fmt: skip
+
+
+def test_syscalls_joins_a_call_another_thread_interrupted():
+    # strace -f splits such a call in two and pads the resumed half's " = " to its column
+    trace = "\n".join([
+        '41 fsync(13</s/.partial/a.1> <unfinished ...>',
+        '40 sendto(14<socket:[7]>, "Q", 1, MSG_NOSIGNAL, NULL, 0) = 1',
+        '41 <... fsync resumed>)              = 0',
+        '41 close(3)                                = 0',
+    ])  # fmt: skip
+    assert syscalls(trace) == [
+        (40, 'sendto(14<socket:[7]>, "Q", 1, MSG_NOSIGNAL, NULL, 0) = 1'),
+        (41, "fsync(13</s/.partial/a.1>) = 0"),
+        (41, "close(3) = 0"),
+    ]
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
