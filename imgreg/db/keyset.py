@@ -75,19 +75,19 @@ def marker_value(marker: Any, key: str) -> Any:
 
 
 def walk_index(order: list[tuple[str, str]], visibility: str | None) -> str | None:
-    """The index whose walk gives ``order`` (one direction for every key): the order's key
-    then the tie-breakers (migration 0012), ``(deleted, visibility, created_at, id)`` for one
-    visibility newest first, the primary key for ``id``; None for another order."""
+    """The index whose walk gives ``order`` (one direction for every key): ``(deleted,
+    os_hidden)``, the order's key, then the tie-breakers (migrations 0012, 0016), the
+    visibility in the key's place for one visibility newest first, the primary key for
+    ``id``; None for another order."""
     keys = [key for key, _d in order]
     if len({d for _k, d in order}) != 1:
         return None
     if keys == ["id"]:
         return "PRIMARY"
     if keys == ["created_at", "id"]:
-        middle = "visibility_" if visibility else ""
-        return f"ix_images_deleted_{middle}created_at_id"
+        return "ix_images_list_visibility" if visibility else "ix_images_list_created_at"
     if len(keys) == 3 and keys[1:] == ["created_at", "id"]:
-        return f"ix_images_deleted_{sort_column(keys[0]).name}_created_at_id"
+        return f"ix_images_list_{sort_column(keys[0]).name}"
     return None
 
 

@@ -95,8 +95,9 @@ class ImageRow(Base):
     )
 
     __table_args__ = (
-        # The default list: live rows, newest first, id as tie-breaker.
-        Index("ix_images_deleted_created_at_id", "deleted", "created_at", "id"),
+        # The default list: live rows, visible (or hidden) ones, newest first, id as the
+        # tie-breaker (every list matches deleted and os_hidden exactly: migration 0016).
+        Index("ix_images_list_created_at", "deleted", "os_hidden", "created_at", "id"),
         # A project's own images, of one visibility (migration 0014).
         Index("ix_images_owner_visibility", "owner", "visibility"),
         Index("ix_images_status", "status"),
@@ -104,9 +105,10 @@ class ImageRow(Base):
         # Selective list filters (migration 0003).
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_os_hash_value", "os_hash_value"),
-        # Each sort key, then the tie-breakers; one visibility newest first (migration 0012).
+        # Each sort key, then the tie-breakers; one visibility newest first (migrations
+        # 0012, 0016).
         *(
-            Index(f"ix_images_deleted_{key}_created_at_id", "deleted", key, "created_at", "id")
+            Index(f"ix_images_list_{key}", "deleted", "os_hidden", key, "created_at", "id")
             for key in (
                 "sort_name",
                 "sort_container_format",

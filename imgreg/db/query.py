@@ -60,7 +60,7 @@ def scope_branches(q: ListQuery) -> list[Scope]:
     A member's list (no filter, ``all`` or ``shared``) is public images, its project's own, and
     those shared with it: one OR of the three is no index range, and the shared part was a walk
     of every shared image checking membership. Apart, each is one: the public images walk the
-    sort index (or ``(deleted, visibility, created_at, id)``), the project's own are looked up
+    sort index (or ``ix_images_list_visibility``), the project's own are looked up
     by ``(owner, visibility)``, the shared ones from ``image_members`` by member (migration
     0014).
     """
