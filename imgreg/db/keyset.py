@@ -77,8 +77,9 @@ def marker_value(marker: Any, key: str) -> Any:
 def walk_index(order: list[tuple[str, str]], visibility: str | None) -> str | None:
     """The index whose walk gives ``order`` (one direction for every key): ``(deleted,
     os_hidden)``, the order's key, then the tie-breakers (migrations 0012, 0016), the
-    visibility in the key's place for one visibility newest first, the primary key for
-    ``id``; None for another order."""
+    visibility in the key's place for one visibility newest first and before ``sort_name``
+    for one visibility by name (0017), the primary key for ``id``; None for another
+    order."""
     keys = [key for key, _d in order]
     if len({d for _k, d in order}) != 1:
         return None
@@ -87,7 +88,10 @@ def walk_index(order: list[tuple[str, str]], visibility: str | None) -> str | No
     if keys == ["created_at", "id"]:
         return "ix_images_list_visibility" if visibility else "ix_images_list_created_at"
     if len(keys) == 3 and keys[1:] == ["created_at", "id"]:
-        return f"ix_images_list_{sort_column(keys[0]).name}"
+        key = sort_column(keys[0]).name
+        if visibility and key == "sort_name":
+            return "ix_images_list_visibility_sort_name"
+        return f"ix_images_list_{key}"
     return None
 
 

@@ -105,6 +105,11 @@ class ImageRow(Base):
         # Selective list filters (migration 0003).
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_os_hash_value", "os_hash_value"),
+        # One visibility (a project's public walk) in name order (migration 0017).
+        Index(
+            "ix_images_list_visibility_sort_name",
+            *("deleted", "os_hidden", "visibility", "sort_name", "created_at", "id"),
+        ),
         # Each sort key, then the tie-breakers; one visibility newest first (migrations
         # 0012, 0016).
         *(

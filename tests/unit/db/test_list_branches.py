@@ -45,6 +45,15 @@ def test_a_projects_public_walk_newest_first_goes_down_the_visibility_index() ->
     assert "image_members" in text  # the lookups are branches of their own
 
 
+def test_a_projects_public_walk_by_name_goes_down_the_visibility_name_index() -> None:
+    # the public images in name order, a filter (disk_format=raw) checked on each row
+    order = [("name", "asc"), ("created_at", "asc"), ("id", "asc")]
+    text = sql(query(sort=order, exact={"disk_format": ["raw"]}))
+    assert "FORCE INDEX (ix_images_list_visibility_sort_name)" in text
+    # an admin's walk has no visibility: the name index
+    assert "FORCE INDEX (ix_images_list_sort_name)" in sql(query(is_admin=True, sort=order))
+
+
 def test_lookups_and_filtered_lists_are_not_forced_down_a_walk() -> None:
     # a project's private images are a lookup by (owner, visibility), whatever their number
     assert "FORCE INDEX" not in sql(query(visibility="private"))

@@ -104,9 +104,6 @@ NOT_YET = {
     # 2.5 % of the images: 25 / 2.5 % = 1,000 rows, and 1,400-2,900 at a million (the
     # member's public walk, the marker's branches)
     "size_min=1073741824&size_max=2147483648": "a 2.5 % size range: a walk of 25 / 2.5 % rows",
-    # a member's public images (4 %) walked in name order, a filter keeping 12.5 % or 30 %
-    "os_distro=ubuntu&sort=name:asc": "a member's public walk by name: 25 / (4 % x 12.5 %)",
-    "disk_format=raw&sort=name:asc": "a member's public walk by name: 25 / (4 % x 30 %)",
     # PostgreSQL ANDs the bitmaps of every public image and every deactivated one
     "status=deactivated": "PostgreSQL: a BitmapAnd of the public and the deactivated images",
     # no index holds two sort keys: a page sorts the first key's group
