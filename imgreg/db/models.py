@@ -78,7 +78,8 @@ class ImageRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # What a list sorted by these keys orders by: a NULL sorts as "" (0), like Glance's
-    # (generated columns, migration 0012; never written)
+    # (generated columns, migration 0012, never written: stored on PostgreSQL and, since
+    # 0018, on MariaDB, whose virtual ones gave wrong results; virtual on SQLite)
     sort_name: Mapped[str] = mapped_column(String(255), Computed("coalesce(name, '')"))
     sort_container_format: Mapped[str] = mapped_column(
         String(32), Computed("coalesce(container_format, '')")
