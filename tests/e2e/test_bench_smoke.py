@@ -25,6 +25,7 @@ def bench_report(monkeypatch):
 
 
 @pytest.mark.e2e
+@pytest.mark.first_pass  # tools/test's first pass only: the benchmark's working, not an engine's
 def test_quick_bench_against_the_server(server, tmp_path, monkeypatch):
     out = tmp_path / "bench.json"
     proc = subprocess.run(

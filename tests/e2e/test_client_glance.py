@@ -31,7 +31,7 @@ from tests.e2e.clients import (
 
 # tools/test's first pass only (SQLite, ``first_pass``): what these commands ask of the database is
 # tested on every engine by tests/functional/ (the same API calls through the app), and the CLIs
-# meet a server on every engine in test_keystone.py
+# meet a server on every engine in test_keystone.py (its CLI through the catalog)
 pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 

@@ -12,7 +12,10 @@ from tests.e2e.cache_client import cache_table, download, wait_cached
 from tests.e2e.clients import fails, ok, properties, write_image
 from tests.support.server import start_api, stop
 
-pytestmark = pytest.mark.e2e
+# tools/test's first pass only (SQLite, ``first_pass``): the cache keeps its own SQLite catalog
+# beside its files, whatever the database; the image rows it checks are read as every download
+# reads them (tests/functional/test_download.py runs on every engine)
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 
 @pytest.fixture
@@ -114,7 +117,6 @@ def full_cache_dir(tmp_path: Path):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-@pytest.mark.first_pass  # the cache's disk, not the database: the file-store tests above
 def test_a_full_cache_disk_never_fails_a_download(tmp_path: Path, clean_db: str, full_cache_dir):
     srv = start_api(tmp_path / "api", clean_db, {"image_cache_dir": full_cache_dir})
     try:

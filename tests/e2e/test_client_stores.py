@@ -5,9 +5,11 @@
 option in the installed python-openstackclient.)
 
 The two stores are ``fast`` (a filesystem store, the default) and ``slow``: a filesystem
-store in every pass of tools/test, and in its first pass also an RBD pool on ``tools/ceph``
-and an S3 bucket on ``tools/swift``'s s3api (the database's part is the same whatever the
-kinds; ``tests/store/`` runs each driver's contract on its own).
+store, an RBD pool on ``tools/ceph`` and an S3 bucket on ``tools/swift``'s s3api. In
+tools/test's first pass only (SQLite, ``first_pass``): what these commands ask of the database
+(the ``stores`` of an image, its locations, a copy's task) is tested on every engine by
+``tests/functional/test_stores.py``, ``test_copy_image.py`` and ``test_location_stores.py``, and
+``tests/store/`` runs each driver's contract on its own.
 """
 
 from __future__ import annotations
@@ -23,14 +25,10 @@ from tests.e2e.clients import fails, md5, ok, properties, rows, run_cli, write_i
 from tests.support.multistore import SecondStore, second_store, two_stores
 from tests.support.server import BIN, manage, wait_for
 
-pytestmark = pytest.mark.e2e
-
-FIRST_PASS = pytest.mark.first_pass
+pytestmark = [pytest.mark.e2e, pytest.mark.first_pass]
 
 
-@pytest.fixture(
-    params=["file", pytest.param("rbd", marks=FIRST_PASS), pytest.param("s3", marks=FIRST_PASS)]
-)
+@pytest.fixture(params=["file", "rbd", "s3"])
 def slow(request: pytest.FixtureRequest, tmp_path: Path) -> SecondStore:
     return second_store(request.param, tmp_path / "stores", request)
 

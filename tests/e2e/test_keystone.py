@@ -4,6 +4,14 @@ fernet tokens, gunicorn on loopback) with real tokens.
 Keystone is started once per pytest session (its venv, ``.venv-keystone/``, is cached across
 sessions; the first one installs it, which takes a while). Each test gets its own imgreg-api
 (the e2e ``server`` fixture) with ``[paste_deploy] flavor = keystone``.
+
+In tools/test's later passes (PostgreSQL, MariaDB) only ``test_openstack_cli_through_the_catalog``
+runs: a CLI logged in through Keystone meets a server on every engine. The others are about the
+tokens and the identity headers, which reach no database, and run in the first pass only
+(SQLite, ``first_pass``); what they ask of the database (owners, members, a caller without a
+project, metadefs' visibility) is tested on every engine by ``tests/functional/``
+(``test_policy_matrix.py``, ``test_members.py``, ``test_no_project.py``,
+``test_metadef_namespaces.py``).
 """
 
 from __future__ import annotations
@@ -92,6 +100,7 @@ def users(server: Any, tokens: dict[str, str]) -> dict[str, As]:
     return {name: As(server, tok) for name, tok in tokens.items()}
 
 
+@pytest.mark.first_pass
 def test_no_token_or_bad_token_is_401(server: Any, keystone: dict[str, Any]) -> None:
     anonymous = As(server, None)
     resp = anonymous("GET", "/v2/images")
@@ -112,6 +121,7 @@ def test_no_token_or_bad_token_is_401(server: Any, keystone: dict[str, Any]) -> 
     assert anonymous("GET", "/").status_code == 300
 
 
+@pytest.mark.first_pass
 def test_forged_admin_role_with_a_member_token(server: Any, users: dict[str, As]) -> None:
     image = users["p1-member"].create(name="mine")
     other = users["p2-member"]
@@ -121,6 +131,7 @@ def test_forged_admin_role_with_a_member_token(server: Any, users: dict[str, As]
     assert resp.status_code == 403, resp.text
 
 
+@pytest.mark.first_pass
 def test_roles_and_projects(server: Any, keystone: dict[str, Any], users: dict[str, As]) -> None:
     p1, p2 = keystone["projects"]["p1"], keystone["projects"]["p2"]
     private = users["p1-member"].create(name="private")
@@ -162,6 +173,7 @@ def test_roles_and_projects(server: Any, keystone: dict[str, Any], users: dict[s
     assert users["admin"]("DELETE", f"/v2/images/{theirs['id']}").status_code == 204
 
 
+@pytest.mark.first_pass
 def test_upload_and_download_with_a_token(server: Any, users: dict[str, As]) -> None:
     member = users["p1-member"]
     image = member.create(name="data")
@@ -242,6 +254,7 @@ def test_openstack_cli_through_the_catalog(
     assert result.returncode != 0
 
 
+@pytest.mark.first_pass
 def test_openstack_cli_shares_an_image(
     server: Any, keystone: dict[str, Any], catalog: None, tmp_path: Path
 ) -> None:
@@ -314,6 +327,7 @@ def unscoped_to_project(keystone: dict[str, Any], tokens: dict[str, str]) -> dic
     return {"system": system_token, "domain": str(ks_session.Session(auth=domain).get_token())}
 
 
+@pytest.mark.first_pass
 @pytest.mark.parametrize("scope", ["system", "domain"])
 def test_a_token_without_a_project_gets_what_glance_answers(
     server: Any, users: dict[str, As], unscoped_to_project: dict[str, str], scope: str
@@ -353,6 +367,7 @@ def test_a_token_without_a_project_gets_what_glance_answers(
         assert admin("GET", url).json() == before
 
 
+@pytest.mark.first_pass
 def test_metadef_clis_with_keystone(server: Any, keystone: dict[str, Any], catalog: None) -> None:
     """``openstack image metadef …`` and ``glance md-*`` logged in through Keystone: the
     project admin writes, a member may not, a reader of another project sees only what is

@@ -62,6 +62,7 @@ def uwsgi_server(tmp_path: Path, clean_db: str) -> Iterator[Server]:
         stop(srv)
 
 
+@pytest.mark.first_pass  # the server's kind, not the database's: the test above runs on each
 def test_under_uwsgi_too(uwsgi_server):
     kill_mid_upload_and_wait_for_queued(uwsgi_server)
 
