@@ -8,8 +8,8 @@ UPDATEd while another transaction that had written was open, a busy server's nor
 (found with another session loading a million images). A list's page after a marker of a
 multi-key sort (``sort=container_format,size:asc``: ``sort_container_format = …`` and
 ``sort_size > …``, ordered) is that query, so paging skipped images, as
-``test_list_sort_paging.py`` showed when the statistics of the moment led MariaDB there. A
-stored column is read from the row like any other, and the same plans answer right.
+``test_list_sort_paging.py`` showed while another session loaded a catalog into the same
+server. A stored column is read from the row like any other, and the same plans answer right.
 
 MariaDB cannot turn a virtual column into a stored one in place (1907), so each is dropped
 with its indexes and added again, stored, and the indexes made again: two rebuilds of
