@@ -101,7 +101,11 @@ class ImageRow(Base):
         Index("ix_images_list_created_at", "deleted", "os_hidden", "created_at", "id"),
         # A project's own images, of one visibility (migration 0014).
         Index("ix_images_owner_visibility", "owner", "visibility"),
-        Index("ix_images_status", "status"),
+        # One status of one visibility newest first, and any status alone (migration 0019).
+        Index(
+            "ix_images_status_visibility",
+            *("status", "visibility", "deleted", "os_hidden", "created_at", "id"),
+        ),
         Index("ix_images_name", "name"),
         # Selective list filters (migration 0003).
         Index("ix_images_checksum", "checksum"),

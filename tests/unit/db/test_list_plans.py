@@ -104,9 +104,6 @@ NOT_YET = {
     # 2.5 % of the images: 25 / 2.5 % = 1,000 rows, and 1,400-2,900 at a million (the
     # member's public walk, the marker's branches)
     "size_min=1073741824&size_max=2147483648": "a 2.5 % size range: a walk of 25 / 2.5 % rows",
-    # PostgreSQL ANDs a bitmap of every deactivated image with the owner's (or the public)
-    # images; MariaDB walks the created_at index (26,308 rows for a member at a million)
-    "status=deactivated": "a BitmapAnd with every deactivated image, or a long walk",
     # no index holds two sort keys: a page sorts the first key's group
     "sort=disk_format:asc,name:desc": "two sort keys: the first key's group is sorted",
     "sort=status:asc,name:asc": "two sort keys: the first key's group is sorted",
