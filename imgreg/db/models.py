@@ -99,8 +99,12 @@ class ImageRow(Base):
         # The default list: live rows, visible (or hidden) ones, newest first, id as the
         # tie-breaker (every list matches deleted and os_hidden exactly: migration 0016).
         Index("ix_images_list_created_at", "deleted", "os_hidden", "created_at", "id"),
-        # A project's own images, of one visibility (migration 0014).
-        Index("ix_images_owner_visibility", "owner", "visibility"),
+        # A project's own images, of one visibility, with the columns every list matches and
+        # its default order (migrations 0014, 0020).
+        Index(
+            "ix_images_owner_visibility",
+            *("owner", "visibility", "deleted", "os_hidden", "created_at", "id"),
+        ),
         # One status of one visibility newest first, and any status alone (migration 0019).
         Index(
             "ix_images_status_visibility",

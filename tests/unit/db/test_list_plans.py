@@ -60,6 +60,12 @@ ONE_INDEX = (
 TABLES = ("image_tags", "image_properties", "image_members", "images")
 OWNER = "project-000042"
 MEMBER = "project-000007"
+# Lists of the caller's own images: a lookup by ``(owner, visibility, deleted, os_hidden,
+# created_at, id)`` (migration 0020) reads the project's images (about 100 in the catalog, at
+# any size) and no range of another index: PostgreSQL ANDed the project's images with the
+# ``created_at`` range older than the marker (480 index entries here, 1,589 at a million).
+OWN_LISTS = (f"owner={OWNER}", "visibility=private")
+OWN = 150
 
 # The documented filters (glance-api.md §2.5) the cases above do not cover, and multi-key
 # sorts. The catalog's shares: each tag-N 3 %, RARE_TAG 0.1 %, protected 10 %, hidden 2 %,
@@ -286,6 +292,6 @@ def test_each_list_reads_about_a_page(app_engine, query_string, caller, deep):
         q = scoped(query_string, caller)
         marker = deep_marker(conn, q) if deep else None
         plan = explain(conn, build_select(q, marker, driver=rare_filter(conn, q)))
-    most = ONE_INDEX.get(query_string, MAX_ROWS_READ)
+    most = OWN if query_string in OWN_LISTS else ONE_INDEX.get(query_string, MAX_ROWS_READ)
     wrong, summary = mysql_problems(plan, most) if dbs.MYSQL else pg_problems(plan, most)
     assert not wrong, f"{query_string or 'default'} ({caller}): {wrong}; plan: {summary}"
