@@ -30,6 +30,8 @@ from typing import Any
 
 from gunicorn.http.errors import LimitRequestHeaders
 
+from imgreg.server import frozen
+
 LOG = logging.getLogger(__name__)
 RECV_SIZE = 65536
 STOP_LINGER = 2.0  # seconds a stopping worker still waits for a head being sent
@@ -136,6 +138,7 @@ class HeadReader:
         conn = self._release(head)
         if not conn.initialized:
             conn.init()  # the HTTP/1 parser (no TLS here, so no I/O); the socket blocking
+            frozen.adopt(conn.parser)
         conn.sock.setblocking(True)
         conn.parser.unreader.unread(bytes(head.buf))
         conn.head_ready = True

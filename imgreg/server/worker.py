@@ -35,7 +35,7 @@ from typing import Any
 from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import ThreadWorker
 
-from imgreg.server import dates, direct_body
+from imgreg.server import dates, direct_body, frozen
 from imgreg.server.heads import HeadReader
 from imgreg.server.linger import next_head
 
@@ -227,6 +227,7 @@ class TimedThreadWorker(ThreadWorker):
 
     def run(self) -> None:
         self.heads = HeadReader(self, Limits.header_timeout)
+        frozen.freeze(self.cfg)
         super().run()
 
     def enqueue_req(self, conn: Any) -> None:

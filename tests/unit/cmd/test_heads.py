@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from gunicorn.config import Config
+from gunicorn.http.parser import RequestParser
 from gunicorn.http.unreader import Unreader
 
-from imgreg.server import heads
+from imgreg.server import frozen, heads
 
 
 class Conn:
@@ -166,3 +168,23 @@ def test_a_late_head_is_closed(pair, monkeypatch) -> None:
     clock[0] += 1
     reader.expire()
     assert conn.closed and worker.nr_conns == 0 and not worker.enqueued
+
+
+def test_a_handed_on_connection_parses_with_the_trust_memo() -> None:
+    """The connection's gunicorn parser builds ``frozen.Request`` (``imgreg.server.frozen``)."""
+
+    class RealConn(Conn):
+        def init(self) -> None:
+            self.initialized = True
+            self.parser = RequestParser(Config(), self.sock, self.client)
+
+    server, client = socket.socketpair()
+    worker = Worker()
+    conn = RealConn(server)
+    heads.HeadReader(worker, header_timeout=5).watch(conn)
+    client.send(b"GET /v2/images HTTP/1.1\r\nHost: x\r\n\r\n")
+    worker.pump()
+    assert worker.enqueued == [conn]
+    assert isinstance(next(conn.parser), frozen.Request)
+    client.close()
+    server.close()

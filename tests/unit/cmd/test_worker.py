@@ -137,3 +137,11 @@ def test_a_body_read_to_its_end_skips_the_drain():
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_running_worker_reads_its_settings_as_plain_attributes(monkeypatch):
+    monkeypatch.setattr(worker.ThreadWorker, "run", lambda self: None)
+    w = make(30)
+    w.cfg = Config()
+    w.run()
+    assert w.cfg.__dict__["limit_request_line"] == w.cfg.settings["limit_request_line"].get()
