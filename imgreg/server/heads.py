@@ -30,7 +30,7 @@ from typing import Any
 
 from gunicorn.http.errors import LimitRequestHeaders
 
-from imgreg.server import frozen
+from imgreg.server import parser
 
 LOG = logging.getLogger(__name__)
 RECV_SIZE = 65536
@@ -138,7 +138,7 @@ class HeadReader:
         conn = self._release(head)
         if not conn.initialized:
             conn.init()  # the HTTP/1 parser (no TLS here, so no I/O); the socket blocking
-            frozen.adopt(conn.parser)
+            parser.adopt(conn)
         conn.sock.setblocking(True)
         conn.parser.unreader.unread(bytes(head.buf))
         conn.head_ready = True

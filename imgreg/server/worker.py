@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
-from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import ThreadWorker
 
 from imgreg.server import dates, direct_body, frozen
@@ -185,22 +184,6 @@ def raise_nofile_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def _body_done(parser: Any) -> bool:
-    """True when the current request's body is known to be read to its end: a sized body
-    (or none) with no byte left to read or buffered."""
-    body = getattr(getattr(parser, "mesg", None), "body", None)
-    reader = getattr(body, "reader", None)
-    read_out = (isinstance(reader, LengthReader) and reader.length == 0) or (
-        isinstance(reader, direct_body.DirectReader) and reader.finished
-    )
-    return (
-        read_out
-        and not body.failed  # type: ignore[union-attr]
-        and body.buf.tell() == 0  # type: ignore[union-attr]
-        and not body.buf.getvalue()  # type: ignore[union-attr]
-    )
-
-
 class TimedThreadWorker(ThreadWorker):
     """gthread with a head reader on its main loop, ``TimedSocket`` client sockets, and a
     pool of ``worker_connections`` threads sharing ``threads`` slots.
@@ -244,15 +227,6 @@ class TimedThreadWorker(ThreadWorker):
     def murder_pending(self) -> None:
         super().murder_pending()
         self.heads.expire()
-
-    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
-        """gthread drains what the app left of the request body before the connection is
-        reused, setting and restoring a socket timeout around it (two syscalls) even when
-        nothing is left, as for every GET: here a body read to its end (or never there)
-        skips the drain."""
-        if keepalive and _body_done(conn.parser):
-            return True
-        return bool(super()._keepalive_after(conn, keepalive))
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         """gunicorn's, with the body read by ``direct_body`` where it can be: one copy of

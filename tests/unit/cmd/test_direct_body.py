@@ -17,7 +17,8 @@ from gunicorn.http.parser import RequestParser
 
 from imgreg.api.image_data import ClientStream
 from imgreg.domain import errors
-from imgreg.server import direct_body, worker
+from imgreg.server import direct_body
+from imgreg.server import parser as request_parser
 
 HEAD = b"PUT /v2/images/x/file HTTP/1.1\r\nHost: x\r\n"
 CHUNKED = HEAD + b"Transfer-Encoding: chunked\r\n\r\n"
@@ -88,7 +89,7 @@ def test_a_length_body_is_read_with_recv_into_then_the_next_request(pair):
     assert req.body.read(100_000) == data[:100_000]
     assert read_all(req.body, 4 << 20) == data[100_000:]
     assert sock.recv_intos >= 1
-    assert worker._body_done(parser)
+    assert request_parser.body_done(parser)
     assert next(parser).path == "/next"
 
 

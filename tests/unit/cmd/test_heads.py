@@ -14,7 +14,8 @@ from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 from gunicorn.http.unreader import Unreader
 
-from imgreg.server import frozen, heads
+from imgreg.server import heads
+from imgreg.server import parser as request_parser
 
 
 class Conn:
@@ -171,12 +172,14 @@ def test_a_late_head_is_closed(pair, monkeypatch) -> None:
 
 
 def test_a_handed_on_connection_parses_with_the_trust_memo() -> None:
-    """The connection's gunicorn parser builds ``frozen.Request`` (``imgreg.server.frozen``)."""
+    """The connection gets ``imgreg.server.parser``'s parser and builds its ``Request``."""
 
     class RealConn(Conn):
+        cfg = Config()
+
         def init(self) -> None:
             self.initialized = True
-            self.parser = RequestParser(Config(), self.sock, self.client)
+            self.parser = RequestParser(self.cfg, self.sock, self.client)
 
     server, client = socket.socketpair()
     worker = Worker()
@@ -185,6 +188,7 @@ def test_a_handed_on_connection_parses_with_the_trust_memo() -> None:
     client.send(b"GET /v2/images HTTP/1.1\r\nHost: x\r\n\r\n")
     worker.pump()
     assert worker.enqueued == [conn]
-    assert isinstance(next(conn.parser), frozen.Request)
+    assert type(conn.parser) is request_parser.RequestParser
+    assert isinstance(next(conn.parser), request_parser.Request)
     client.close()
     server.close()

@@ -4,13 +4,10 @@ body drain is skipped."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import types
 
-import pytest
 from gunicorn.config import Config
-from gunicorn.http.parser import RequestParser
 
 from imgreg.server import worker
 
@@ -100,43 +97,6 @@ def test_a_client_gone_at_the_final_flush_is_not_kept_alive(monkeypatch):
 
     conn.sock.flush = gone
     assert w.handle(conn) is False
-
-
-def parsed(raw: bytes):
-    """gunicorn's parser over a socket pair, past the head of ``raw``."""
-    server, client = socket.socketpair()
-    client.sendall(raw)
-    parser = RequestParser(Config(), server, ("127.0.0.1", 1))
-    next(parser)
-    return parser, (server, client)
-
-
-@pytest.mark.parametrize(
-    ("raw", "done"),
-    [
-        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", True),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", False),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", False),
-    ],
-)
-def test_only_a_body_known_to_be_read_skips_the_drain(raw, done):
-    parser, socks = parsed(raw)
-    try:
-        assert worker._body_done(parser) is done
-    finally:
-        for s in socks:
-            s.close()
-
-
-def test_a_body_read_to_its_end_skips_the_drain():
-    parser, socks = parsed(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
-    try:
-        assert parser.mesg.body.read() == b"abc"
-        assert worker._body_done(parser)
-    finally:
-        for s in socks:
-            s.close()
 
 
 def test_a_running_worker_reads_its_settings_as_plain_attributes(monkeypatch):
