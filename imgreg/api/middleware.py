@@ -19,7 +19,6 @@ endpoint), never as an error of the request.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ import webob
 import webob.dec
 
 from imgreg.api import errors as api_errors
+from imgreg.api import request_ids
 from imgreg.api.versions import versions_response
 from imgreg.context import RequestContext
 from imgreg.server import logs
@@ -50,13 +50,8 @@ VERSIONED_PATH = re.compile(r"^/v2(?:\.([0-9]{1,9}))?(/.*)?$", re.DOTALL)
 
 
 def new_request_id() -> str:
-    """``req-`` and a random (version 4) UUID, as Glance's: ``uuid.uuid4()``'s bytes without
-    the validation of a ``UUID`` object, a few microseconds of every request."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
-    x = raw.hex()
-    return f"req-{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    """``req-`` and a random (version 4) UUID, as Glance's (``imgreg.api.request_ids``)."""
+    return request_ids.new()
 
 
 class Middleware:
