@@ -7,9 +7,10 @@
 * **The drain before the next request.** Before it parses a kept-alive connection's next
   request, gunicorn drains what is left of the last one's body: it reads the socket's
   timeout, reads the body (nothing left, for a GET) and sets the timeout back, one
-  ``ioctl`` and several calls per request. ``RequestParser`` skips that when the body is
-  known to be read to its end (``body_done``), as the worker does after the response; a
-  body the application left unread is still drained as gunicorn drains it.
+  ``ioctl`` and several calls per request (and gthread's worker drains once more, the
+  same way, after the response). ``RequestParser.finish_body``, which both call, skips that
+  when the body is known to be read to its end (``body_done``); a body the application left
+  unread is still drained as gunicorn drains it.
 
 ``adopt`` gives a connection this parser in place of the one gunicorn just made for it.
 """
