@@ -1,10 +1,10 @@
 """``new``: ``req-`` and a random (version 4) UUID, as Glance's request ids.
 
 ``uuid.uuid4()`` reads 16 bytes with ``os.urandom`` for each id: one ``getrandom`` system call
-per request, during which the thread lets go of the GIL and, with other request threads
-waiting for it, trades places with one of them (two context switches more per request under
-load). Here each thread reads ``POOL_BYTES`` of the same randomness at once and takes 16 bytes
-per id: one system call per 256 ids, each id as random as ``uuid4()``'s.
+per request, during which the thread lets go of the GIL, and under load another request
+thread may take it meanwhile. Here each thread reads ``POOL_BYTES`` of the same randomness at
+once and takes 16 bytes per id: one system call per 256 ids, each id as random as
+``uuid4()``'s.
 
 A forked child starts with no pooled bytes (``os.register_at_fork``), so two processes never
 hand out the same ids.
