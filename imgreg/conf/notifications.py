@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
-import oslo_messaging
+import warnings
+
 from oslo_config import cfg
-from oslo_messaging import opts as messaging_opts
+
+# oslo.messaging imports oslo.service, which imports eventlet, which warns on import that it is
+# deprecated. imgreg never runs eventlet (threads; nothing is monkey-patched), so the warning
+# would only show every command's user and every log a library imgreg does not use.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import oslo_messaging as oslo_messaging  # re-exported to imgreg.services.messaging
+    from oslo_messaging import opts as messaging_opts
 
 notification_opts = [
     cfg.StrOpt(

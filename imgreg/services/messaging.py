@@ -17,10 +17,10 @@ import threading
 import uuid
 from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
 
 from imgreg.conf import MESSAGING_GROUP
+from imgreg.conf.notifications import oslo_messaging  # imported there without eventlet's warning
 
 
 class Notifier:
