@@ -121,12 +121,33 @@ def wait_until_ready(server: Server, workers: int = 2) -> None:
     )
 
 
+def hang_up(port: int) -> None:
+    """Close this process's connections to ``port``, as a client would before the server
+    stops: a stopping worker waits up to ``heads.STOP_LINGER`` (2 s) on each idle kept-alive
+    one. requests leaves a connection's socket open while any response it answered is alive
+    (urllib3 2 closes it when the response goes), so a test that stops a server mid-way,
+    its responses still in its locals, held them all. A socket another thread still reads
+    gets the end of its stream."""
+    for obj in gc.get_objects():
+        # type(), not isinstance(): a weakref.proxy (the heap holds some) whose object is
+        # gone raises ReferenceError when asked for its class
+        if not issubclass(type(obj), socket.socket) or obj.fileno() < 0:
+            continue
+        try:
+            peer = obj.getpeername()
+        except OSError:
+            continue  # not connected, or not an inet socket
+        if isinstance(peer, tuple) and peer[:2] == ("127.0.0.1", port):
+            with contextlib.suppress(OSError):
+                obj.shutdown(socket.SHUT_RDWR)
+
+
 def stop(server: Server) -> None:
     process = server.process
     if process.poll() is not None:
         return
     workers = server.workers()
-    gc.collect()  # close connections the test dropped: gunicorn lingers 2 s on kept-alive ones
+    hang_up(server.port)
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=STOP_TIMEOUT)
